@@ -1,0 +1,31 @@
+#pragma once
+/// Contract checks for misuse of the poll vocabulary (polling a finished machine, waking through an
+/// empty waker slot...). Misuse is a bug in the caller, not an input error, so it is loud: in debug
+/// builds (NDEBUG not defined) a violated contract prints where and why and aborts. In release
+/// builds the check compiles to nothing and the condition is not evaluated for side effects.
+
+#include <source_location>
+
+namespace pollstack {
+
+#ifdef NDEBUG
+inline constexpr bool kContractChecks = false;
+#else
+inline constexpr bool kContractChecks = true;
+#endif
+
+/// Prints "contract violated: <what> at file:line (function)" to stderr and aborts. Never returns.
+/// Out of line so that the check in every poll() stays one compare and one cold branch.
+[[noreturn, gnu::cold]] void contract_violated(const char* what, const std::source_location& where);
+
+/// Aborts through contract_violated() when `ok` is false, in debug builds only.
+constexpr void expect(bool ok, const char* what,
+                      const std::source_location& where = std::source_location::current()) {
+  if constexpr (kContractChecks) {
+    if (!ok) [[unlikely]] {
+      contract_violated(what, where);
+    }
+  }
+}
+
+}  // namespace pollstack

@@ -1,0 +1,22 @@
+#include "statemachines/transition_trace.h"
+
+#include <atomic>
+
+namespace pollstack {
+namespace {
+std::atomic<TransitionObserver> g_observer{nullptr};
+}  // namespace
+
+TransitionObserver set_transition_observer(TransitionObserver observer) noexcept {
+  return g_observer.exchange(observer, std::memory_order_acq_rel);
+}
+
+namespace internal {
+void report_transition(const Transition& transition) noexcept {
+  if (TransitionObserver observer = g_observer.load(std::memory_order_acquire)) {
+    observer(transition);
+  }
+}
+}  // namespace internal
+
+}  // namespace pollstack

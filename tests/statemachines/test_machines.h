@@ -1,0 +1,105 @@
+#pragma once
+// Small machines for exercising the vocabulary: they know nothing but the poll contract.
+
+#include <cstdint>
+
+#include "statemachines/state_cell.h"
+#include "statemachines/state_machine.h"
+#include "statemachines/waker_slot.h"
+
+namespace pollstack::testing {
+
+// A resource with `permits` units; take() from a machine, give() from anywhere on the owning
+// thread. Stands for "room in a ring": the thing a real layer waits for.
+class Gate {
+ public:
+  bool try_take(const Waker& waker) {
+    if (permits_ > 0) {
+      --permits_;
+      return true;
+    }
+    waiter_.store(waker);
+    return false;
+  }
+  void give() {
+    ++permits_;
+    waiter_.wake();
+  }
+  bool has_waiter() const { return !waiter_.is_empty(); }
+
+ private:
+  int permits_ = 0;
+  WakerSlot waiter_;
+};
+
+// Completes with `value` after taking one permit from the gate: Pending until it gets one.
+class TakeFromGate {
+ public:
+  using Output = int;
+  TakeFromGate(Gate& gate, int value) : gate_(&gate), value_(value) {}
+
+  Poll<int> poll(Context& cx) {
+    state_.expect_pollable();
+    ++polls;
+    if (!gate_->try_take(cx.waker())) return pending;
+    state_.set(State::Done);
+    return value_;
+  }
+
+  int polls = 0;
+
+ private:
+  enum class State : std::uint8_t { Waiting, Done };
+  Gate* gate_;
+  int value_;
+  StateCell<TakeFromGate, State> state_{State::Waiting};
+};
+
+// Returns Pending `n` times, waking itself through the context each time (a yield), then Ready.
+class Countdown {
+ public:
+  using Output = int;
+  explicit Countdown(int n) : remaining_(n) {}
+
+  Poll<int> poll(Context& cx) {
+    state_.expect_pollable();
+    ++polls;
+    if (remaining_ > 0) {
+      --remaining_;
+      cx.waker().wake();
+      return pending;
+    }
+    state_.set(State::Done);
+    return polls;
+  }
+
+  int polls = 0;
+
+ private:
+  enum class State : std::uint8_t { Counting, Done };
+  int remaining_;
+  StateCell<Countdown, State> state_{State::Counting};
+};
+
+// Ready with `value` on the first poll.
+class Immediate {
+ public:
+  using Output = int;
+  explicit Immediate(int value) : value_(value) {}
+  Poll<int> poll(Context&) {
+    state_.expect_pollable();
+    state_.set(State::Done);
+    return value_;
+  }
+
+ private:
+  enum class State : std::uint8_t { Start, Done };
+  int value_;
+  StateCell<Immediate, State> state_{State::Start};
+};
+
+// Counts wakes: a waker whose data is an int.
+inline void count_wake(void* data) noexcept { ++*static_cast<int*>(data); }
+inline Waker counting_waker(int& counter) { return Waker(&count_wake, &counter); }
+
+}  // namespace pollstack::testing

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the project needs from Debian's archive, only when missing. Idempotent: a second
+# run on a ready machine does nothing and needs no network.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap    # Bazel 4.2.3
+  bazel-platforms    # @platforms, mapped in WORKSPACE
+  bazel-rules-java   # @rules_java, mapped in WORKSPACE
+  g++                # g++ 12
+  binutils           # nm, for the no-heap checks
+  doctest-dev        # @doctest
+  libbenchmark-dev   # @benchmark
+  python3            # tools/*.py (benchmark tables)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: the README's test command, and what CI runs.
+#   1. installs what is missing (tools/setup.sh);
+#   2. `bazel test //...` in the default config, then under ASan and UBSan;
+#   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/setup.sh
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "bazel test //... (default config)"
+bazel test //...
+
+step "bazel test //... under AddressSanitizer"
+bazel test --config=asan //...
+
+step "bazel test //... under UndefinedBehaviorSanitizer"
+bazel test --config=ubsan //...
+
+step "firmware config builds statemachines/"
+bazel build --config=firmware //statemachines/... //tests/statemachines:firmware_probe
+
+step "all tests passed"
