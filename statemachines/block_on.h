@@ -6,51 +6,39 @@
 /// The waker handed to the machine is valid until block_on returns: a resource must not keep it
 /// past the operation that stored it.
 
-#include <atomic>
-#include <cstdint>
 #include <type_traits>
 #include <utility>
 
 #include "statemachines/state_machine.h"
+#include "statemachines/thread_parker.h"
 
 namespace pollstack {
 
 namespace internal {
-// A thread that sleeps until woken. The flag makes a wake that arrives before the sleep count.
-class ThreadParker {
- public:
-  Waker waker() noexcept { return Waker(&wake, this); }
-
-  void park() noexcept {
-    notified_.wait(0, std::memory_order_acquire);
-    notified_.store(0, std::memory_order_relaxed);
+// The slow path, kept out of line: poll after every wake until Ready.
+template <StateMachine M>
+[[gnu::noinline]] Poll<OutputOf<M>> wait_until_ready(M& machine, Context& cx, ThreadParker& parker) {
+  for (;;) {
+    parker.park();
+    Poll<OutputOf<M>> done = machine.poll(cx);
+    if (done.is_ready()) return done;
   }
-
- private:
-  static void wake(void* data) noexcept {
-    auto* self = static_cast<ThreadParker*>(data);
-    self->notified_.store(1, std::memory_order_release);
-    self->notified_.notify_one();
-  }
-
-  std::atomic<std::uint32_t> notified_{0};
-};
+}
 }  // namespace internal
 
 template <StateMachine M>
 OutputOf<M> block_on(M& machine) {
-  internal::ThreadParker parker;
+  ThreadParker parker;
   Context cx(parker.waker());
-  for (;;) {
-    Poll<OutputOf<M>> done = machine.poll(cx);
-    if (done.is_ready()) {
-      if constexpr (std::is_void_v<OutputOf<M>>) {
-        return;
-      } else {
-        return std::move(done).value();
-      }
-    }
-    parker.park();
+  // The first poll stands alone, before any loop: most operations are Ready at once (the ring had
+  // room), and a fresh machine's states are known here, so the optimizer can fold this poll into
+  // straight-line code. Only a machine that returns Pending pays for the wait loop.
+  Poll<OutputOf<M>> done = machine.poll(cx);
+  if (done.is_pending()) [[unlikely]] done = internal::wait_until_ready(machine, cx, parker);
+  if constexpr (std::is_void_v<OutputOf<M>>) {
+    return;
+  } else {
+    return std::move(done).value();
   }
 }
 

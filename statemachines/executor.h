@@ -18,6 +18,7 @@
 
 #include "statemachines/contract.h"
 #include "statemachines/state_machine.h"
+#include "statemachines/thread_parker.h"
 
 namespace pollstack {
 
@@ -29,7 +30,7 @@ class Executor {
 
   explicit Executor(Tasks... tasks) : tasks_(std::move(tasks)...) {
     for (std::size_t i = 0; i < kTaskCount; ++i) {
-      wake_targets_[i] = WakeTarget{&woken_, std::uint32_t{1} << i};
+      wake_targets_[i] = WakeTarget{this, std::uint32_t{1} << i};
     }
   }
   Executor(const Executor&) = delete;
@@ -43,11 +44,12 @@ class Executor {
     return static_cast<std::size_t>(__builtin_popcount(woken));
   }
 
-  /// Runs until every task is Ready. While no task is woken, the thread sleeps (a futex wait on
-  /// the ready word), so a wake from another thread resumes it. Hosted builds only.
+  /// Runs until every task is Ready. While no task is woken, the thread sleeps on a ThreadParker,
+  /// so a wake from another thread resumes it. Hosted builds only; firmware calls run_ready()
+  /// from its own idle loop.
   void run() noexcept {
     while (!all_done()) {
-      if (run_ready() == 0) woken_.wait(0, std::memory_order_acquire);
+      if (run_ready() == 0 && woken_.load(std::memory_order_acquire) == 0) parker_.park();
     }
   }
 
@@ -71,16 +73,17 @@ class Executor {
     Poll<OutputOf<M>> output = pending;
   };
 
-  // What a task's waker points at: the ready word and the task's bit in it.
+  // What a task's waker points at: its executor and its bit in the ready word.
   struct WakeTarget {
-    std::atomic<std::uint32_t>* woken;
+    Executor* executor;
     std::uint32_t bit;
   };
 
+  // Set the bit before unparking: run() re-reads the word after every park, so no wake is lost.
   static void wake_task(void* data) noexcept {
     const auto* target = static_cast<const WakeTarget*>(data);
-    target->woken->fetch_or(target->bit, std::memory_order_release);
-    target->woken->notify_one();
+    target->executor->woken_.fetch_or(target->bit, std::memory_order_release);
+    target->executor->parker_.unpark();
   }
 
   template <std::size_t... I>
@@ -100,6 +103,7 @@ class Executor {
   std::atomic<std::uint32_t> woken_{kAllTasks};  // every task is polled once at the start
   std::uint32_t done_ = 0;
   WakeTarget wake_targets_[kTaskCount];
+  ThreadParker parker_;
 };
 
 }  // namespace pollstack
