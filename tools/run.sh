@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job: build the async-cost benchmark optimized, run it, and print the comparison table.
+# Results are kept in out/async_cost.json (Google Benchmark JSON) and out/async_cost.md.
+#
+# Usage: tools/run.sh [--quick]
+#   --quick   one repetition with short runs (a smoke run; the figures are noisier)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+repetitions=5
+min_time=0.3
+for arg in "$@"; do
+  case "$arg" in
+    --quick) repetitions=1 min_time=0.05 ;;
+    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+tools/setup.sh
+
+echo "=== building the async-cost benchmark (--config=opt; the first build takes a few minutes)"
+bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark
+binary="$(bazel info --config=opt bazel-bin 2>/dev/null)/benchmarks/async_cost/async_cost_benchmark"
+
+mkdir -p out
+machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
+echo "=== running on: $machine"
+"$binary" \
+  --benchmark_repetitions="$repetitions" \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time="$min_time" \
+  --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
+  --benchmark_out=out/async_cost.json --benchmark_out_format=json
+
+echo
+echo "=== async cost: one 31-call tree (5 levels, fan-out 2), per style"
+python3 tools/async_cost_table.py out/async_cost.json --machine "$machine" | tee out/async_cost.md
