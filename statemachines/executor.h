@@ -54,7 +54,10 @@ class Executor {
   }
 
   bool all_done() const noexcept { return done_ == kAllTasks; }
-  bool is_done(std::size_t index) const noexcept { return (done_ >> index) & 1u; }
+  bool is_done(std::size_t index) const noexcept {
+    expect(index < kTaskCount, "Executor::is_done(): no such task");
+    return (done_ >> index) & 1u;
+  }
 
   /// Task I's Poll: Ready with its output once it finished.
   template <std::size_t I>

@@ -84,10 +84,10 @@ def main():
     if not printed:
         sys.exit(f"async_cost_table: no async_cost results in {args.results}")
     reps = next((b.get("repetitions") for b in runs.values() if b.get("repetitions")), 1)
+    machine = args.machine or f"{context.get('host_name', '?')}, {context.get('num_cpus', '?')} CPUs"
     print(
         f"\nMedian of {reps} repetition(s), CPU time; ± is the coefficient of variation. "
-        f"{args.machine or context.get('host_name', '')}, {context.get('num_cpus', '?')} CPUs, "
-        f"{context.get('date', '')}."
+        f"Machine: {machine}. Run: {context.get('date', '?')}."
     )
 
 
