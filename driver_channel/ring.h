@@ -1,0 +1,95 @@
+#pragma once
+/// A single-producer single-consumer descriptor ring in shared memory, and the two private
+/// endpoints that operate it.
+///
+/// Layout (RingShared, placed in the shared region): the producer's index, the consumer's index and
+/// the consumer's "I am going to sleep" flag each on their own cache line, then the slots. Indices
+/// run freely and wrap modulo 2^32; a slot is index & (kRingCapacity - 1).
+///
+/// The peer is untrusted. Each endpoint keeps its own index privately and only publishes it; the
+/// peer's index is read, checked against what is possible (a consumer cannot have consumed what
+/// was never produced, a producer cannot have produced more than fits), and a violation marks the
+/// endpoint as failed for good instead of being followed. Descriptors are copied out of shared
+/// memory before anyone looks at them, so the peer cannot change one after it was checked.
+///
+/// Doorbells: a consumer that runs dry sets `consumer_sleeping` and re-checks before sleeping; a
+/// producer that publishes checks the flag and rings only then. So a busy ring makes no system
+/// calls, and a wake is never lost (both sides use sequentially consistent ordering on the flag
+/// and the producer index, the classic store-then-load handshake).
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "driver_channel/descriptor.h"
+#include "driver_channel/options.h"
+
+namespace pollstack::driver_channel {
+
+struct RingShared {
+  alignas(kCacheLineBytes) std::atomic<std::uint32_t> produced{0};  // written by the producer
+  alignas(kCacheLineBytes) std::atomic<std::uint32_t> consumed{0};  // written by the consumer
+  alignas(kCacheLineBytes) std::atomic<std::uint32_t> consumer_sleeping{0};
+  alignas(kCacheLineBytes) Descriptor slots[kRingCapacity];
+};
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "shared across processes");
+
+/// Why an endpoint stopped trusting its peer.
+enum class RingFault : std::uint8_t {
+  kNone,
+  kConsumedTooFar,  // the consumer claims to have read more than was produced
+  kProducedTooFar,  // the producer claims more entries than the ring holds
+};
+
+class RingProducer {
+ public:
+  /// Takes over `shared` with its current indices (both must be equal: an empty ring).
+  explicit RingProducer(RingShared& shared) noexcept;
+
+  /// Free slots, as far as this side knows (refreshes the consumer index). 0 once faulted.
+  std::uint32_t free_slots() noexcept;
+
+  /// Copies up to min(batch.size(), free_slots(), kMaxBatch) descriptors in and publishes them
+  /// with one index store. Returns how many went in.
+  std::uint32_t push(std::span<const Descriptor> batch) noexcept;
+
+  /// True if the consumer said it is going to sleep since it was last woken; clears the flag.
+  /// The caller then rings the doorbell. Call after push() returned > 0.
+  bool take_consumer_sleeping() noexcept;
+
+  RingFault fault() const noexcept { return fault_; }
+
+ private:
+  RingShared* shared_;
+  std::uint32_t produced_;
+  std::uint32_t consumed_;  // the last valid consumer index seen
+  RingFault fault_ = RingFault::kNone;
+};
+
+class RingConsumer {
+ public:
+  /// Takes over `shared` with its current indices (both must be equal: an empty ring).
+  explicit RingConsumer(RingShared& shared) noexcept;
+
+  /// Entries available, as far as this side knows (refreshes the producer index). 0 once faulted.
+  std::uint32_t available() noexcept;
+
+  /// Copies up to min(out.size(), available(), kMaxBatch) descriptors out and releases their
+  /// slots with one index store. Returns how many were copied.
+  std::uint32_t pop(std::span<Descriptor> out) noexcept;
+
+  /// Announces that this side is about to sleep. Returns false if entries arrived meanwhile (do
+  /// not sleep then: pop them). If true, sleep until the producer's doorbell.
+  bool prepare_to_sleep() noexcept;
+
+  RingFault fault() const noexcept { return fault_; }
+
+ private:
+  RingShared* shared_;
+  std::uint32_t consumed_;
+  std::uint32_t produced_;  // the last valid producer index seen
+  RingFault fault_ = RingFault::kNone;
+};
+
+}  // namespace pollstack::driver_channel
