@@ -16,7 +16,7 @@ inline constexpr bool kContractChecks = true;
 
 /// Prints "contract violated: <what> at file:line (function)" to stderr and aborts. Never returns.
 /// Out of line so that the check in every poll() stays one compare and one cold branch.
-[[noreturn, gnu::cold]] void contract_violated(const char* what, const std::source_location& where);
+[[noreturn, gnu::cold]] void contract_violated(const char* what, const std::source_location& where) noexcept;
 
 /// Aborts through contract_violated() when `ok` is false, in debug builds only.
 constexpr void expect(bool ok, const char* what,

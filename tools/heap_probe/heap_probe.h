@@ -2,7 +2,7 @@
 /// Heap probe: linked into a test or benchmark binary, it replaces the global operator new and
 /// delete (every form) to count this thread's allocations and live bytes, and to abort on any
 /// allocation made inside a ForbidHeap scope. It proves "no heap on this path" by running the path,
-/// where the nm check (tests/statemachines/no_heap_check.sh) proves it from the object files.
+/// where the nm check (tools/no_heap_check.sh) proves it from the object files.
 ///
 /// Scope: C++ allocation (operator new). malloc() called directly is caught by the nm check.
 /// Counts are per thread; live bytes assume a block is freed on the thread that allocated it.

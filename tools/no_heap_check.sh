@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails if any given archive or object refers to the heap, exceptions or RTTI.
-# Usage: no_heap_check.sh FILE...  (Bazel passes the firmware probe's and //statemachines' outputs)
+# Usage: no_heap_check.sh FILE...  (Bazel passes the archives of the product libraries)
 set -euo pipefail
 
 forbidden='^(malloc|calloc|realloc|free|aligned_alloc|posix_memalign|_sbrk|sbrk|_Znwm|_Znam|_ZnwmSt11align_val_t|_ZnamSt11align_val_t|_ZnwmRKSt9nothrow_t|_ZnamRKSt9nothrow_t|__cxa_allocate_exception|__cxa_throw|__cxa_begin_catch|__cxa_rethrow|__gxx_personality_v0|_Unwind_Resume|__dynamic_cast|_ZTI.*|_ZTS.*|_ZSt[0-9]+__throw_.*)$'
