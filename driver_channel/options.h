@@ -23,6 +23,10 @@ inline constexpr std::uint32_t kBufferBytes = 2048;
 /// kBufferCount so that a ring can never be the reason a lent buffer has nowhere to go back.
 inline constexpr std::uint32_t kRingCapacity = 256;
 
+/// Buffers lent to the driver to receive into; the rest of the pool serves transmission. A
+/// received frame's buffer goes back to the driver when the stack drops it.
+inline constexpr std::uint32_t kRxFillBuffers = kBufferCount / 2;
+
 /// Largest batch moved in one enqueue or dequeue (bounded work per call).
 inline constexpr std::uint32_t kMaxBatch = 32;
 
@@ -32,5 +36,6 @@ static_assert((kRingCapacity & (kRingCapacity - 1)) == 0, "ring capacity must be
 static_assert(kRingCapacity >= kBufferCount, "a ring must be able to hold every buffer");
 static_assert(kBufferBytes % kCacheLineBytes == 0, "buffers must not share cache lines");
 static_assert(kMaxBatch <= kRingCapacity);
+static_assert(kRxFillBuffers < kBufferCount, "some buffers must remain for transmission");
 
 }  // namespace pollstack::driver_channel

@@ -1,0 +1,192 @@
+#include "driver_channel/stack_channel.h"
+
+namespace pollstack::driver_channel {
+
+// ---- TxBuffer / RxBuffer: owning handles -------------------------------------------------------
+
+TxBuffer::~TxBuffer() {
+  if (channel_ != nullptr) channel_->cancel_tx(buffer_);
+}
+
+std::span<std::byte> TxBuffer::bytes() noexcept {
+  expect(channel_ != nullptr, "TxBuffer::bytes() after submit()");
+  return channel_->region_->buffer(buffer_);
+}
+
+bool TxBuffer::submit(std::uint32_t length) noexcept {
+  expect(channel_ != nullptr, "TxBuffer::submit() twice");
+  expect(length <= kBufferBytes, "TxBuffer::submit(): frame longer than the buffer");
+  StackChannel* channel = std::exchange(channel_, nullptr);
+  return channel->submit_tx(buffer_, length);
+}
+
+RxBuffer::~RxBuffer() {
+  if (channel_ != nullptr) channel_->lend_for_rx(descriptor_.buffer);
+}
+
+std::span<const std::byte> RxBuffer::bytes() const noexcept {
+  return channel_->region_->buffer(descriptor_.buffer).subspan(descriptor_.offset, descriptor_.length);
+}
+
+// ---- StackChannel -----------------------------------------------------------------------------
+
+StackChannel::StackChannel(SharedRegion& region, Doorbell* driver_doorbell) noexcept
+    : region_(&region),
+      driver_doorbell_(driver_doorbell),
+      tx_(region.layout().tx),
+      tx_done_(region.layout().tx_done),
+      rx_(region.layout().rx),
+      rx_fill_(region.layout().rx_fill) {
+  for (std::uint32_t i = 0; i < kRxFillBuffers; ++i) {
+    if (std::optional<std::uint32_t> b = ledger_.take_free()) lend_for_rx(*b);
+  }
+}
+
+void StackChannel::lend_for_rx(std::uint32_t buffer) noexcept {
+  if (!link_up_) {
+    ledger_.release(buffer);
+    return;
+  }
+  ledger_.lend(buffer, BufferState::kLentForRx);
+  const Descriptor d{buffer, 0, kBufferBytes, 0};
+  // The fill ring can hold every buffer (kRingCapacity >= kBufferCount), so it is never full
+  // unless the driver stopped consuming it while returning the buffers in it: a protocol fault.
+  // link_down() then reclaims this buffer with the others.
+  if (rx_fill_.push(std::span(&d, 1)) == 0) {
+    protocol_fault();
+    return;
+  }
+  if (rx_fill_.take_consumer_sleeping()) ring_driver_doorbell();
+}
+
+void StackChannel::protocol_fault() noexcept {
+  if (link_up_) ++counters_.ring_faults;
+  link_down();
+}
+
+void StackChannel::ring_driver_doorbell() noexcept {
+  if (driver_doorbell_ == nullptr) return;
+  driver_doorbell_->ring();
+  ++counters_.doorbells_rung;
+}
+
+std::uint32_t StackChannel::reap_tx_done() noexcept {
+  Descriptor done[kMaxBatch];
+  const std::uint32_t n = tx_done_.pop(done);
+  std::uint32_t freed = 0;
+  for (std::uint32_t i = 0; i < n; ++i) freed += !ledger_.accept_tx_done(done[i]).has_value();
+  counters_.tx_completed += freed;
+  return freed;
+}
+
+void StackChannel::check_ring_faults() noexcept {
+  if (tx_.fault() != RingFault::kNone || tx_done_.fault() != RingFault::kNone ||
+      rx_.fault() != RingFault::kNone || rx_fill_.fault() != RingFault::kNone) {
+    protocol_fault();
+  }
+}
+
+Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(const Waker& waker) noexcept {
+  if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
+  reap_tx_done();
+  check_ring_faults();
+  if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
+  if (tx_.free_slots() > tx_reserved_) {
+    if (std::optional<std::uint32_t> b = ledger_.take_free()) {
+      ++tx_reserved_;
+      return ChannelResult<TxBuffer>(TxBuffer(*this, *b));
+    }
+  }
+  ++counters_.tx_pending;
+  tx_waiter_.store(waker);
+  return pending;
+}
+
+bool StackChannel::submit_tx(std::uint32_t buffer, std::uint32_t length) noexcept {
+  --tx_reserved_;
+  if (!link_up_) {
+    ++counters_.tx_dropped_link_down;
+    ledger_.release(buffer);
+    return false;
+  }
+  ledger_.lend(buffer, BufferState::kLentForTx);
+  const Descriptor d{buffer, 0, length, 0};
+  if (tx_.push(std::span(&d, 1)) == 0) {  // the slot was reserved: only a ring fault gets here
+    ++counters_.tx_dropped_link_down;
+    protocol_fault();  // reclaims the buffer
+    return false;
+  }
+  ++counters_.tx_submitted;
+  if (tx_.take_consumer_sleeping()) ring_driver_doorbell();
+  return true;
+}
+
+void StackChannel::cancel_tx(std::uint32_t buffer) noexcept {
+  --tx_reserved_;
+  ledger_.release(buffer);
+  tx_waiter_.wake();  // a buffer and a slot are free again
+}
+
+Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(const Waker& waker) noexcept {
+  if (!link_up_) return ChannelResult<RxBuffer>(ChannelError::kLinkDown);
+  // Bounded: at most kMaxBatch malformed descriptors are skipped per poll.
+  for (std::uint32_t attempt = 0; attempt < kMaxBatch; ++attempt) {
+    Descriptor d;
+    if (rx_.pop(std::span(&d, 1)) == 0) break;
+    if (!ledger_.accept_rx(d).has_value()) {
+      ++counters_.rx_received;
+      return ChannelResult<RxBuffer>(RxBuffer(*this, d));
+    }
+  }
+  check_ring_faults();
+  if (!link_up_) return ChannelResult<RxBuffer>(ChannelError::kLinkDown);
+  rx_waiter_.store(waker);
+  return pending;
+}
+
+bool StackChannel::service() noexcept {
+  if (!link_up_) return false;
+  bool woke = false;
+  if (reap_tx_done() > 0 && !tx_waiter_.is_empty()) {
+    tx_waiter_.wake();
+    woke = true;
+  }
+  if (rx_.available() > 0 && !rx_waiter_.is_empty()) {
+    rx_waiter_.wake();
+    woke = true;
+  }
+  const bool was_up = link_up_;
+  check_ring_faults();
+  return woke || (was_up && !link_up_);
+}
+
+bool StackChannel::prepare_to_sleep() noexcept {
+  return link_up_ && tx_done_.prepare_to_sleep() && rx_.prepare_to_sleep();
+}
+
+void StackChannel::link_down() noexcept {
+  if (!link_up_) return;
+  link_up_ = false;
+  ++counters_.link_downs;
+  ledger_.reclaim_lent();
+  tx_waiter_.wake();
+  rx_waiter_.wake();
+}
+
+// ---- the two operations as state machines ------------------------------------------------------
+
+Poll<ChannelResult<TxBuffer>> StackChannel::TxReservation::poll(Context& cx) noexcept {
+  state_.expect_pollable();
+  Poll<ChannelResult<TxBuffer>> result = channel_->poll_reserve_tx(cx.waker());
+  if (result.is_ready()) state_.set(State::Done);
+  return result;
+}
+
+Poll<ChannelResult<RxBuffer>> StackChannel::Receive::poll(Context& cx) noexcept {
+  state_.expect_pollable();
+  Poll<ChannelResult<RxBuffer>> result = channel_->poll_receive(cx.waker());
+  if (result.is_ready()) state_.set(State::Done);
+  return result;
+}
+
+}  // namespace pollstack::driver_channel

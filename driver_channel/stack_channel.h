@@ -1,0 +1,190 @@
+#pragma once
+/// StackChannel: the stack's end of the driver channel. Poll-style, no allocation.
+///
+///  - reserve_tx() is a state machine: Ready with a TxBuffer when a pool buffer and a TX slot are
+///    free, Pending otherwise (its waker fires when the driver returns buffers). This is where
+///    backpressure is born.
+///  - TxBuffer is an owning handle: submit(length) hands the frame to the driver; dropping it
+///    unsubmitted returns the buffer to the pool.
+///  - receive() is a state machine: Ready with an RxBuffer when a frame arrived, Pending otherwise.
+///    Dropping the RxBuffer gives the buffer back to the driver to receive into.
+///  - service() is called by the I/O loop when the driver's doorbell rings (or before sleeping): it
+///    takes back sent buffers and wakes whoever waits for room or for frames.
+///  - When the driver misbehaves at the ring level, or is gone (link_down()), every buffer it held
+///    is reclaimed and operations complete with ChannelError::kLinkDown instead of waiting forever.
+///
+/// One thread owns a StackChannel; wakers it fires may belong to any task on that thread.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include "driver_channel/buffer_ledger.h"
+#include "driver_channel/doorbell.h"
+#include "driver_channel/region.h"
+#include "driver_channel/ring.h"
+#include "statemachines/state_cell.h"
+#include "statemachines/state_machine.h"
+#include "statemachines/waker_slot.h"
+
+namespace pollstack::driver_channel {
+
+enum class ChannelError : std::uint8_t {
+  kLinkDown,  // the driver is gone or broke the ring protocol
+};
+
+/// A value or a ChannelError, without exceptions.
+template <class T>
+class ChannelResult {
+ public:
+  ChannelResult(T value) : value_(std::move(value)) {}
+  ChannelResult(ChannelError error) : error_(error) {}
+  bool ok() const noexcept { return value_.has_value(); }
+  T& value() noexcept {
+    expect(ok(), "ChannelResult::value() on an error");
+    return *value_;
+  }
+  ChannelError error() const noexcept { return error_; }
+
+ private:
+  std::optional<T> value_;
+  ChannelError error_ = ChannelError::kLinkDown;
+};
+
+struct ChannelCounters {
+  std::uint64_t tx_submitted = 0;
+  std::uint64_t tx_completed = 0;      // buffers the driver gave back after sending
+  std::uint64_t tx_pending = 0;        // reserve_tx() polls that returned Pending (backpressure)
+  std::uint64_t tx_dropped_link_down = 0;  // submitted while the link was down
+  std::uint64_t rx_received = 0;
+  std::uint64_t ring_faults = 0;       // the driver broke the ring protocol (link then down)
+  std::uint64_t doorbells_rung = 0;    // system calls made to wake the driver
+  std::uint64_t link_downs = 0;
+};
+
+class StackChannel;
+
+class TxBuffer {
+ public:
+  TxBuffer(TxBuffer&& other) noexcept
+      : channel_(std::exchange(other.channel_, nullptr)), buffer_(other.buffer_) {}
+  TxBuffer& operator=(TxBuffer&&) = delete;
+  ~TxBuffer();
+
+  /// The whole buffer, to write a frame into from offset 0.
+  std::span<std::byte> bytes() noexcept;
+
+  /// Hands the first `length` bytes to the driver. Returns false (frame counted as dropped,
+  /// buffer back in the pool) if the link went down meanwhile.
+  bool submit(std::uint32_t length) noexcept;
+
+ private:
+  friend class StackChannel;
+  TxBuffer(StackChannel& channel, std::uint32_t buffer) noexcept : channel_(&channel), buffer_(buffer) {}
+
+  StackChannel* channel_;
+  std::uint32_t buffer_;
+};
+
+class RxBuffer {
+ public:
+  RxBuffer(RxBuffer&& other) noexcept
+      : channel_(std::exchange(other.channel_, nullptr)), descriptor_(other.descriptor_) {}
+  RxBuffer& operator=(RxBuffer&&) = delete;
+  ~RxBuffer();
+
+  /// The received frame.
+  std::span<const std::byte> bytes() const noexcept;
+
+ private:
+  friend class StackChannel;
+  RxBuffer(StackChannel& channel, const Descriptor& d) noexcept : channel_(&channel), descriptor_(d) {}
+
+  StackChannel* channel_;
+  Descriptor descriptor_;
+};
+
+class StackChannel {
+ public:
+  /// Takes the region's rings over (they must be empty) and lends kRxFillBuffers to the driver.
+  /// `driver_doorbell` (may be null: a busy-polling driver) is rung when the driver said it
+  /// sleeps and the stack gave it work.
+  explicit StackChannel(SharedRegion& region, Doorbell* driver_doorbell = nullptr) noexcept;
+  StackChannel(const StackChannel&) = delete;
+  StackChannel& operator=(const StackChannel&) = delete;
+
+  /// reserve_tx() returns one of these: Ready with a TxBuffer, or with kLinkDown.
+  class TxReservation {
+   public:
+    using Output = ChannelResult<TxBuffer>;
+    explicit TxReservation(StackChannel& channel) noexcept : channel_(&channel) {}
+    Poll<Output> poll(Context& cx) noexcept;
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    StackChannel* channel_;
+    StateCell<TxReservation, State> state_{State::Waiting};
+  };
+
+  /// receive() returns one of these: Ready with an RxBuffer, or with kLinkDown.
+  class Receive {
+   public:
+    using Output = ChannelResult<RxBuffer>;
+    explicit Receive(StackChannel& channel) noexcept : channel_(&channel) {}
+    Poll<Output> poll(Context& cx) noexcept;
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    StackChannel* channel_;
+    StateCell<Receive, State> state_{State::Waiting};
+  };
+
+  TxReservation reserve_tx() noexcept { return TxReservation(*this); }
+  Receive receive() noexcept { return Receive(*this); }
+
+  /// Takes back sent buffers, notices new frames and ring faults, and wakes waiters. Bounded:
+  /// at most kMaxBatch descriptors. Returns true if it woke anyone.
+  bool service() noexcept;
+
+  /// Tells the driver this side is about to sleep (it will ring the doorbell for the next TX-done
+  /// or RX entry). Returns false if work arrived meanwhile: call service() instead of sleeping.
+  bool prepare_to_sleep() noexcept;
+
+  /// The driver is gone (its process exited, its socket closed): reclaim every buffer it held and
+  /// complete every waiting operation with kLinkDown. Idempotent.
+  void link_down() noexcept;
+
+  bool is_link_up() const noexcept { return link_up_; }
+  const ChannelCounters& counters() const noexcept { return counters_; }
+  const BufferLedger& ledger() const noexcept { return ledger_; }
+
+ private:
+  friend class TxBuffer;
+  friend class RxBuffer;
+
+  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(const Waker& waker) noexcept;
+  Poll<ChannelResult<RxBuffer>> poll_receive(const Waker& waker) noexcept;
+  std::uint32_t reap_tx_done() noexcept;
+  void lend_for_rx(std::uint32_t buffer) noexcept;
+  void check_ring_faults() noexcept;
+  void protocol_fault() noexcept;
+  void ring_driver_doorbell() noexcept;
+  bool submit_tx(std::uint32_t buffer, std::uint32_t length) noexcept;
+  void cancel_tx(std::uint32_t buffer) noexcept;
+
+  SharedRegion* region_;
+  Doorbell* driver_doorbell_;
+  RingProducer tx_;
+  RingConsumer tx_done_;
+  RingConsumer rx_;
+  RingProducer rx_fill_;
+  BufferLedger ledger_;
+  std::uint32_t tx_reserved_ = 0;  // TxBuffers alive: each has a TX slot set aside
+  bool link_up_ = true;
+  WakerSlot tx_waiter_;
+  WakerSlot rx_waiter_;
+  ChannelCounters counters_;
+};
+
+}  // namespace pollstack::driver_channel
