@@ -40,8 +40,8 @@ std::span<std::byte> DriverPort::frame(const Descriptor& d) noexcept {
   return region_->buffer(d.buffer).subspan(d.offset, d.length);
 }
 
-bool DriverPort::prepare_to_sleep() noexcept {
-  return tx_.prepare_to_sleep() && rx_fill_.prepare_to_sleep();
+bool DriverPort::prepare_to_sleep(bool wants_rx_buffers) noexcept {
+  return tx_.prepare_to_sleep() && (!wants_rx_buffers || rx_fill_.prepare_to_sleep());
 }
 
 bool DriverPort::stack_faulted() const noexcept {

@@ -43,8 +43,10 @@ class DriverPort {
   /// The bytes a descriptor names; empty if it points outside the pool (counted).
   std::span<std::byte> frame(const Descriptor& d) noexcept;
 
-  /// About to sleep: ask the stack to ring for new TX or RX-fill entries. False if work arrived.
-  bool prepare_to_sleep() noexcept;
+  /// About to sleep: ask the stack to ring for new TX entries and, if `wants_rx_buffers`, for
+  /// RX-fill entries. False if such work arrived meanwhile. A driver whose spare buffers are full
+  /// must pass false, or RX-fill entries it cannot take would keep it awake.
+  bool prepare_to_sleep(bool wants_rx_buffers) noexcept;
 
   /// True if either ring the stack produces has broken the protocol.
   bool stack_faulted() const noexcept;

@@ -7,17 +7,21 @@
 #include <type_traits>
 #include <utility>
 
+#include "driver_channel/attach.h"
 #include "driver_channel/doorbell.h"
 #include "driver_channel/stack_channel.h"
 #include "statemachines/state_machine.h"
 
 namespace pollstack::driver_channel {
 
-/// Longest sleep between checks; a later driver-liveness check (socket hang-up) hooks in here.
+/// Longest sleep between checks of the driver's lifeline.
 inline constexpr int kIoLoopSleepMs = 100;
 
+/// `lifeline_fd`: the driver connection (see attach.h), or -1 for an in-process driver. When it
+/// closes, the channel goes link down and the machine sees kLinkDown instead of waiting forever.
 template <StateMachine M>
-OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_doorbell) {
+OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_doorbell,
+                             int lifeline_fd = -1) {
   bool woken = true;
   const Waker waker(+[](void* flag) noexcept { *static_cast<bool*>(flag) = true; }, &woken);
   Context cx(waker);
@@ -34,7 +38,13 @@ OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_
       }
     }
     channel.service();
-    if (!woken && channel.prepare_to_sleep()) stack_doorbell.wait(kIoLoopSleepMs);
+    if (woken) continue;
+    // About to sleep: the one moment a liveness check costs nothing on a busy channel.
+    if (lifeline_fd >= 0 && channel.is_link_up() && driver_gone(lifeline_fd)) {
+      channel.link_down();
+      continue;
+    }
+    if (channel.prepare_to_sleep()) stack_doorbell.wait(kIoLoopSleepMs);
   }
 }
 

@@ -17,6 +17,9 @@ class Loopback {
   /// that stops reading backs up into its own transmit path. Returns how many frames moved.
   std::uint32_t step() noexcept;
 
+  /// False while its spare RX buffers are full: RX-fill entries are then no reason to wake.
+  bool wants_rx_buffers() const noexcept { return spare_count_ < kMaxBatch; }
+
  private:
   DriverPort* port_;
   Descriptor spare_[kMaxBatch];  // RX-fill buffers taken from the ring, not yet used

@@ -1,5 +1,7 @@
 #include "driver_channel/stack_channel.h"
 
+#include <memory>
+
 namespace pollstack::driver_channel {
 
 // ---- TxBuffer / RxBuffer: owning handles -------------------------------------------------------
@@ -37,9 +39,28 @@ StackChannel::StackChannel(SharedRegion& region, Doorbell* driver_doorbell) noex
       tx_done_(region.layout().tx_done),
       rx_(region.layout().rx),
       rx_fill_(region.layout().rx_fill) {
+  lend_rx_fill();
+}
+
+void StackChannel::lend_rx_fill() noexcept {
   for (std::uint32_t i = 0; i < kRxFillBuffers; ++i) {
     if (std::optional<std::uint32_t> b = ledger_.take_free()) lend_for_rx(*b);
   }
+}
+
+void StackChannel::reattach() noexcept {
+  expect(!link_up_, "StackChannel::reattach() while the link is up");
+  RegionLayout& layout = region_->layout();
+  for (RingShared* ring : {&layout.tx, &layout.tx_done, &layout.rx, &layout.rx_fill}) {
+    std::destroy_at(ring);
+    std::construct_at(ring);
+  }
+  tx_ = RingProducer(layout.tx);
+  tx_done_ = RingConsumer(layout.tx_done);
+  rx_ = RingConsumer(layout.rx);
+  rx_fill_ = RingProducer(layout.rx_fill);
+  link_up_ = true;
+  lend_rx_fill();
 }
 
 void StackChannel::lend_for_rx(std::uint32_t buffer) noexcept {

@@ -155,6 +155,11 @@ class StackChannel {
   /// complete every waiting operation with kLinkDown. Idempotent.
   void link_down() noexcept;
 
+  /// After link_down(), starts over with a new driver on the same region: resets the four rings
+  /// (the old driver is gone: its lifeline closed) and lends RX buffers again. Buffers the stack
+  /// still holds (live TxBuffer / RxBuffer handles) stay valid and return as usual.
+  void reattach() noexcept;
+
   bool is_link_up() const noexcept { return link_up_; }
   const ChannelCounters& counters() const noexcept { return counters_; }
   const BufferLedger& ledger() const noexcept { return ledger_; }
@@ -167,6 +172,7 @@ class StackChannel {
   Poll<ChannelResult<RxBuffer>> poll_receive(const Waker& waker) noexcept;
   std::uint32_t reap_tx_done() noexcept;
   void lend_for_rx(std::uint32_t buffer) noexcept;
+  void lend_rx_fill() noexcept;
   void check_ring_faults() noexcept;
   void protocol_fault() noexcept;
   void ring_driver_doorbell() noexcept;

@@ -14,6 +14,7 @@
 #include "driver_channel/io_loop.h"
 #include "driver_channel/loopback.h"
 #include "statemachines/block_on.h"
+#include "tests/driver_channel/pump.h"
 
 namespace pollstack::driver_channel {
 namespace {
@@ -205,66 +206,21 @@ TEST_CASE("a driver thread loops back 100k frames in order; doorbells are rare u
     DriverPort port(*region, &stack_bell);
     Loopback loopback(port);
     while (!stop.load(std::memory_order_relaxed)) {
-      if (loopback.step() == 0 && port.prepare_to_sleep()) driver_bell.wait(10);
+      if (loopback.step() == 0 && port.prepare_to_sleep(loopback.wants_rx_buffers())) driver_bell.wait(10);
     }
     driver_counters = port.counters();
   });
 
   constexpr std::uint32_t kFrames = 100000;
-  std::uint32_t sent = 0;
-  std::uint32_t received = 0;
-  std::uint32_t out_of_order = 0;
-  // One task, written as a plain state machine: send while there is room, receive what came back.
-  struct Pump {
-    using Output = bool;
-    StackChannel* channel;
-    std::uint32_t* sent;
-    std::uint32_t* received;
-    std::uint32_t* out_of_order;
-    std::optional<StackChannel::TxReservation> reserving;
-    std::optional<StackChannel::Receive> receiving;
-    Poll<bool> poll(Context& cx) {
-      for (int budget = 0; budget < 64; ++budget) {  // bounded work per poll
-        bool progressed = false;
-        if (*sent < kFrames) {
-          if (!reserving) reserving.emplace(*channel);
-          Poll<ChannelResult<TxBuffer>> p = reserving->poll(cx);
-          if (p.is_ready()) {
-            reserving.reset();
-            if (!p.value().ok()) return false;
-            TxBuffer tx = std::move(p.value().value());
-            std::memcpy(tx.bytes().data(), sent, sizeof *sent);
-            if (!tx.submit(64)) return false;
-            ++*sent;
-            progressed = true;
-          }
-        }
-        if (!receiving) receiving.emplace(*channel);
-        Poll<ChannelResult<RxBuffer>> r = receiving->poll(cx);
-        if (r.is_ready()) {
-          receiving.reset();
-          if (!r.value().ok()) return false;
-          std::uint32_t seq = 0;
-          std::memcpy(&seq, r.value().value().bytes().data(), sizeof seq);
-          *out_of_order += seq != *received;
-          if (++*received == kFrames) return true;
-          progressed = true;
-        }
-        if (!progressed) return pending;
-      }
-      cx.waker().wake();  // budget spent: yield, and come back
-      return pending;
-    }
-  };
-  Pump pump{&channel, &sent, &received, &out_of_order, {}, {}};
+  testing::Pump pump{&channel, kFrames};
   const bool ok = run_with_channel(pump, channel, stack_bell);
   stop.store(true);
   driver_bell.ring();
   driver.join();
 
   CHECK(ok);
-  CHECK(received == kFrames);
-  CHECK(out_of_order == 0);
+  CHECK(pump.received == kFrames);
+  CHECK(pump.out_of_order == 0);
   CHECK(channel.ledger().counters().total_rejected() == 0);
   const std::uint64_t bells = channel.counters().doorbells_rung + driver_counters.doorbells_rung;
   MESSAGE("doorbells rung for ", kFrames, " frames: ", bells, " (stack ", channel.counters().doorbells_rung,

@@ -1,0 +1,84 @@
+#include "tools/drivers/driver_main.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace pollstack::drivers {
+namespace {
+
+[[noreturn]] void usage(const char* program, Accepts accepts, const char* problem) {
+  std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s\n", program, problem, program,
+               accepts.rate ? " --rate PACKETS_PER_SECOND" : "", accepts.pcap ? " --pcap FILE" : "");
+  std::exit(2);
+}
+
+}  // namespace
+
+DriverOptions parse_driver_options(int argc, char** argv, const char* program, Accepts accepts) {
+  DriverOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) usage(program, accepts, ("missing value after " + flag).c_str());
+    const char* value = argv[++i];
+    if (flag == "--socket") {
+      options.socket_path = value;
+    } else if (flag == "--rate" && accepts.rate) {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long rate = std::strtoull(value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || rate == 0 || value[0] == '-') {
+        usage(program, accepts, "--rate needs a positive whole number of packets per second");
+      }
+      options.rate_pps = rate;
+    } else if (flag == "--pcap" && accepts.pcap) {
+      options.pcap_path = value;
+    } else {
+      usage(program, accepts, ("unknown argument " + flag).c_str());
+    }
+  }
+  if (options.socket_path.empty()) usage(program, accepts, "--socket is required");
+  if (accepts.rate && options.rate_pps == 0) usage(program, accepts, "--rate is required");
+  if (accepts.pcap && options.pcap_path.empty()) usage(program, accepts, "--pcap is required");
+  return options;
+}
+
+driver_channel::Attachment attach_or_exit(const DriverOptions& options, const char* program) {
+  int error = 0;
+  std::optional<driver_channel::Attachment> attachment =
+      driver_channel::attach_to_stack(options.socket_path.c_str(), &error);
+  if (!attachment) {
+    std::fprintf(stderr, "%s: cannot attach to the stack at %s: %s\n", program, options.socket_path.c_str(),
+                 std::strerror(error));
+    std::exit(1);
+  }
+  return std::move(*attachment);
+}
+
+bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::DriverPort& port,
+                   bool wants_rx_buffers, int timeout_ms) {
+  if (!port.prepare_to_sleep(wants_rx_buffers)) timeout_ms = 0;  // work arrived: only check the lifeline
+  pollfd fds[2] = {{attachment.driver_bell.fd(), POLLIN, 0}, {attachment.lifeline_fd, POLLIN, 0}};
+  if (poll(fds, 2, timeout_ms) > 0) {
+    if (fds[0].revents & POLLIN) {
+      std::uint64_t count;
+      [[maybe_unused]] const ssize_t n = read(attachment.driver_bell.fd(), &count, sizeof count);
+    }
+    if (fds[1].revents != 0) return !driver_channel::driver_gone(attachment.lifeline_fd);
+  }
+  return true;
+}
+
+void print_counters(const char* program, const driver_channel::DriverCounters& c) {
+  std::fprintf(stderr,
+               "%s: tx_taken=%" PRIu64 " tx_completed=%" PRIu64 " rx_delivered=%" PRIu64
+               " bad_descriptors=%" PRIu64 " doorbells_rung=%" PRIu64 "\n",
+               program, c.tx_taken, c.tx_completed, c.rx_delivered, c.bad_descriptors, c.doorbells_rung);
+}
+
+}  // namespace pollstack::drivers

@@ -1,0 +1,41 @@
+#pragma once
+// What every driver program shares: command-line parsing with clear errors, attaching to the
+// stack, and the sleep-until-work-or-stack-gone loop. Driver programs are tools, not data path:
+// they may print and exit.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "driver_channel/attach.h"
+#include "driver_channel/driver_port.h"
+
+namespace pollstack::drivers {
+
+struct DriverOptions {
+  std::string socket_path;
+  std::uint64_t rate_pps = 0;  // rate-limited sink only
+  std::string pcap_path;       // pcap writer only
+};
+
+/// Parses --socket PATH and, where `accepts` names them, --rate PPS and --pcap FILE. On a bad or
+/// missing argument prints usage to stderr and exits with status 2.
+struct Accepts {
+  bool rate = false;
+  bool pcap = false;
+};
+DriverOptions parse_driver_options(int argc, char** argv, const char* program, Accepts accepts);
+
+/// Connects to the stack; on failure prints why and exits with status 1.
+driver_channel::Attachment attach_or_exit(const DriverOptions& options, const char* program);
+
+/// Called when the driver found nothing to do: checks that the stack is still there, then sleeps
+/// until the stack rings or `timeout_ms` passes (not at all if work arrived meanwhile). Returns
+/// false when the stack is gone (its end of the lifeline closed).
+bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::DriverPort& port,
+                   bool wants_rx_buffers, int timeout_ms);
+
+/// Prints the driver's counters to stderr, one line.
+void print_counters(const char* program, const driver_channel::DriverCounters& c);
+
+}  // namespace pollstack::drivers
