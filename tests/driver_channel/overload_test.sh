@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Backpressure across processes: the overload tool offers twice the rate-limited sink's rate for
+# 2 seconds and fails unless every frame it submitted reached the sink, in sequence.
+# The 10-second figures are in driver_channel/README.md.
+set -euo pipefail
+overload="$1"
+sink="$2"
+"$overload" --sink "$sink" --rate 20000 --seconds 2
+
+# Bad arguments get a clear error and status 2, never a run.
+for bad in "--rate 0 --seconds 1" "--rate -5 --seconds 1" "--rate 10 --seconds x" "--bogus 1"; do
+  if "$overload" --sink "$sink" $bad 2>/dev/null; then
+    echo "FAIL: accepted bad arguments: $bad"
+    exit 1
+  fi
+done
+if "$sink" --socket @x --rate nope 2>/dev/null; then
+  echo "FAIL: the sink accepted --rate nope"
+  exit 1
+fi
+echo "bad arguments rejected"

@@ -1,0 +1,190 @@
+// overload: backpressure end to end, with real processes. Starts the rate-limited sink driver,
+// then offers frames at twice its rate for a while. The sender never drops: when the channel is
+// full its reservation is Pending and it waits, so it sends at the sink's rate. At the end every
+// frame submitted must have been taken by the sink, in sequence, and memory must not have grown.
+//   overload --sink PATH_TO_rate_limited_sink --rate PPS --seconds S
+// Exit status 0 only if nothing was lost.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "driver_channel/attach.h"
+#include "driver_channel/io_loop.h"
+#include "driver_channel/stack_channel.h"
+
+extern char** environ;
+
+namespace pollstack::overload {
+namespace {
+
+using driver_channel::ChannelResult;
+using driver_channel::StackChannel;
+using driver_channel::TxBuffer;
+
+constexpr const char* kProgram = "overload";
+
+std::uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Resident memory of this process in KiB, from /proc/self/status ("VmRSS:").
+long rss_kib() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+[[noreturn]] void usage(const char* problem) {
+  std::fprintf(stderr, "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S\n", kProgram,
+               problem, kProgram);
+  std::exit(2);
+}
+
+std::uint64_t positive(const char* flag, const char* value) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(value, &end, 10);
+  if (errno != 0 || end == value || *end != '\0' || n == 0 || value[0] == '-') {
+    usage((std::string(flag) + " needs a positive whole number").c_str());
+  }
+  return n;
+}
+
+// Sends numbered frames on a schedule of `offered_pps` for `duration_ns`, then waits until the
+// driver has taken every one. Pending whenever the channel has no room: that is the backpressure.
+struct PacedSender {
+  using Output = bool;  // false: the link went down
+
+  StackChannel* channel;
+  std::uint64_t offered_pps;
+  std::uint64_t start_ns;
+  std::uint64_t duration_ns;
+  std::uint64_t sent = 0;
+  long rss_after_warmup_kib = -1;
+  std::optional<StackChannel::TxReservation> reserving;
+
+  Poll<bool> poll(Context& cx) {
+    for (int budget = 0; budget < 64; ++budget) {  // bounded work per poll
+      const std::uint64_t elapsed = now_ns() - start_ns;
+      if (rss_after_warmup_kib < 0 && elapsed > 1'000'000'000u) rss_after_warmup_kib = rss_kib();
+      if (elapsed >= duration_ns) {
+        if (channel->counters().tx_completed == channel->counters().tx_submitted) return true;
+        break;  // draining: the sink still holds some
+      }
+      if (sent >= elapsed * offered_pps / 1'000'000'000u) break;  // ahead of the schedule
+      if (!reserving) reserving.emplace(*channel);
+      Poll<ChannelResult<TxBuffer>> p = reserving->poll(cx);
+      if (p.is_pending()) return pending;  // channel full: the driver's doorbell will wake us
+      reserving.reset();
+      if (!p.value().ok()) return false;
+      TxBuffer tx = std::move(p.value().value());
+      const auto sequence = static_cast<std::uint32_t>(sent);
+      std::memcpy(tx.bytes().data(), &sequence, sizeof sequence);
+      if (!tx.submit(64)) return false;
+      ++sent;
+    }
+    cx.waker().wake();  // time-driven: come back on the next loop turn
+    return pending;
+  }
+};
+
+int run(int argc, char** argv) {
+  const char* sink = nullptr;
+  std::uint64_t rate = 0;
+  std::uint64_t seconds = 0;
+  for (int i = 1; i < argc; i += 2) {
+    if (i + 1 >= argc) usage((std::string("missing value after ") + argv[i]).c_str());
+    const std::string flag = argv[i];
+    if (flag == "--sink") {
+      sink = argv[i + 1];
+    } else if (flag == "--rate") {
+      rate = positive("--rate", argv[i + 1]);
+    } else if (flag == "--seconds") {
+      seconds = positive("--seconds", argv[i + 1]);
+    } else {
+      usage(("unknown argument " + flag).c_str());
+    }
+  }
+  if (sink == nullptr || rate == 0 || seconds == 0) usage("--sink, --rate and --seconds are required");
+  if (access(sink, X_OK) != 0) usage((std::string("cannot execute ") + sink).c_str());
+
+  int error = 0;
+  const std::string socket = "@pollstack-overload-" + std::to_string(getpid());
+  std::optional<driver_channel::DriverListener> listener =
+      driver_channel::DriverListener::listen(socket.c_str(), &error);
+  std::optional<driver_channel::SharedRegion> region = driver_channel::SharedRegion::create(&error);
+  driver_channel::Doorbell driver_bell;
+  driver_channel::Doorbell stack_bell;
+  if (!listener || !region || driver_bell.fd() < 0 || stack_bell.fd() < 0) {
+    std::fprintf(stderr, "%s: cannot set up the channel: %s\n", kProgram, std::strerror(error));
+    return 1;
+  }
+
+  const std::string rate_text = std::to_string(rate);
+  const char* sink_argv[] = {sink, "--socket", socket.c_str(), "--rate", rate_text.c_str(), nullptr};
+  pid_t sink_pid = -1;
+  if (posix_spawn(&sink_pid, sink, nullptr, nullptr, const_cast<char**>(sink_argv), environ) != 0) {
+    std::fprintf(stderr, "%s: cannot start %s\n", kProgram, sink);
+    return 1;
+  }
+  const int lifeline = listener->accept_driver(*region, driver_bell, stack_bell, 10000, &error);
+  if (lifeline < 0) {
+    std::fprintf(stderr, "%s: the sink did not attach: %s\n", kProgram, std::strerror(error));
+    kill(sink_pid, SIGKILL);
+    waitpid(sink_pid, nullptr, 0);
+    return 1;
+  }
+
+  StackChannel channel(*region, &driver_bell);
+  std::printf("%s: sink drains %" PRIu64 " packets/s; offering %" PRIu64 " packets/s for %" PRIu64 " s\n",
+              kProgram, rate, 2 * rate, seconds);
+  std::fflush(stdout);
+  const std::uint64_t start = now_ns();
+  PacedSender sender{&channel, 2 * rate, start, seconds * 1'000'000'000u, 0, -1, std::nullopt};
+  const bool link_stayed_up = driver_channel::run_with_channel(sender, channel, stack_bell, lifeline);
+  const double elapsed_s = static_cast<double>(now_ns() - start) / 1e9;
+  const long rss_end = rss_kib();
+
+  close(lifeline);  // detach: the sink sees its lifeline close, prints its counters and exits
+  int status = 0;
+  waitpid(sink_pid, &status, 0);
+  const bool sink_clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+  const driver_channel::ChannelCounters& c = channel.counters();
+  const std::uint64_t lost = c.tx_submitted - c.tx_completed + c.tx_dropped_link_down;
+  std::printf(
+      "%s: offered %" PRIu64 " (schedule), submitted %" PRIu64 ", taken by the sink %" PRIu64
+      " (%.0f packets/s), lost %" PRIu64 "\n"
+      "%s: reservations that returned Pending %" PRIu64 ", doorbells rung by the stack %" PRIu64
+      ", descriptors rejected %" PRIu64 "\n"
+      "%s: resident memory %ld KiB after 1 s, %ld KiB at the end; sink %s\n",
+      kProgram, 2 * rate * seconds, c.tx_submitted, c.tx_completed, static_cast<double>(c.tx_completed) / elapsed_s,
+      lost, kProgram, c.tx_pending, c.doorbells_rung, channel.ledger().counters().total_rejected(), kProgram,
+      sender.rss_after_warmup_kib, rss_end, sink_clean ? "exited cleanly (no sequence gaps)" : "reported a problem");
+  const bool ok = link_stayed_up && lost == 0 && sink_clean && channel.ledger().counters().total_rejected() == 0;
+  std::printf("%s: %s\n", kProgram, ok ? "PASS: nothing lost" : "FAIL");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace pollstack::overload
+
+int main(int argc, char** argv) { return pollstack::overload::run(argc, argv); }
