@@ -12,6 +12,7 @@ packages=(
   doctest-dev        # @doctest
   libbenchmark-dev   # @benchmark
   python3            # tools/*.py (benchmark tables)
+  tshark             # reads the pcap driver's captures in tests
 )
 
 missing=()
@@ -32,5 +33,7 @@ if [[ $(id -u) -ne 0 ]]; then
   sudo=sudo
 fi
 $sudo apt-get update -qq
+# tshark's package asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done" >&2
