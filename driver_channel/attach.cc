@@ -31,17 +31,39 @@ socklen_t fill_address(const char* path, sockaddr_un* addr, int* error) noexcept
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length + (path[0] == '@' ? 0 : 1));
 }
 
+// A SEQPACKET Unix socket and the address for `path`. Returns the fd, or -1 and *error.
+int unix_socket(const char* path, sockaddr_un* addr, socklen_t* length, int* error) noexcept {
+  *length = fill_address(path, addr, error);
+  if (*length == 0) return -1;
+  const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) *error = errno;
+  return fd;
+}
+
+// The one message of the attach protocol: a 32-bit hello carrying kFdsSent descriptors.
+struct FdMessage {
+  FdMessage() noexcept {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  std::uint32_t hello = 0;
+  iovec iov{&hello, sizeof hello};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kFdsSent)] = {};
+  msghdr msg{};
+};
+
 }  // namespace
 
 std::optional<DriverListener> DriverListener::listen(const char* path, int* error) noexcept {
   sockaddr_un addr;
-  const socklen_t length = fill_address(path, &addr, error);
-  if (length == 0) return std::nullopt;
-  const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *error = errno;
-    return std::nullopt;
-  }
+  socklen_t length = 0;
+  const int fd = unix_socket(path, &addr, &length, error);
+  if (fd < 0) return std::nullopt;
   if (path[0] != '@') unlink(path);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0 || ::listen(fd, 1) != 0) {
     *error = errno;
@@ -70,21 +92,15 @@ int DriverListener::accept_driver(const SharedRegion& region, const Doorbell& dr
     *error = errno;
     return -1;
   }
-  std::uint32_t hello = kHello;
-  iovec iov{&hello, sizeof hello};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kFdsSent)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  FdMessage m;
+  m.hello = kHello;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(sizeof(int) * kFdsSent);
   const int fds[kFdsSent] = {region.fd(), driver_bell.fd(), stack_bell.fd()};
   std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
-  if (sendmsg(conn, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof hello)) {
+  if (sendmsg(conn, &m.msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof m.hello)) {
     *error = errno;
     close(conn);
     return -1;
@@ -102,29 +118,18 @@ bool driver_gone(int lifeline_fd) noexcept {
 
 std::optional<Attachment> attach_to_stack(const char* path, int* error) noexcept {
   sockaddr_un addr;
-  const socklen_t length = fill_address(path, &addr, error);
-  if (length == 0) return std::nullopt;
-  const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *error = errno;
-    return std::nullopt;
-  }
+  socklen_t length = 0;
+  const int fd = unix_socket(path, &addr, &length, error);
+  if (fd < 0) return std::nullopt;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0) {
     *error = errno;
     close(fd);
     return std::nullopt;
   }
-  std::uint32_t hello = 0;
-  iovec iov{&hello, sizeof hello};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kFdsSent)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (n != sizeof hello || hello != kHello || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
+  FdMessage m;
+  const ssize_t n = recvmsg(fd, &m.msg, MSG_CMSG_CLOEXEC);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
+  if (n != sizeof m.hello || m.hello != kHello || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
       cmsg->cmsg_len != CMSG_LEN(sizeof(int) * kFdsSent)) {
     *error = n < 0 ? errno : EPROTO;
     close(fd);

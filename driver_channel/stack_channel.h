@@ -13,7 +13,8 @@
 ///  - When the driver misbehaves at the ring level, or is gone (link_down()), every buffer it held
 ///    is reclaimed and operations complete with ChannelError::kLinkDown instead of waiting forever.
 ///
-/// One thread owns a StackChannel; wakers it fires may belong to any task on that thread.
+/// One thread owns a StackChannel; wakers it fires may belong to any task on that thread. Buffer
+/// handles and operations refer to their channel: they must not outlive it.
 
 #include <cstdint>
 #include <optional>
