@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build the async-cost benchmark optimized, run it, and print the comparison table.
-# Results are kept in out/async_cost.json (Google Benchmark JSON) and out/async_cost.md.
+# The main job: build the async-cost benchmark optimized, run it, and print the comparison table
+# (kept in out/async_cost.json and out/async_cost.md); then show backpressure across processes:
+# a stack offering twice the rate a driver process drains, for 3 seconds, losing nothing.
 #
 # Usage: tools/run.sh [--quick]
 #   --quick   one repetition with short runs (a smoke run; the figures are noisier)
@@ -19,9 +20,11 @@ done
 
 tools/setup.sh
 
-echo "=== building the async-cost benchmark (--config=opt; the first build takes a few minutes)"
-bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark
-binary="$(bazel info --config=opt bazel-bin 2>/dev/null)/benchmarks/async_cost/async_cost_benchmark"
+echo "=== building (--config=opt; the first build takes a few minutes)"
+bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/overload \
+  //tools/drivers:rate_limited_sink
+bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
+binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
 mkdir -p out
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
@@ -36,3 +39,7 @@ echo "=== running on: $machine"
 echo
 echo "=== async cost: one 31-call tree (5 levels, fan-out 2), per style"
 python3 tools/async_cost_table.py out/async_cost.json --machine "$machine" | tee out/async_cost.md
+
+echo
+echo "=== backpressure across processes: the stack offers 2x what the driver process drains"
+"$bin/tools/overload/overload" --sink "$bin/tools/drivers/rate_limited_sink" --rate 20000 --seconds 3
