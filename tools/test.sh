@@ -19,7 +19,8 @@ bazel test --config=asan //...
 step "bazel test //... under UndefinedBehaviorSanitizer"
 bazel test --config=ubsan //...
 
-step "firmware config builds the product code (statemachines/, driver_channel/)"
-bazel build --config=firmware //statemachines/... //driver_channel/... //tests/statemachines:firmware_probe
+step "firmware config builds the product code (statemachines/, driver_channel/, layers/)"
+bazel build --config=firmware //statemachines/... //driver_channel/... //layers/... \
+  //tests/statemachines:firmware_probe
 
 step "all tests passed"

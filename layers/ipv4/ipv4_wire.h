@@ -1,0 +1,115 @@
+#pragma once
+/// IPv4 headers (RFC 791): parse checks everything before trusting anything, emit fills in the
+/// checksum. Options and fragments are rejected with their own reasons (this stack sends neither
+/// and does not reassemble yet).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "layers/common/bytes.h"
+#include "layers/common/checksum.h"
+#include "layers/common/parsed.h"
+
+namespace pollstack::wire {
+
+struct Ipv4Address {
+  std::array<std::uint8_t, 4> octets{};
+  friend constexpr bool operator==(const Ipv4Address&, const Ipv4Address&) = default;
+  constexpr std::uint32_t to_u32() const {
+    return (std::uint32_t{octets[0]} << 24) | (std::uint32_t{octets[1]} << 16) | (std::uint32_t{octets[2]} << 8) |
+           octets[3];
+  }
+  static constexpr Ipv4Address from_u32(std::uint32_t v) {
+    return {{static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16), static_cast<std::uint8_t>(v >> 8),
+             static_cast<std::uint8_t>(v)}};
+  }
+};
+
+namespace ip_protocol {
+inline constexpr std::uint8_t kIcmp = 1;
+inline constexpr std::uint8_t kUdp = 17;
+}  // namespace ip_protocol
+
+inline constexpr std::size_t kIpv4HeaderBytes = 20;  // without options: all this stack emits
+
+struct Ipv4Repr {
+  Ipv4Address source;
+  Ipv4Address destination;
+  std::uint8_t protocol = 0;
+  std::uint8_t ttl = 64;
+  std::uint16_t identification = 0;
+  std::uint16_t payload_length = 0;  // bytes after the header
+};
+
+enum class Ipv4Error : std::uint8_t {
+  kTruncated,            // shorter than 20 bytes
+  kBadVersion,           // version field is not 4
+  kBadHeaderLength,      // IHL < 5
+  kOptions,              // IHL > 5: options are not supported
+  kTotalLengthTooSmall,  // total length < header length
+  kTotalLengthTooLarge,  // total length > bytes in the frame
+  kBadChecksum,
+  kFragment,  // more-fragments set or a fragment offset: no reassembly yet
+};
+inline constexpr std::size_t kIpv4ErrorKinds = 8;
+
+/// Parses an IPv4 packet. The payload is exactly total_length - 20 bytes: Ethernet padding after
+/// a short packet is cut off here.
+constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet) {
+  if (packet.size() < kIpv4HeaderBytes) return Ipv4Error::kTruncated;
+  const auto version_ihl = static_cast<std::uint8_t>(packet[0]);
+  if ((version_ihl >> 4) != 4) return Ipv4Error::kBadVersion;
+  const std::size_t header_bytes = std::size_t{version_ihl & 0x0fu} * 4;
+  if (header_bytes < kIpv4HeaderBytes) return Ipv4Error::kBadHeaderLength;
+  if (header_bytes > kIpv4HeaderBytes) return Ipv4Error::kOptions;
+  const std::size_t total_length = read_u16(packet, 2);
+  if (total_length < header_bytes) return Ipv4Error::kTotalLengthTooSmall;
+  if (total_length > packet.size()) return Ipv4Error::kTotalLengthTooLarge;
+  if (!checksum_valid(checksum_accumulate(packet.first(header_bytes)))) return Ipv4Error::kBadChecksum;
+  const std::uint16_t flags_fragment = read_u16(packet, 6);
+  if ((flags_fragment & 0x2000) != 0 || (flags_fragment & 0x1fff) != 0) return Ipv4Error::kFragment;
+
+  Ipv4Repr repr;
+  repr.identification = read_u16(packet, 4);
+  repr.ttl = static_cast<std::uint8_t>(packet[8]);
+  repr.protocol = static_cast<std::uint8_t>(packet[9]);
+  repr.source = Ipv4Address::from_u32(read_u32(packet, 12));
+  repr.destination = Ipv4Address::from_u32(read_u32(packet, 16));
+  repr.payload_length = static_cast<std::uint16_t>(total_length - header_bytes);
+  return {repr, packet.subspan(header_bytes, total_length - header_bytes)};
+}
+
+/// Writes a 20-byte header with the don't-fragment bit and a correct checksum at the start of
+/// `out`. Returns the header length.
+constexpr std::size_t emit_ipv4(const Ipv4Repr& repr, std::span<std::byte> out) {
+  expect(out.size() >= kIpv4HeaderBytes, "emit_ipv4: buffer too small");
+  expect(repr.payload_length <= 0xffff - kIpv4HeaderBytes, "emit_ipv4: payload too long");
+  out[0] = std::byte{0x45};  // version 4, IHL 5
+  out[1] = std::byte{0};     // DSCP/ECN
+  write_u16(out, 2, static_cast<std::uint16_t>(kIpv4HeaderBytes + repr.payload_length));
+  write_u16(out, 4, repr.identification);
+  write_u16(out, 6, 0x4000);  // don't fragment
+  out[8] = static_cast<std::byte>(repr.ttl);
+  out[9] = static_cast<std::byte>(repr.protocol);
+  write_u16(out, 10, 0);
+  write_u32(out, 12, repr.source.to_u32());
+  write_u32(out, 16, repr.destination.to_u32());
+  write_u16(out, 10, checksum_finish(checksum_accumulate(out.first(kIpv4HeaderBytes))));
+  return kIpv4HeaderBytes;
+}
+
+/// The IPv4 pseudo-header's contribution to a UDP (or TCP) checksum.
+constexpr std::uint32_t ipv4_pseudo_header_sum(const Ipv4Address& source, const Ipv4Address& destination,
+                                               std::uint8_t protocol, std::uint16_t length) {
+  std::uint32_t sum = 0;
+  sum = checksum_accumulate_word(static_cast<std::uint16_t>(source.to_u32() >> 16), sum);
+  sum = checksum_accumulate_word(static_cast<std::uint16_t>(source.to_u32() & 0xffff), sum);
+  sum = checksum_accumulate_word(static_cast<std::uint16_t>(destination.to_u32() >> 16), sum);
+  sum = checksum_accumulate_word(static_cast<std::uint16_t>(destination.to_u32() & 0xffff), sum);
+  sum = checksum_accumulate_word(protocol, sum);
+  return checksum_accumulate_word(length, sum);
+}
+
+}  // namespace pollstack::wire

@@ -1,0 +1,65 @@
+#include "layers/common/checksum.h"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "tests/layers/bytes_of.h"
+
+namespace pollstack::wire {
+namespace {
+
+using testing::bytes_of;
+
+// The obvious algorithm, written independently: 64-bit sum of big-endian words, zero-padded.
+std::uint16_t naive_checksum(const std::vector<std::byte>& data) {
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < data.size(); i += 2) {
+    const std::uint64_t hi = static_cast<std::uint64_t>(data[i]);
+    const std::uint64_t lo = i + 1 < data.size() ? static_cast<std::uint64_t>(data[i + 1]) : 0;
+    sum += (hi << 8) | lo;
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum & 0xffff);
+}
+
+TEST_CASE("RFC 1071's worked example") {
+  constexpr auto data = bytes_of(0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7);
+  static_assert(checksum_finish(checksum_accumulate(data)) == 0x220d);  // sum 0xddf2, complemented
+  CHECK(checksum_finish(checksum_accumulate(data)) == 0x220d);
+}
+
+TEST_CASE("agrees with the naive algorithm for every length 0..300, odd ones included") {
+  std::vector<std::byte> data;
+  int mismatches = 0;
+  for (int length = 0; length <= 300; ++length) {
+    CAPTURE(length);
+    mismatches += checksum_finish(checksum_accumulate(data)) != naive_checksum(data);
+    data.push_back(static_cast<std::byte>((length * 73 + 41) & 0xff));
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("all ones never overflows, and a packet with its own checksum sums to valid") {
+  std::vector<std::byte> ones(65535, std::byte{0xff});
+  CHECK(checksum_finish(checksum_accumulate(ones)) == naive_checksum(ones));
+  std::vector<std::byte> packet = {std::byte{0x12}, std::byte{0x34}, std::byte{0x56}, std::byte{0x78},
+                                   std::byte{0}, std::byte{0}};
+  const std::uint16_t c = checksum_finish(checksum_accumulate(packet));
+  packet[4] = static_cast<std::byte>(c >> 8);
+  packet[5] = static_cast<std::byte>(c & 0xff);
+  CHECK(checksum_valid(checksum_accumulate(packet)));
+  packet[0] ^= std::byte{1};
+  CHECK_FALSE(checksum_valid(checksum_accumulate(packet)));
+}
+
+TEST_CASE("pieces compose: summing in parts equals summing the whole (even-length parts)") {
+  constexpr auto a = bytes_of(0x45, 0x00, 0x00, 0x73);
+  constexpr auto b = bytes_of(0x00, 0x00, 0x40, 0x00, 0x40);
+  std::vector<std::byte> whole(a.begin(), a.end());
+  whole.insert(whole.end(), b.begin(), b.end());
+  CHECK(checksum_finish(checksum_accumulate(b, checksum_accumulate(a))) == naive_checksum(whole));
+}
+
+}  // namespace
+}  // namespace pollstack::wire
