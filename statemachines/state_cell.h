@@ -12,7 +12,6 @@
 /// StateCell is exactly its enum: one byte, and set() is one store.
 
 #include <concepts>
-#include <source_location>
 #include <type_traits>
 
 #include "statemachines/contract.h"
@@ -48,7 +47,7 @@ class StateCell {
   /// The check at the top of every poll(): polling a machine after it returned Ready is a
   /// contract violation (debug builds abort; see contract.h).
   constexpr void expect_pollable(
-      const std::source_location& where = std::source_location::current()) const noexcept {
+      const SourceLocation& where = SourceLocation::current()) const noexcept {
     expect(state_ != State::Done, "poll() after the machine returned Ready", where);
   }
 
