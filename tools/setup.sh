@@ -8,6 +8,8 @@ packages=(
   bazel-platforms    # @platforms, mapped in WORKSPACE
   bazel-rules-java   # @rules_java, mapped in WORKSPACE
   g++                # g++ 12
+  clang              # clang 14: the libFuzzer harnesses (tools/fuzz.sh)
+  libclang-rt-14-dev # libFuzzer and the sanitizer runtimes for clang
   binutils           # nm, for the no-heap checks
   doctest-dev        # @doctest
   libbenchmark-dev   # @benchmark

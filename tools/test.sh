@@ -2,7 +2,8 @@
 # The whole test suite: the README's test command, and what CI runs.
 #   1. installs what is missing (tools/setup.sh);
 #   2. `bazel test //...` in the default config, then under ASan and UBSan;
-#   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti).
+#   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti);
+#   4. a short run of every libFuzzer harness (tools/fuzz.sh, clang with ASan + UBSan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,8 @@ bazel test --config=ubsan //...
 step "firmware config builds the product code (statemachines/, driver_channel/, layers/)"
 bazel build --config=firmware //statemachines/... //driver_channel/... //layers/... \
   //tests/statemachines:firmware_probe
+
+step "a short run of every fuzz harness"
+tools/fuzz.sh
 
 step "all tests passed"

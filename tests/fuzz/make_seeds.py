@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Writes small valid seed inputs for each fuzz harness into DIR/<harness>/ (see tools/fuzz.sh)."""
+import os
+import struct
+import sys
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4(payload: bytes, protocol: int, src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02") -> bytes:
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 7, 0x4000, 64, protocol, 0, src, dst)
+    header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+    return header + payload
+
+
+def udp(payload: bytes, src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02") -> bytes:
+    length = 8 + len(payload)
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, length)
+    header = struct.pack("!HHHH", 5353, 7, length, 0)
+    c = checksum(pseudo + header + payload) or 0xFFFF
+    return struct.pack("!HHHH", 5353, 7, length, c) + payload
+
+
+def icmp_echo(payload: bytes) -> bytes:
+    body = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + payload
+    return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+
+
+ARP = bytes.fromhex("0001080006040001" "020000000001" "0a000001" "000000000000" "0a000002")
+ETH = bytes.fromhex("ffffffffffff" "020000000001" "0800")
+
+SEEDS = {
+    "ethernet_fuzz": [ETH + ipv4(udp(b"hello"), 17), ETH[:12] + b"\x08\x06" + ARP, ETH],
+    "arp_fuzz": [ARP, ARP[:7] + b"\x02" + ARP[8:]],
+    "ipv4_fuzz": [ipv4(udp(b"x" * 17), 17), ipv4(icmp_echo(b"ping"), 1), ipv4(b"", 17) + b"\0" * 26],
+    "icmp_fuzz": [icmp_echo(b""), icmp_echo(b"abcdefghijklmnopqrstuvw"), icmp_echo(b"odd")],
+    "udp_fuzz": [b"\x0a\x00\x00\x01\x0a\x00\x00\x02" + udp(p) for p in (b"", b"a", b"0123456789" * 20)],
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_seeds.py DIR")
+    for harness, seeds in SEEDS.items():
+        os.makedirs(os.path.join(sys.argv[1], harness), exist_ok=True)
+        for i, seed in enumerate(seeds):
+            with open(os.path.join(sys.argv[1], harness, f"seed{i}"), "wb") as f:
+                f.write(seed)
