@@ -28,7 +28,11 @@ void Doorbell::ring() noexcept {
 bool Doorbell::wait(int timeout_ms) noexcept {
   pollfd p{fd_, POLLIN, 0};
   if (poll(&p, 1, timeout_ms) <= 0) return false;
-  std::uint64_t count = 0;
+  return clear();
+}
+
+bool Doorbell::clear() noexcept {
+  std::uint64_t count = 0;  // the fd is non-blocking: an unrung bell reads EAGAIN
   return read(fd_, &count, sizeof count) == sizeof count;
 }
 

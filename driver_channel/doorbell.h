@@ -26,6 +26,10 @@ class Doorbell {
   /// if it was rung.
   bool wait(int timeout_ms) noexcept;
 
+  /// Resets the bell after its fd was seen readable (by wait(), or by a caller's own poll(2) over
+  /// several fds). Returns true if it had been rung.
+  bool clear() noexcept;
+
  private:
   int fd_ = -1;
   int error_ = 0;

@@ -4,7 +4,6 @@
 /// after telling the driver so (prepare_to_sleep), so the driver rings only when it must.
 /// Hosted builds (it blocks in poll(2)).
 
-#include <type_traits>
 #include <utility>
 
 #include "driver_channel/attach.h"
@@ -29,13 +28,7 @@ OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_
     if (woken) {
       woken = false;
       Poll<OutputOf<M>> done = machine.poll(cx);
-      if (done.is_ready()) {
-        if constexpr (std::is_void_v<OutputOf<M>>) {
-          return;
-        } else {
-          return std::move(done).value();
-        }
-      }
+      if (done.is_ready()) return std::move(done).value();
     }
     channel.service();
     if (woken) continue;

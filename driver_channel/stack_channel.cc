@@ -176,9 +176,8 @@ bool StackChannel::service() noexcept {
     rx_waiter_.wake();
     woke = true;
   }
-  const bool was_up = link_up_;
   check_ring_faults();
-  return woke || (was_up && !link_up_);
+  return woke || !link_up_;  // a fault just took the link down, which woke the waiters
 }
 
 bool StackChannel::prepare_to_sleep() noexcept {
@@ -192,22 +191,6 @@ void StackChannel::link_down() noexcept {
   ledger_.reclaim_lent();
   tx_waiter_.wake();
   rx_waiter_.wake();
-}
-
-// ---- the two operations as state machines ------------------------------------------------------
-
-Poll<ChannelResult<TxBuffer>> StackChannel::TxReservation::poll(Context& cx) noexcept {
-  state_.expect_pollable();
-  Poll<ChannelResult<TxBuffer>> result = channel_->poll_reserve_tx(cx.waker());
-  if (result.is_ready()) state_.set(State::Done);
-  return result;
-}
-
-Poll<ChannelResult<RxBuffer>> StackChannel::Receive::poll(Context& cx) noexcept {
-  state_.expect_pollable();
-  Poll<ChannelResult<RxBuffer>> result = channel_->poll_receive(cx.waker());
-  if (result.is_ready()) state_.set(State::Done);
-  return result;
 }
 
 }  // namespace pollstack::driver_channel

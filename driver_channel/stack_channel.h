@@ -115,31 +115,37 @@ class StackChannel {
   StackChannel(const StackChannel&) = delete;
   StackChannel& operator=(const StackChannel&) = delete;
 
+  /// A channel operation as a state machine: Ready with a `Buffer` (or kLinkDown), Pending while
+  /// the channel has none for it, with the waker stored. `Attempt` is the channel's one try.
+  template <class Buffer, Poll<ChannelResult<Buffer>> (StackChannel::*Attempt)(const Waker&) noexcept>
+  class Operation {
+   public:
+    using Output = ChannelResult<Buffer>;
+    explicit Operation(StackChannel& channel) noexcept : channel_(&channel) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<Output> result = (channel_->*Attempt)(cx.waker());
+      if (result.is_ready()) state_.set(State::Done);
+      return result;
+    }
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    StackChannel* channel_;
+    StateCell<Operation, State> state_{State::Waiting};
+  };
+
+ private:
+  // Declared before the aliases below, which name them.
+  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(const Waker& waker) noexcept;
+  Poll<ChannelResult<RxBuffer>> poll_receive(const Waker& waker) noexcept;
+
+ public:
   /// reserve_tx() returns one of these: Ready with a TxBuffer, or with kLinkDown.
-  class TxReservation {
-   public:
-    using Output = ChannelResult<TxBuffer>;
-    explicit TxReservation(StackChannel& channel) noexcept : channel_(&channel) {}
-    Poll<Output> poll(Context& cx) noexcept;
-
-   private:
-    enum class State : std::uint8_t { Waiting, Done };
-    StackChannel* channel_;
-    StateCell<TxReservation, State> state_{State::Waiting};
-  };
-
+  using TxReservation = Operation<TxBuffer, &StackChannel::poll_reserve_tx>;
   /// receive() returns one of these: Ready with an RxBuffer, or with kLinkDown.
-  class Receive {
-   public:
-    using Output = ChannelResult<RxBuffer>;
-    explicit Receive(StackChannel& channel) noexcept : channel_(&channel) {}
-    Poll<Output> poll(Context& cx) noexcept;
-
-   private:
-    enum class State : std::uint8_t { Waiting, Done };
-    StackChannel* channel_;
-    StateCell<Receive, State> state_{State::Waiting};
-  };
+  using Receive = Operation<RxBuffer, &StackChannel::poll_receive>;
 
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
@@ -169,8 +175,6 @@ class StackChannel {
   friend class TxBuffer;
   friend class RxBuffer;
 
-  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(const Waker& waker) noexcept;
-  Poll<ChannelResult<RxBuffer>> poll_receive(const Waker& waker) noexcept;
   std::uint32_t reap_tx_done() noexcept;
   void lend_for_rx(std::uint32_t buffer) noexcept;
   void lend_rx_fill() noexcept;

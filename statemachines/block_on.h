@@ -6,7 +6,6 @@
 /// The waker handed to the machine is valid until block_on returns: a resource must not keep it
 /// past the operation that stored it.
 
-#include <type_traits>
 #include <utility>
 
 #include "statemachines/state_machine.h"
@@ -35,11 +34,7 @@ OutputOf<M> block_on(M& machine) {
   // straight-line code. Only a machine that returns Pending pays for the wait loop.
   Poll<OutputOf<M>> done = machine.poll(cx);
   if (done.is_pending()) [[unlikely]] done = internal::wait_until_ready(machine, cx, parker);
-  if constexpr (std::is_void_v<OutputOf<M>>) {
-    return;
-  } else {
-    return std::move(done).value();
-  }
+  return std::move(done).value();
 }
 
 template <StateMachine M>

@@ -64,6 +64,10 @@ class [[nodiscard]] Poll<void> {
   constexpr bool is_ready() const noexcept { return ready_; }
   constexpr bool is_pending() const noexcept { return !ready_; }
 
+  /// Nothing, like Poll<T>::value(), so generic code can `return std::move(poll).value();` for
+  /// every output type. Only for a Ready poll (checked in debug builds).
+  constexpr void value() const noexcept { expect(is_ready(), "Poll::value() on Pending"); }
+
  private:
   struct ReadyTag {};
   constexpr explicit Poll(ReadyTag) noexcept : ready_(true) {}

@@ -65,10 +65,7 @@ bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::Drive
   if (!port.prepare_to_sleep(wants_rx_buffers)) timeout_ms = 0;  // work arrived: only check the lifeline
   pollfd fds[2] = {{attachment.driver_bell.fd(), POLLIN, 0}, {attachment.lifeline_fd, POLLIN, 0}};
   if (poll(fds, 2, timeout_ms) > 0) {
-    if (fds[0].revents & POLLIN) {
-      std::uint64_t count;
-      [[maybe_unused]] const ssize_t n = read(attachment.driver_bell.fd(), &count, sizeof count);
-    }
+    if (fds[0].revents & POLLIN) attachment.driver_bell.clear();
     if (fds[1].revents != 0) return !driver_channel::driver_gone(attachment.lifeline_fd);
   }
   return true;
