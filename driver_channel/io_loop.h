@@ -1,14 +1,18 @@
 #pragma once
-/// run_with_channel(machine, channel, doorbell): the stack's event loop for one machine. Polls the
-/// machine when woken, services the channel between polls, and sleeps on the stack's doorbell only
-/// after telling the driver so (prepare_to_sleep), so the driver rings only when it must.
-/// Hosted builds (it blocks in poll(2)).
+/// run_with_channel(machine, channel, doorbell): the stack's event loop for one machine (compose
+/// several with join/select). Polls the machine when woken or when a deadline it asked for
+/// (Context::wake_at) has come, services the channel between polls, and sleeps on the stack's
+/// doorbell only after telling the driver so (prepare_to_sleep), so the driver rings only when it
+/// must. Hosted builds (it blocks in poll(2) and reads the steady clock).
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "driver_channel/attach.h"
 #include "driver_channel/doorbell.h"
 #include "driver_channel/stack_channel.h"
+#include "statemachines/clock.h"
 #include "statemachines/state_machine.h"
 
 namespace pollstack::driver_channel {
@@ -16,17 +20,26 @@ namespace pollstack::driver_channel {
 /// Longest sleep between checks of the driver's lifeline.
 inline constexpr int kIoLoopSleepMs = 100;
 
+/// The steady clock at the loop's resolution.
+inline Instant steady_now() noexcept {
+  return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
+}
+
 /// `lifeline_fd`: the driver connection (see attach.h), or -1 for an in-process driver. When it
 /// closes, the channel goes link down and the machine sees kLinkDown instead of waiting forever.
 template <StateMachine M>
 OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_doorbell,
                              int lifeline_fd = -1) {
   bool woken = true;
+  Instant deadline = kNever;
   const Waker waker(+[](void* flag) noexcept { *static_cast<bool*>(flag) = true; }, &woken);
-  Context cx(waker);
   for (;;) {
+    const Instant now = steady_now();
+    if (deadline <= now) woken = true;
     if (woken) {
       woken = false;
+      deadline = kNever;
+      Context cx(waker, now, &deadline);
       Poll<OutputOf<M>> done = machine.poll(cx);
       if (done.is_ready()) return std::move(done).value();
     }
@@ -37,7 +50,13 @@ OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_
       channel.link_down();
       continue;
     }
-    if (channel.prepare_to_sleep()) stack_doorbell.wait(kIoLoopSleepMs);
+    if (!channel.prepare_to_sleep()) continue;
+    int sleep_ms = kIoLoopSleepMs;
+    if (deadline != kNever) {
+      const auto until = std::chrono::ceil<Duration>(deadline - steady_now()).count();
+      sleep_ms = static_cast<int>(std::clamp<decltype(until)>(until, 0, kIoLoopSleepMs));
+    }
+    stack_doorbell.wait(sleep_ms);
   }
 }
 

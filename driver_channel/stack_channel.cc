@@ -107,7 +107,7 @@ void StackChannel::check_ring_faults() noexcept {
   }
 }
 
-Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(const Waker& waker) noexcept {
+std::optional<ChannelResult<TxBuffer>> StackChannel::try_reserve_tx() noexcept {
   if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
   reap_tx_done();
   check_ring_faults();
@@ -118,6 +118,11 @@ Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(const Waker& waker) 
       return ChannelResult<TxBuffer>(TxBuffer(*this, *b));
     }
   }
+  return std::nullopt;
+}
+
+Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(const Waker& waker) noexcept {
+  if (std::optional<ChannelResult<TxBuffer>> r = try_reserve_tx()) return std::move(*r);
   ++counters_.tx_pending;
   tx_waiter_.store(waker);
   return pending;
@@ -148,9 +153,9 @@ void StackChannel::cancel_tx(std::uint32_t buffer) noexcept {
   tx_waiter_.wake();  // a buffer and a slot are free again
 }
 
-Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(const Waker& waker) noexcept {
+std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexcept {
   if (!link_up_) return ChannelResult<RxBuffer>(ChannelError::kLinkDown);
-  // Bounded: at most kMaxBatch malformed descriptors are skipped per poll.
+  // Bounded: at most kMaxBatch malformed descriptors are skipped per call.
   for (std::uint32_t attempt = 0; attempt < kMaxBatch; ++attempt) {
     Descriptor d;
     if (rx_.pop(std::span(&d, 1)) == 0) break;
@@ -161,6 +166,11 @@ Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(const Waker& waker) noe
   }
   check_ring_faults();
   if (!link_up_) return ChannelResult<RxBuffer>(ChannelError::kLinkDown);
+  return std::nullopt;
+}
+
+Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(const Waker& waker) noexcept {
+  if (std::optional<ChannelResult<RxBuffer>> r = try_receive()) return std::move(*r);
   rx_waiter_.store(waker);
   return pending;
 }

@@ -25,6 +25,7 @@
 #include "driver_channel/doorbell.h"
 #include "driver_channel/region.h"
 #include "driver_channel/ring.h"
+#include "statemachines/result.h"
 #include "statemachines/state_cell.h"
 #include "statemachines/state_machine.h"
 #include "statemachines/waker_slot.h"
@@ -35,23 +36,9 @@ enum class ChannelError : std::uint8_t {
   kLinkDown,  // the driver is gone or broke the ring protocol
 };
 
-/// A value or a ChannelError, without exceptions.
+/// A value or a ChannelError.
 template <class T>
-class ChannelResult {
- public:
-  ChannelResult(T value) : value_(std::move(value)) {}
-  ChannelResult(ChannelError error) : error_(error) {}
-  bool ok() const noexcept { return value_.has_value(); }
-  T& value() noexcept {
-    expect(ok(), "ChannelResult::value() on an error");
-    return *value_;
-  }
-  ChannelError error() const noexcept { return error_; }
-
- private:
-  std::optional<T> value_;
-  ChannelError error_ = ChannelError::kLinkDown;
-};
+using ChannelResult = Result<T, ChannelError>;
 
 struct ChannelCounters {
   std::uint64_t tx_submitted = 0;
@@ -149,6 +136,15 @@ class StackChannel {
 
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
+
+  /// The same two attempts without waiting: nullopt where the operations would be Pending. For
+  /// synchronous callers (the benchmarks' plain-function baseline); nothing is woken later.
+  std::optional<ChannelResult<TxBuffer>> try_reserve_tx() noexcept;
+  std::optional<ChannelResult<RxBuffer>> try_receive() noexcept;
+
+  /// The handle types, for code generic over channels (the layers, and their tests' fakes).
+  using TxBufferType = TxBuffer;
+  using RxBufferType = RxBuffer;
 
   /// Takes back sent buffers, notices new frames and ring faults, and wakes waiters. Bounded:
   /// at most kMaxBatch descriptors. Returns true if it woke anyone.

@@ -1,0 +1,90 @@
+#pragma once
+/// Every capacity and timeout of the protocol layers, in one place, with what it costs and why it
+/// has its value. (The driver channel's own capacities are in driver_channel/options.h.)
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "driver_channel/options.h"
+#include "statemachines/clock.h"
+
+namespace pollstack::net {
+
+using namespace std::chrono_literals;
+
+// ---- Ethernet / interface --------------------------------------------------------------------
+
+/// Largest IP packet the interface sends or accepts (the Ethernet MTU). A frame is this plus the
+/// 14-byte Ethernet header, and must fit one channel buffer.
+inline constexpr std::size_t kMtu = 1500;
+static_assert(kMtu + 14 <= driver_channel::kBufferBytes, "a full-size frame must fit one buffer");
+
+/// Frames the interface task takes from the channel in one poll before it yields, so that a
+/// flood of arriving frames cannot starve the application's tasks (bounded work per poll).
+inline constexpr std::uint32_t kRxFramesPerPoll = 32;
+
+// ---- ARP -------------------------------------------------------------------------------------
+
+/// Neighbour cache entries (IPv4 address -> MAC). ~64 bytes each with their waiters.
+inline constexpr std::size_t kNeighbourCacheEntries = 16;
+
+/// How long a learned address is trusted before it must be confirmed again (RFC 1122 asks for a
+/// timeout; Linux's base_reachable_time is 30 s, with random jitter).
+inline constexpr Duration kNeighbourReachableTime = 60s;
+
+/// Time between ARP requests for an unresolved address (Linux: retrans_time 1 s).
+inline constexpr Duration kArpRetryInterval = 1s;
+
+/// Requests sent before giving up; senders then complete with kHostUnreachable (Linux:
+/// mcast_solicit 3).
+inline constexpr std::uint32_t kArpMaxRequests = 3;
+
+/// After resolution failed, sends to that address fail at once for this long instead of
+/// triggering a new round of requests (RFC 1122 §2.3.2.1: flooding prevention).
+inline constexpr Duration kArpFailedHoldTime = 3s;
+
+/// Send operations that may wait on one unresolved address at once. The packets themselves stay
+/// in their senders' operations (nothing is copied), so this bounds waiters, not memory. One more
+/// sender gets kNeighbourBusy at once (Linux: unres_qlen, then drop).
+inline constexpr std::size_t kArpWaitersPerEntry = 4;
+
+// ---- IPv4 ------------------------------------------------------------------------------------
+
+/// TTL of the datagrams we originate (RFC 1700's recommended default).
+inline constexpr std::uint8_t kDefaultTtl = 64;
+
+// ---- ICMP ------------------------------------------------------------------------------------
+
+/// ICMP errors (port unreachable) are rate limited by a token bucket (RFC 1812 §4.3.2.8): at most
+/// kIcmpErrorBurst at once, refilled at one token per kIcmpErrorInterval. Echo replies are not
+/// limited: they answer what was sent to us, and the transmit path's backpressure bounds them.
+inline constexpr std::uint32_t kIcmpErrorBurst = 10;
+inline constexpr Duration kIcmpErrorInterval = 10ms;
+
+/// Bytes of the offending datagram quoted in an ICMP error: its IP header and 8 bytes of payload
+/// (RFC 792; enough for the sender to find its UDP socket).
+inline constexpr std::size_t kIcmpQuoteBytes = 20 + 8;
+
+// ---- UDP -------------------------------------------------------------------------------------
+
+/// Sockets in the socket table.
+inline constexpr std::size_t kUdpSockets = 8;
+
+/// Datagrams a socket holds for an application that has not read them yet. Each holds its
+/// received channel buffer (zero copy), so all queues together must leave the driver buffers to
+/// receive into: see the static_assert below. The overflow of a full queue is the one place the
+/// stack drops a good packet, and it is counted per socket.
+inline constexpr std::size_t kUdpReceiveQueueDepth = 8;
+
+static_assert(kUdpSockets * kUdpReceiveQueueDepth <= driver_channel::kRxFillBuffers / 2,
+              "socket queues may hold at most half of the receive buffers");
+
+/// The ephemeral port range bind(0) allocates from (IANA dynamic ports, RFC 6335).
+inline constexpr std::uint16_t kEphemeralPortFirst = 49152;
+inline constexpr std::uint16_t kEphemeralPortLast = 65535;
+
+/// Largest UDP payload in one (unfragmented) datagram.
+inline constexpr std::size_t kUdpMaxPayload = kMtu - 20 - 8;
+
+}  // namespace pollstack::net
