@@ -55,9 +55,11 @@ enum class Ipv4Error : std::uint8_t {
 };
 inline constexpr std::size_t kIpv4ErrorKinds = 8;
 
-/// Parses an IPv4 packet. The payload is exactly total_length - 20 bytes: Ethernet padding after
-/// a short packet is cut off here.
-constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet) {
+namespace internal {
+// parse_ipv4 and parse_ipv4_quote share every check but one: whether the whole packet is there.
+enum class Ipv4Extent : std::uint8_t { kWholePacket, kQuote };
+
+constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet, Ipv4Extent extent) {
   if (packet.size() < kIpv4HeaderBytes) return Ipv4Error::kTruncated;
   const auto version_ihl = static_cast<std::uint8_t>(packet[0]);
   if ((version_ihl >> 4) != 4) return Ipv4Error::kBadVersion;
@@ -66,7 +68,7 @@ constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> pack
   if (header_bytes > kIpv4HeaderBytes) return Ipv4Error::kOptions;
   const std::size_t total_length = read_u16(packet, 2);
   if (total_length < header_bytes) return Ipv4Error::kTotalLengthTooSmall;
-  if (total_length > packet.size()) return Ipv4Error::kTotalLengthTooLarge;
+  if (extent == Ipv4Extent::kWholePacket && total_length > packet.size()) return Ipv4Error::kTotalLengthTooLarge;
   if (!checksum_valid(checksum_accumulate(packet.first(header_bytes)))) return Ipv4Error::kBadChecksum;
   const std::uint16_t flags_fragment = read_u16(packet, 6);
   if ((flags_fragment & 0x2000) != 0 || (flags_fragment & 0x1fff) != 0) return Ipv4Error::kFragment;
@@ -78,7 +80,22 @@ constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> pack
   repr.source = Ipv4Address::from_u32(read_u32(packet, 12));
   repr.destination = Ipv4Address::from_u32(read_u32(packet, 16));
   repr.payload_length = static_cast<std::uint16_t>(total_length - header_bytes);
-  return {repr, packet.subspan(header_bytes, total_length - header_bytes)};
+  const std::size_t present = total_length < packet.size() ? total_length : packet.size();
+  return {repr, packet.subspan(header_bytes, present - header_bytes)};
+}
+}  // namespace internal
+
+/// Parses an IPv4 packet. The payload is exactly total_length - 20 bytes: Ethernet padding after
+/// a short packet is cut off here.
+constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet) {
+  return internal::parse_ipv4(packet, internal::Ipv4Extent::kWholePacket);
+}
+
+/// Parses the start of an IPv4 packet quoted in an ICMP error (RFC 792: the header and the first
+/// 8 bytes of payload), with every check parse_ipv4 makes except that the whole packet is present.
+/// The payload is what was quoted of it; repr().payload_length is the original length.
+constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4_quote(std::span<const std::byte> quote) {
+  return internal::parse_ipv4(quote, internal::Ipv4Extent::kQuote);
 }
 
 /// Writes a 20-byte header with the don't-fragment bit and a correct checksum at the start of

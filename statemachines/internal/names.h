@@ -1,7 +1,7 @@
 #pragma once
 // Compile-time names for types and enumerators, read from __PRETTY_FUNCTION__ (g++ and clang),
 // so that transition tracing and state diagrams need neither RTTI nor a hand-written to_string
-// per state enum. Not API: only transition_trace.h uses it.
+// per state enum. Not API: transition tracing and the layers' reason counters use it.
 
 #include <array>
 #include <cstddef>

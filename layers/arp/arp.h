@@ -1,0 +1,178 @@
+#pragma once
+/// Arp<Link>: address resolution between IPv4 and the Ethernet link. Its send operation holds the
+/// link's send operation by value: first it resolves the next hop's MAC through the neighbour
+/// cache (Pending while an ARP request is out), then it sends on the link. Its receive side
+/// answers requests for our address, learns from what it hears (RFC 826), and notices a peer
+/// claiming our address.
+///
+/// The ARP requests themselves are transmitted by the interface task (layers/interface.h), which
+/// asks the cache which are due: a sender waiting for resolution holds no extra buffer.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "layers/arp/arp_wire.h"
+#include "layers/arp/neighbour_cache.h"
+#include "layers/common/counters.h"
+#include "layers/common/send_error.h"
+#include "statemachines/poll.h"
+#include "statemachines/result.h"
+#include "statemachines/state_cell.h"
+
+namespace pollstack::net {
+
+/// ARP packets that parse but are not acted on.
+enum class ArpDrop : std::uint8_t {
+  kNotForUs,         // a request for another address, from a sender we do not know
+  kAddressConflict,  // someone else claims our address (counted; we keep it, RFC 5227 defends)
+  kBadSender,        // sender hardware or protocol address is broadcast or multicast
+};
+inline constexpr std::size_t kArpDropKinds = 3;
+
+struct ArpCounters {
+  std::uint64_t requests_received = 0;  // requests for our address
+  std::uint64_t replies_received = 0;
+  std::uint64_t gratuitous_received = 0;
+  ReasonCounters<wire::ArpError, wire::kArpErrorKinds> malformed;
+  ReasonCounters<ArpDrop, kArpDropKinds> dropped;
+};
+
+/// Whether a sender may wait for resolution. Replies generated while receiving (echo replies,
+/// ICMP errors) may not: they would stall the receive path behind a 3-second ARP exchange.
+enum class ResolvePolicy : std::uint8_t { kWait, kCachedOnly };
+
+template <class Link>
+class Arp {
+ public:
+  using LinkType = Link;
+  using Frame = typename Link::Frame;
+  using RxBuffer = typename Link::RxBuffer;
+  using SendResult = Result<Frame, SendError>;
+
+  Arp(Link& link, const wire::Ipv4Address& address) noexcept : link_(&link), address_(address) {}
+  Arp(const Arp&) = delete;
+  Arp& operator=(const Arp&) = delete;
+
+  /// Resolve `next_hop`, then send on the link with `ethertype`. Ready with the frame (the link
+  /// header written) or with why not.
+  class Send {
+   public:
+    using Output = SendResult;
+
+    /// To a next hop that needs resolving.
+    Send(Arp& arp, const wire::Ipv4Address& next_hop, std::uint16_t ethertype, ResolvePolicy policy) noexcept
+        : arp_(&arp), next_hop_(next_hop), ethertype_(ethertype), policy_(policy) {}
+    /// To a MAC already known (the broadcast address, or the sender of an ARP request): no
+    /// resolution.
+    Send(Arp& arp, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept
+        : arp_(&arp), ethertype_(ethertype), policy_(ResolvePolicy::kCachedOnly) {
+      link_send_.emplace(arp.link_->send(destination, ethertype));
+      state_.set(State::Sending);
+    }
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      if (state_.get() == State::Resolving) {
+        Poll<Result<wire::MacAddress, SendError>> mac = resolve(cx);
+        if (mac.is_pending()) return pending;
+        if (!mac.value().ok()) {
+          state_.set(State::Done);
+          return Output(mac.value().error());
+        }
+        link_send_.emplace(arp_->link_->send(mac.value().value(), ethertype_));
+        state_.set(State::Sending);
+      }
+      Poll<Output> sent = link_send_->poll(cx);
+      if (sent.is_ready()) state_.set(State::Done);
+      return sent;
+    }
+
+   private:
+    enum class State : std::uint8_t { Resolving, Sending, Done };
+
+    Poll<Result<wire::MacAddress, SendError>> resolve(Context& cx) noexcept {
+      if (policy_ == ResolvePolicy::kWait) return arp_->neighbours_.poll_resolve(next_hop_, cx);
+      return arp_->neighbours_.resolve_now(next_hop_, cx.now());
+    }
+
+    Arp* arp_;
+    std::optional<typename Link::Send> link_send_;
+    wire::Ipv4Address next_hop_;
+    std::uint16_t ethertype_;
+    ResolvePolicy policy_;
+    StateCell<Send, State> state_{State::Resolving};
+  };
+
+  Send send(const wire::Ipv4Address& next_hop, std::uint16_t ethertype, ResolvePolicy policy) noexcept {
+    return Send(*this, next_hop, ethertype, policy);
+  }
+  Send send_to_mac(const wire::MacAddress& destination, std::uint16_t ethertype) noexcept {
+    return Send(*this, destination, ethertype);
+  }
+
+  /// Handles one received ARP packet. Returns the reply to send when it is a request for our
+  /// address (the interface task transmits it).
+  std::optional<wire::ArpRepr> on_packet(std::span<const std::byte> packet, Instant now) noexcept {
+    const wire::Parsed<wire::ArpRepr, wire::ArpError> parsed = wire::parse_arp(packet);
+    if (!parsed.ok()) {
+      counters_.malformed.count(parsed.error());
+      return std::nullopt;
+    }
+    const wire::ArpRepr& arp = parsed.repr();
+    const bool probe = arp.sender_ip == wire::Ipv4Address{};  // RFC 5227: "who has X" before using X
+    if (!probe && !is_unicast_sender(arp)) {
+      counters_.dropped.count(ArpDrop::kBadSender);
+      return std::nullopt;
+    }
+    if (arp.sender_ip == address_ && arp.sender_mac != link_->mac()) {
+      counters_.dropped.count(ArpDrop::kAddressConflict);
+      return std::nullopt;
+    }
+    const bool for_us = arp.target_ip == address_;
+    if (arp.operation == wire::arp_operation::kReply) ++counters_.replies_received;
+    if (arp.sender_ip == arp.target_ip) ++counters_.gratuitous_received;
+    // RFC 826: update a known sender; add it only when the packet was meant for us.
+    if (!probe) neighbours_.learn(arp.sender_ip, arp.sender_mac, for_us, now);
+    if (!for_us) {
+      if (neighbours_.state_of(arp.sender_ip) == NeighbourCache::EntryState::kFree) {
+        counters_.dropped.count(ArpDrop::kNotForUs);
+      }
+      return std::nullopt;
+    }
+    if (arp.operation != wire::arp_operation::kRequest) return std::nullopt;
+    ++counters_.requests_received;
+    return wire::ArpRepr{wire::arp_operation::kReply, link_->mac(), address_, arp.sender_mac, arp.sender_ip};
+  }
+
+  /// Writes an ARP packet as a frame's payload and submits it. Returns false on link down.
+  static bool transmit(Frame& frame, const wire::ArpRepr& packet) noexcept {
+    return frame.submit(wire::emit_arp(packet, frame.payload()));
+  }
+
+  /// The request for `target`, from us.
+  wire::ArpRepr request_for(const wire::Ipv4Address& target) const noexcept {
+    return {wire::arp_operation::kRequest, link_->mac(), address_, wire::MacAddress{}, target};
+  }
+
+  NeighbourCache& neighbours() noexcept { return neighbours_; }
+  const NeighbourCache& neighbours() const noexcept { return neighbours_; }
+  const wire::Ipv4Address& address() const noexcept { return address_; }
+  const ArpCounters& counters() const noexcept { return counters_; }
+
+ private:
+  static bool is_unicast_sender(const wire::ArpRepr& arp) noexcept {
+    const bool broadcast_mac = arp.sender_mac == wire::MacAddress::broadcast();
+    const bool multicast_mac = (arp.sender_mac.octets[0] & 1) != 0;
+    const bool bad_ip = arp.sender_ip == wire::Ipv4Address{{255, 255, 255, 255}} || arp.sender_ip.octets[0] >= 224;
+    return !broadcast_mac && !multicast_mac && !bad_ip;
+  }
+
+  Link* link_;
+  wire::Ipv4Address address_;
+  NeighbourCache neighbours_;
+  ArpCounters counters_;
+};
+
+}  // namespace pollstack::net

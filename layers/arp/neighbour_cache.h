@@ -1,0 +1,103 @@
+#pragma once
+/// NeighbourCache: the ARP table. Fixed capacity, driven by the caller's clock, no I/O of its own:
+/// it decides, and the interface task transmits (take_due_request) and feeds answers back
+/// (learn). That keeps it testable with nothing but a clock.
+///
+/// Entry lifecycle (all times from layers/options.h):
+///
+///   Free ──resolve()──► Incomplete ──learn()──► Reachable ──kNeighbourReachableTime──► Free
+///                          │  a request every kArpRetryInterval, at most kArpMaxRequests
+///                          └──no answer──► Failed ──kArpFailedHoldTime──► Free
+///
+/// Senders waiting on an Incomplete entry are woken when it becomes Reachable or Failed; each then
+/// polls again and reads the outcome. A full cache reuses the Failed, then the least recently used
+/// Reachable entry; when every entry is Incomplete, resolution of a new address fails at once.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "layers/common/counters.h"
+#include "layers/common/send_error.h"
+#include "layers/ethernet/ethernet_wire.h"
+#include "layers/ipv4/ipv4_wire.h"
+#include "layers/options.h"
+#include "statemachines/context.h"
+#include "statemachines/poll.h"
+#include "statemachines/result.h"
+#include "statemachines/waker_set.h"
+#include "statemachines/waker_slot.h"
+
+namespace pollstack::net {
+
+struct NeighbourCounters {
+  std::uint64_t resolutions_started = 0;
+  std::uint64_t resolved = 0;          // Incomplete -> Reachable
+  std::uint64_t failed = 0;            // Incomplete -> Failed (no answer)
+  std::uint64_t expired = 0;           // Reachable -> Free
+  std::uint64_t evicted = 0;           // an entry reused while Reachable or Failed
+  std::uint64_t requests_sent = 0;
+  std::uint64_t updated = 0;           // a known entry's MAC refreshed by an ARP packet
+  std::uint64_t waiters_refused = 0;   // kNeighbourBusy
+  std::uint64_t cache_full = 0;        // kNeighbourCacheFull
+};
+
+class NeighbourCache {
+ public:
+  enum class EntryState : std::uint8_t { kFree, kIncomplete, kReachable, kFailed };
+
+  /// Resolve for a sender that may wait: Ready with the MAC or an error, or Pending with the
+  /// waker stored (woken on an answer or on giving up) and a request scheduled.
+  Poll<Result<wire::MacAddress, SendError>> poll_resolve(wire::Ipv4Address ip, Context& cx) noexcept;
+
+  /// Resolve for a sender that must not wait (replies generated on receive): the MAC if cached,
+  /// otherwise kNeighbourUnresolved (a resolution is started so the next one finds it) or the
+  /// entry's error.
+  Result<wire::MacAddress, SendError> resolve_now(wire::Ipv4Address ip, Instant now) noexcept;
+
+  /// An ARP packet said `ip` is at `mac`. Updates an existing entry (RFC 826 "merge"), and creates
+  /// one when `create` (the packet was addressed to us). Wakes the entry's waiters.
+  void learn(wire::Ipv4Address ip, const wire::MacAddress& mac, bool create, Instant now) noexcept;
+
+  /// Runs the timers: schedules retries, fails resolutions out of retries (waking their senders),
+  /// expires old entries. Bounded: one pass over the table. Returns when it next needs to run.
+  Instant run_timers(Instant now) noexcept;
+
+  /// The next address an ARP request is due for, if any; the caller transmits it now (the retry
+  /// timer starts here).
+  std::optional<wire::Ipv4Address> take_due_request(Instant now) noexcept;
+  bool has_due_request() const noexcept;
+
+  /// The task that transmits requests: woken when a new one becomes due.
+  void set_requester(const Waker& waker) noexcept { requester_.store(waker); }
+
+  /// For tests and tools: the state of `ip`'s entry (kFree if it has none).
+  EntryState state_of(wire::Ipv4Address ip) const noexcept;
+
+  const NeighbourCounters& counters() const noexcept { return counters_; }
+
+ private:
+  struct Entry {
+    wire::Ipv4Address ip;
+    wire::MacAddress mac;
+    EntryState state = EntryState::kFree;
+    bool request_due = false;
+    std::uint8_t requests_sent = 0;
+    Instant deadline = kNever;  // Incomplete: next retry; Reachable: expiry; Failed: end of hold
+    Instant last_used{};
+    WakerSet<kArpWaitersPerEntry> waiters;
+  };
+
+  Entry* find(wire::Ipv4Address ip) noexcept;
+  const Entry* find(wire::Ipv4Address ip) const noexcept;
+  Entry* allocate(Instant now) noexcept;
+  void free(Entry& e) noexcept;
+  Result<Entry*, SendError> find_or_start(wire::Ipv4Address ip, Instant now) noexcept;
+
+  std::array<Entry, kNeighbourCacheEntries> entries_{};
+  WakerSlot requester_;
+  NeighbourCounters counters_;
+};
+
+}  // namespace pollstack::net

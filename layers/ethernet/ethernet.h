@@ -1,0 +1,129 @@
+#pragma once
+/// Ethernet<Channel>: the link layer over a driver channel. Its send operation holds the channel's
+/// TX reservation by value: Pending while the channel is full (backpressure starts here), then
+/// Ready with a TxFrame whose Ethernet header is written. Its receive side filters frames by
+/// destination and classifies them by EtherType.
+///
+/// `Channel` is driver_channel::StackChannel in the product and a fake in the layer's own tests:
+/// anything with reserve_tx() (a machine whose output is ChannelResult<TxBufferType>).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "driver_channel/stack_channel.h"
+#include "layers/common/counters.h"
+#include "layers/common/send_error.h"
+#include "layers/common/tx_frame.h"
+#include "layers/ethernet/ethernet_wire.h"
+#include "statemachines/poll.h"
+#include "statemachines/result.h"
+#include "statemachines/state_cell.h"
+
+namespace pollstack::net {
+
+/// Frames the Ethernet layer refuses although they parse.
+enum class EthernetDrop : std::uint8_t {
+  kNotForUs,           // destination is neither our MAC nor broadcast
+  kUnknownEthertype,   // not IPv4 or ARP
+};
+inline constexpr std::size_t kEthernetDropKinds = 2;
+
+struct EthernetCounters {
+  std::uint64_t frames_received = 0;  // frames that passed the filter
+  std::uint64_t frames_built = 0;     // headers written by send operations
+  std::uint64_t send_pending = 0;     // send polls that found the channel full
+  ReasonCounters<wire::EthernetError, wire::kEthernetErrorKinds> malformed;
+  ReasonCounters<EthernetDrop, kEthernetDropKinds> dropped;
+};
+
+template <class Channel>
+class Ethernet {
+ public:
+  using ChannelType = Channel;
+  using TxBuffer = typename Channel::TxBufferType;
+  using RxBuffer = typename Channel::RxBufferType;
+  using Frame = TxFrame<TxBuffer>;
+  using SendResult = Result<Frame, SendError>;
+
+  Ethernet(Channel& channel, const wire::MacAddress& mac) noexcept : channel_(&channel), mac_(mac) {}
+  Ethernet(const Ethernet&) = delete;
+  Ethernet& operator=(const Ethernet&) = delete;
+
+  /// Reserve a TX buffer, write the header: Ready with the frame (payload at offset 14).
+  class Send {
+   public:
+    using Output = SendResult;
+    Send(Ethernet& link, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept
+        : link_(&link), reservation_(link.channel_->reserve_tx()), destination_(destination), ethertype_(ethertype) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<driver_channel::ChannelResult<TxBuffer>> reserved = reservation_.poll(cx);
+      if (reserved.is_pending()) {
+        ++link_->counters_.send_pending;
+        return pending;
+      }
+      state_.set(State::Done);
+      if (!reserved.value().ok()) return Output(SendError::kLinkDown);
+      return Output(link_->frame(std::move(reserved.value().value()), destination_, ethertype_));
+    }
+
+   private:
+    enum class State : std::uint8_t { Reserving, Done };
+    Ethernet* link_;
+    typename Channel::TxReservation reservation_;
+    wire::MacAddress destination_;
+    std::uint16_t ethertype_;
+    StateCell<Send, State> state_{State::Reserving};
+  };
+
+  Send send(const wire::MacAddress& destination, std::uint16_t ethertype) noexcept {
+    return Send(*this, destination, ethertype);
+  }
+
+  /// Writes our header into a reserved buffer. Shared by Send and by synchronous callers.
+  Frame frame(TxBuffer buffer, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept {
+    wire::emit_ethernet({destination, mac_, ethertype}, buffer.bytes());
+    ++counters_.frames_built;
+    return Frame(std::move(buffer), wire::kEthernetHeaderBytes);
+  }
+
+  /// A received frame that passed the filter: its header and the bytes after it.
+  struct Received {
+    wire::EthernetRepr header;
+    std::span<const std::byte> payload;
+  };
+
+  /// Parses and filters one received frame; a refused frame is counted by reason.
+  std::optional<Received> accept(std::span<const std::byte> bytes) noexcept {
+    const wire::Parsed<wire::EthernetRepr, wire::EthernetError> parsed = wire::parse_ethernet(bytes);
+    if (!parsed.ok()) {
+      counters_.malformed.count(parsed.error());
+      return std::nullopt;
+    }
+    const wire::EthernetRepr& h = parsed.repr();
+    if (h.destination != mac_ && h.destination != wire::MacAddress::broadcast()) {
+      counters_.dropped.count(EthernetDrop::kNotForUs);
+      return std::nullopt;
+    }
+    if (h.ethertype != wire::ethertype::kIpv4 && h.ethertype != wire::ethertype::kArp) {
+      counters_.dropped.count(EthernetDrop::kUnknownEthertype);
+      return std::nullopt;
+    }
+    ++counters_.frames_received;
+    return Received{h, parsed.payload()};
+  }
+
+  Channel& channel() noexcept { return *channel_; }
+  const wire::MacAddress& mac() const noexcept { return mac_; }
+  const EthernetCounters& counters() const noexcept { return counters_; }
+
+ private:
+  Channel* channel_;
+  wire::MacAddress mac_;
+  EthernetCounters counters_;
+};
+
+}  // namespace pollstack::net

@@ -1,0 +1,252 @@
+#pragma once
+/// Interface<Channel>: one network interface: the layers composed by value over one driver
+/// channel, and the task that runs its receive path.
+///
+///   Udp<Ipv4<Arp<Ethernet<Channel>>>>     application sends: UDP -> IPv4 -> ARP -> Ethernet -> channel
+///   Icmp<Ipv4<Arp<Ethernet<Channel>>>>
+///
+/// So `Udp::Send` holds an `Ipv4::Send`, which holds an `Arp::Send`, which holds an
+/// `Ethernet::Send`, which holds the channel's TX reservation: one object of a size known at
+/// compile time (interface_sizes.h reports them), and a Pending at the bottom is a Pending at the
+/// top.
+///
+/// The receive path is `Interface::Task`, a state machine the owner polls alongside its
+/// application tasks. Per poll it runs the ARP timers, sends due ARP requests, and takes at most
+/// kRxFramesPerPoll frames from the channel, delivering each to a socket or answering it (ARP
+/// reply, echo reply, port unreachable). An answer waits for a TX buffer with its received frame
+/// still held, so a full transmit path slows the receive path down instead of dropping answers.
+/// The task completes only when the link goes down.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include "layers/arp/arp.h"
+#include "layers/common/counters.h"
+#include "layers/common/send_error.h"
+#include "layers/ethernet/ethernet.h"
+#include "layers/icmp/icmp.h"
+#include "layers/ipv4/ipv4.h"
+#include "layers/options.h"
+#include "layers/udp/udp.h"
+#include "statemachines/poll.h"
+#include "statemachines/state_cell.h"
+
+namespace pollstack::net {
+
+struct InterfaceConfig {
+  wire::MacAddress mac;
+  Ipv4Config ip;
+};
+
+/// Answers the receive path could not send (the received frame is dropped with it).
+struct InterfaceCounters {
+  std::uint64_t frames_processed = 0;
+  std::uint64_t polls_yielded = 0;  // the task spent its frame budget and yielded
+  ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;
+};
+
+template <class Channel>
+class Interface {
+ public:
+  using EthernetLayer = Ethernet<Channel>;
+  using ArpLayer = Arp<EthernetLayer>;
+  using Ipv4Layer = Ipv4<ArpLayer>;
+  using IcmpLayer = Icmp<Ipv4Layer>;
+  using UdpLayer = Udp<Ipv4Layer>;
+  using RxBuffer = typename EthernetLayer::RxBuffer;
+
+  Interface(Channel& channel, const InterfaceConfig& config) noexcept
+      : ethernet_(channel, config.mac), arp_(ethernet_, config.ip.address), ipv4_(arp_, config.ip), icmp_(ipv4_),
+        udp_(ipv4_) {}
+  Interface(const Interface&) = delete;
+  Interface& operator=(const Interface&) = delete;
+
+  UdpLayer& udp() noexcept { return udp_; }
+  IcmpLayer& icmp() noexcept { return icmp_; }
+  Ipv4Layer& ipv4() noexcept { return ipv4_; }
+  ArpLayer& arp() noexcept { return arp_; }
+  EthernetLayer& ethernet() noexcept { return ethernet_; }
+  const InterfaceCounters& counters() const noexcept { return counters_; }
+
+  /// What processing one received frame asks for.
+  struct Answer {
+    enum class Kind : std::uint8_t { kNone, kArp, kEchoReply, kPortUnreachable };
+    Kind kind = Kind::kNone;
+    wire::ArpRepr arp;                      // kArp: a reply (or, from the task, a request)
+    wire::Ipv4Address to;                   // kEchoReply, kPortUnreachable
+    wire::IcmpRepr echo;                    // kEchoReply
+    std::span<const std::byte> data;        // kEchoReply: echo data; kPortUnreachable: offending packet
+  };
+
+  /// Processes one received frame. A datagram for a socket takes `frame` (the buffer stays with
+  /// the socket's queue); otherwise the caller keeps it, and must keep it until the answer is
+  /// sent (the answer's data points into it). Shared by Task and by synchronous callers.
+  Answer process(std::optional<RxBuffer>& frame, Instant now) noexcept {
+    ++counters_.frames_processed;
+    const std::optional<typename EthernetLayer::Received> link = ethernet_.accept(frame->bytes());
+    if (!link) return {};
+    if (link->header.ethertype == wire::ethertype::kArp) {
+      const std::optional<wire::ArpRepr> reply = arp_.on_packet(link->payload, now);
+      if (!reply) return {};
+      Answer a;
+      a.kind = Answer::Kind::kArp;
+      a.arp = *reply;
+      return a;
+    }
+    const std::optional<typename Ipv4Layer::Received> packet = ipv4_.accept(link->payload);
+    if (!packet) return {};
+    if (packet->header.protocol == wire::ip_protocol::kIcmp) {
+      const IcmpAction action = icmp_.on_message(*packet);
+      if (action.kind == IcmpAction::Kind::kUnreachableReceived) {
+        if (action.code == wire::icmp_unreachable_code::kPortUnreachable) {
+          udp_.on_port_unreachable(action.quoted_udp.source_port);
+        }
+        return {};
+      }
+      if (action.kind != IcmpAction::Kind::kEchoReply) return {};
+      Answer a;
+      a.kind = Answer::Kind::kEchoReply;
+      a.to = packet->header.source;
+      a.echo = action.echo;
+      a.data = action.echo_data;
+      return a;
+    }
+    // UDP. A closed port is answered (RFC 1122 §4.1.3.1), unless the datagram was a broadcast,
+    // and at most at the ICMP error rate.
+    const std::span<const std::byte> ip_packet = link->payload.first(wire::kIpv4HeaderBytes + packet->payload.size());
+    if (udp_.deliver(*packet, frame) != UdpDelivery::kClosedPort || packet->broadcast) return {};
+    if (!icmp_.take_error_token(now)) return {};
+    Answer a;
+    a.kind = Answer::Kind::kPortUnreachable;
+    a.to = packet->header.source;
+    a.data = ip_packet;
+    return a;
+  }
+
+  /// The receive path as a task. Output: why it stopped (the link went down).
+  class Task {
+   public:
+    using Output = driver_channel::ChannelError;
+    explicit Task(Interface& iface) noexcept : iface_(&iface) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      NeighbourCache& neighbours = iface_->arp_.neighbours();
+      neighbours.set_requester(cx.waker());
+      cx.wake_at(neighbours.run_timers(cx.now()));
+      for (std::uint32_t frames = 0;;) {
+        if (state_.get() == State::Answering) {
+          if (poll_answer(cx).is_pending()) return pending;
+          frame_.reset();  // the answer is sent: the received buffer goes back to the driver
+          state_.set(State::Receiving);
+        }
+        // Due ARP requests go first: senders are waiting on them.
+        if (std::optional<wire::Ipv4Address> target = neighbours.take_due_request(cx.now())) {
+          cx.wake_at(cx.now() + kArpRetryInterval);
+          answer_ = Answer{};
+          answer_.kind = Answer::Kind::kArp;
+          answer_.arp = iface_->arp_.request_for(*target);
+          link_send_.emplace(iface_->arp_.send_to_mac(wire::MacAddress::broadcast(), wire::ethertype::kArp));
+          state_.set(State::Answering);
+          continue;
+        }
+        if (frames == kRxFramesPerPoll) {
+          ++iface_->counters_.polls_yielded;
+          cx.waker().wake();  // budget spent: let the application run, then continue
+          return pending;
+        }
+        if (!receive_) receive_.emplace(iface_->ethernet_.channel().receive());
+        Poll<driver_channel::ChannelResult<RxBuffer>> received = receive_->poll(cx);
+        if (received.is_pending()) return pending;
+        receive_.reset();
+        if (!received.value().ok()) {
+          state_.set(State::Done);
+          return received.value().error();
+        }
+        ++frames;
+        frame_.emplace(std::move(received.value().value()));
+        answer_ = iface_->process(frame_, cx.now());
+        if (answer_.kind == Answer::Kind::kNone) {
+          frame_.reset();
+          continue;
+        }
+        start_answer();
+        state_.set(State::Answering);
+      }
+    }
+
+   private:
+    enum class State : std::uint8_t { Receiving, Answering, Done };
+
+    void start_answer() noexcept {
+      switch (answer_.kind) {
+        case Answer::Kind::kArp:
+          link_send_.emplace(iface_->arp_.send_to_mac(answer_.arp.target_mac, wire::ethertype::kArp));
+          break;
+        case Answer::Kind::kEchoReply:
+          ip_send_.emplace(iface_->ipv4_.send(answer_.to, wire::ip_protocol::kIcmp,
+                                              wire::kIcmpHeaderBytes + answer_.data.size(), ResolvePolicy::kCachedOnly));
+          break;
+        case Answer::Kind::kPortUnreachable:
+          ip_send_.emplace(iface_->ipv4_.send(answer_.to, wire::ip_protocol::kIcmp,
+                                              IcmpLayer::unreachable_length(answer_.data), ResolvePolicy::kCachedOnly));
+          break;
+        case Answer::Kind::kNone:
+          break;
+      }
+    }
+
+    // Ready when the answer is sent or given up (counted).
+    Poll<void> poll_answer(Context& cx) noexcept {
+      const bool on_link = link_send_.has_value();
+      Poll<typename ArpLayer::SendResult> sent = on_link ? link_send_->poll(cx) : ip_send_->poll(cx);
+      if (sent.is_pending()) return pending;
+      link_send_.reset();
+      ip_send_.reset();
+      if (!sent.value().ok()) {
+        iface_->counters_.answers_not_sent.count(sent.value().error());
+        return ready();
+      }
+      auto& frame = sent.value().value();
+      bool submitted = false;
+      switch (answer_.kind) {
+        case Answer::Kind::kArp:
+          submitted = ArpLayer::transmit(frame, answer_.arp);
+          break;
+        case Answer::Kind::kEchoReply:
+          submitted = IcmpLayer::transmit_echo_reply(frame, answer_.echo, answer_.data);
+          break;
+        case Answer::Kind::kPortUnreachable:
+          submitted = IcmpLayer::transmit_port_unreachable(frame, answer_.data);
+          break;
+        case Answer::Kind::kNone:
+          break;
+      }
+      if (!submitted) iface_->counters_.answers_not_sent.count(SendError::kLinkDown);
+      return ready();
+    }
+
+    Interface* iface_;
+    std::optional<typename Channel::Receive> receive_;
+    std::optional<RxBuffer> frame_;  // held while its answer is being sent
+    Answer answer_;
+    std::optional<typename ArpLayer::Send> link_send_;   // ARP requests and replies
+    std::optional<typename Ipv4Layer::Send> ip_send_;    // ICMP answers
+    StateCell<Task, State> state_{State::Receiving};
+  };
+
+  Task task() noexcept { return Task(*this); }
+
+ private:
+  EthernetLayer ethernet_;
+  ArpLayer arp_;
+  Ipv4Layer ipv4_;
+  IcmpLayer icmp_;
+  UdpLayer udp_;
+  InterfaceCounters counters_;
+};
+
+}  // namespace pollstack::net

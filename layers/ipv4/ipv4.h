@@ -1,0 +1,198 @@
+#pragma once
+/// Ipv4<Lower>: the network layer over ARP. Its send operation holds the ARP send operation by
+/// value: it routes the destination (on-link, via the gateway, or broadcast), lets the layer below
+/// resolve and reserve, then writes the IPv4 header. Its receive side checks every header field
+/// (see ipv4_wire.h) and accepts what is addressed to us.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "layers/arp/arp.h"
+#include "layers/common/counters.h"
+#include "layers/common/send_error.h"
+#include "layers/ethernet/ethernet_wire.h"
+#include "layers/ipv4/ipv4_wire.h"
+#include "layers/options.h"
+#include "statemachines/poll.h"
+#include "statemachines/result.h"
+#include "statemachines/state_cell.h"
+
+namespace pollstack::net {
+
+/// The interface's IPv4 configuration.
+struct Ipv4Config {
+  wire::Ipv4Address address;
+  std::uint8_t prefix_length = 24;
+  wire::Ipv4Address gateway;  // 0.0.0.0: none (off-link destinations get kNoRoute)
+  std::uint8_t ttl = kDefaultTtl;
+
+  constexpr std::uint32_t netmask() const noexcept {
+    return prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_length);
+  }
+  constexpr bool on_link(const wire::Ipv4Address& a) const noexcept {
+    return ((a.to_u32() ^ address.to_u32()) & netmask()) == 0;
+  }
+  constexpr wire::Ipv4Address subnet_broadcast() const noexcept {
+    return wire::Ipv4Address::from_u32(address.to_u32() | ~netmask());
+  }
+  constexpr bool is_broadcast(const wire::Ipv4Address& a) const noexcept {
+    return a == wire::Ipv4Address{{255, 255, 255, 255}} || (prefix_length < 31 && a == subnet_broadcast());
+  }
+};
+
+/// IPv4 packets that parse but are not delivered.
+enum class Ipv4Drop : std::uint8_t {
+  kNotForUs,          // destination is neither our address nor a broadcast
+  kUnknownProtocol,   // neither ICMP nor UDP
+  kBadSource,         // source is broadcast or multicast (RFC 1122 §3.2.1.3)
+};
+inline constexpr std::size_t kIpv4DropKinds = 3;
+
+struct Ipv4Counters {
+  std::uint64_t packets_received = 0;  // delivered to ICMP or UDP
+  std::uint64_t packets_built = 0;     // headers written by send operations
+  ReasonCounters<wire::Ipv4Error, wire::kIpv4ErrorKinds> malformed;
+  ReasonCounters<Ipv4Drop, kIpv4DropKinds> dropped;
+  ReasonCounters<SendError, kSendErrorKinds> send_errors;
+};
+
+template <class Lower>
+class Ipv4 {
+ public:
+  using LowerType = Lower;
+  using Frame = typename Lower::Frame;
+  using RxBuffer = typename Lower::RxBuffer;
+  using SendResult = Result<Frame, SendError>;
+
+  Ipv4(Lower& lower, const Ipv4Config& config) noexcept : lower_(&lower), config_(config) {}
+  Ipv4(const Ipv4&) = delete;
+  Ipv4& operator=(const Ipv4&) = delete;
+
+  /// Where a datagram to `destination` goes on the link.
+  struct Route {
+    bool broadcast = false;
+    wire::Ipv4Address next_hop;
+  };
+  Result<Route, SendError> route(const wire::Ipv4Address& destination) const noexcept {
+    if (config_.is_broadcast(destination)) return Route{true, destination};
+    if (config_.on_link(destination)) return Route{false, destination};
+    if (config_.gateway == wire::Ipv4Address{}) return SendError::kNoRoute;
+    return Route{false, config_.gateway};
+  }
+
+  /// Route, resolve and reserve through the layers below, then write the IPv4 header for a
+  /// payload of `payload_length` bytes. Ready with the frame (payload at the IP payload).
+  class Send {
+   public:
+    using Output = SendResult;
+    Send(Ipv4& ip, const wire::Ipv4Address& destination, std::uint8_t protocol, std::size_t payload_length,
+         ResolvePolicy policy) noexcept
+        : ip_(&ip), destination_(destination), payload_length_(payload_length), protocol_(protocol), policy_(policy) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      if (state_.get() == State::Routing) {
+        if (payload_length_ + wire::kIpv4HeaderBytes > kMtu) return fail(SendError::kMessageTooLong);
+        const Result<Route, SendError> route = ip_->route(destination_);
+        if (!route.ok()) return fail(route.error());
+        const Route& r = route.value();
+        if (r.broadcast) {
+          lower_send_.emplace(ip_->lower_->send_to_mac(wire::MacAddress::broadcast(), wire::ethertype::kIpv4));
+        } else {
+          lower_send_.emplace(ip_->lower_->send(r.next_hop, wire::ethertype::kIpv4, policy_));
+        }
+        state_.set(State::Sending);
+      }
+      Poll<SendResult> sent = lower_send_->poll(cx);
+      if (sent.is_pending()) return pending;
+      if (!sent.value().ok()) return fail(sent.value().error());
+      state_.set(State::Done);
+      Frame& frame = sent.value().value();
+      ip_->write_header(frame, destination_, protocol_, payload_length_);
+      return std::move(sent).value();
+    }
+
+   private:
+    enum class State : std::uint8_t { Routing, Sending, Done };
+
+    Output fail(SendError error) noexcept {
+      ip_->counters_.send_errors.count(error);
+      state_.set(State::Done);
+      return Output(error);
+    }
+
+    Ipv4* ip_;
+    std::optional<typename Lower::Send> lower_send_;
+    wire::Ipv4Address destination_;
+    std::size_t payload_length_;
+    std::uint8_t protocol_;
+    ResolvePolicy policy_;
+    StateCell<Send, State> state_{State::Routing};
+  };
+
+  Send send(const wire::Ipv4Address& destination, std::uint8_t protocol, std::size_t payload_length,
+            ResolvePolicy policy = ResolvePolicy::kWait) noexcept {
+    return Send(*this, destination, protocol, payload_length, policy);
+  }
+
+  /// Writes our IPv4 header at the frame's payload and advances past it. Shared by Send and by
+  /// synchronous callers.
+  void write_header(Frame& frame, const wire::Ipv4Address& destination, std::uint8_t protocol,
+                    std::size_t payload_length) noexcept {
+    wire::Ipv4Repr repr;
+    repr.source = config_.address;
+    repr.destination = destination;
+    repr.protocol = protocol;
+    repr.ttl = config_.ttl;
+    repr.identification = next_identification_++;
+    repr.payload_length = static_cast<std::uint16_t>(payload_length);
+    frame.advance(wire::emit_ipv4(repr, frame.payload()));
+    ++counters_.packets_built;
+  }
+
+  /// A received packet addressed to us.
+  struct Received {
+    wire::Ipv4Repr header;
+    std::span<const std::byte> payload;
+    bool broadcast = false;  // sent to a broadcast address: never answered with an ICMP error
+  };
+
+  /// Parses and filters one received packet; a refused packet is counted by reason.
+  std::optional<Received> accept(std::span<const std::byte> packet) noexcept {
+    const wire::Parsed<wire::Ipv4Repr, wire::Ipv4Error> parsed = wire::parse_ipv4(packet);
+    if (!parsed.ok()) {
+      counters_.malformed.count(parsed.error());
+      return std::nullopt;
+    }
+    const wire::Ipv4Repr& h = parsed.repr();
+    const bool broadcast = config_.is_broadcast(h.destination);
+    if (h.destination != config_.address && !broadcast) {
+      counters_.dropped.count(Ipv4Drop::kNotForUs);
+      return std::nullopt;
+    }
+    if (config_.is_broadcast(h.source) || h.source.octets[0] >= 224) {
+      counters_.dropped.count(Ipv4Drop::kBadSource);
+      return std::nullopt;
+    }
+    if (h.protocol != wire::ip_protocol::kIcmp && h.protocol != wire::ip_protocol::kUdp) {
+      counters_.dropped.count(Ipv4Drop::kUnknownProtocol);
+      return std::nullopt;
+    }
+    ++counters_.packets_received;
+    return Received{h, parsed.payload(), broadcast};
+  }
+
+  Lower& lower() noexcept { return *lower_; }
+  const Ipv4Config& config() const noexcept { return config_; }
+  const Ipv4Counters& counters() const noexcept { return counters_; }
+
+ private:
+  Lower* lower_;
+  Ipv4Config config_;
+  std::uint16_t next_identification_ = 1;
+  Ipv4Counters counters_;
+};
+
+}  // namespace pollstack::net

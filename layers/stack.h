@@ -1,0 +1,28 @@
+#pragma once
+/// The product instantiation: an Interface over the real driver channel, and the sizes of its
+/// composed operations, fixed at compile time. A change that grows one past its budget fails the
+/// build here, where the reason is easy to see; tools/sizes prints the actual values (README).
+
+#include "driver_channel/stack_channel.h"
+#include "layers/interface.h"
+
+namespace pollstack::net {
+
+using Stack = Interface<driver_channel::StackChannel>;
+using UdpSend = Stack::UdpLayer::Send;          // holds Ipv4Send
+using Ipv4Send = Stack::Ipv4Layer::Send;        // holds ArpSend
+using ArpSend = Stack::ArpLayer::Send;          // holds EthernetSend
+using EthernetSend = Stack::EthernetLayer::Send;  // holds the channel's TxReservation
+using UdpReceive = Stack::UdpLayer::Receive;
+
+// Budgets, in bytes. Each send operation is the one below plus its own few fields: the nesting is
+// by value, so these grow by addition, never by indirection.
+static_assert(sizeof(EthernetSend) <= 40);
+static_assert(sizeof(ArpSend) <= 64);
+static_assert(sizeof(Ipv4Send) <= 104);
+static_assert(sizeof(UdpSend) <= 144);
+static_assert(sizeof(UdpReceive) <= 32);
+static_assert(sizeof(Stack::Task) <= 320);
+static_assert(sizeof(Stack) <= 8 * 1024);
+
+}  // namespace pollstack::net

@@ -1,0 +1,356 @@
+#pragma once
+/// Udp<Ip>: the socket table. Fixed capacity; a socket is bound to a port (chosen, or ephemeral);
+/// send_to() returns an operation holding the IPv4 send operation by value, so the channel's
+/// backpressure reaches the application as Pending; recv_from() returns an operation that is
+/// Pending until a datagram is queued.
+///
+/// Receive is zero copy up to the application: a queued datagram keeps the channel buffer it
+/// arrived in, and recv_from copies it into the caller's buffer. Each queue is bounded
+/// (kUdpReceiveQueueDepth); a datagram for a full queue is the one good packet the stack drops,
+/// and it is counted, per socket and in total.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include "layers/common/counters.h"
+#include "layers/common/send_error.h"
+#include "layers/ipv4/ipv4.h"
+#include "layers/options.h"
+#include "layers/udp/udp_wire.h"
+#include "statemachines/poll.h"
+#include "statemachines/result.h"
+#include "statemachines/state_cell.h"
+#include "statemachines/waker_slot.h"
+
+namespace pollstack::net {
+
+struct UdpEndpoint {
+  wire::Ipv4Address address;
+  std::uint16_t port = 0;
+  friend constexpr bool operator==(const UdpEndpoint&, const UdpEndpoint&) = default;
+};
+
+/// A socket of one table. The generation catches a handle used after its socket was closed and
+/// the slot reused.
+struct UdpSocketId {
+  std::uint8_t index = 0;
+  std::uint8_t generation = 0;
+};
+
+enum class BindError : std::uint8_t {
+  kPortInUse,
+  kTableFull,  // kUdpSockets sockets are bound
+};
+
+enum class RecvError : std::uint8_t {
+  kBadSocket,        // not a bound socket of this table (closed meanwhile, or never bound)
+  kPortUnreachable,  // the peer answered one of this socket's datagrams with ICMP port unreachable
+};
+
+struct ReceivedDatagram {
+  UdpEndpoint from;
+  std::size_t length = 0;  // bytes copied into the caller's buffer
+  bool truncated = false;  // the datagram was longer than the buffer; the rest is discarded
+};
+
+/// UDP datagrams that parse but are not queued.
+enum class UdpDrop : std::uint8_t {
+  kClosedPort,  // no socket bound to the destination port (answered with port unreachable)
+  kQueueFull,   // the socket's receive queue is full: the application is not reading
+};
+inline constexpr std::size_t kUdpDropKinds = 2;
+
+struct UdpCounters {
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t datagrams_queued = 0;
+  std::uint64_t datagrams_read = 0;
+  std::uint64_t send_pending = 0;  // send polls that returned Pending (backpressure reached the app)
+  ReasonCounters<wire::UdpError, wire::kUdpErrorKinds> malformed;
+  ReasonCounters<UdpDrop, kUdpDropKinds> dropped;
+  ReasonCounters<SendError, kSendErrorKinds> send_errors;
+};
+
+struct UdpSocketCounters {
+  std::uint64_t queued = 0;
+  std::uint64_t queue_overflows = 0;
+};
+
+/// What became of a received datagram.
+enum class UdpDelivery : std::uint8_t { kQueued, kMalformed, kQueueFull, kClosedPort };
+
+template <class Ip>
+class Udp {
+ public:
+  using Frame = typename Ip::Frame;
+  using RxBuffer = typename Ip::RxBuffer;
+  using SendOutput = Result<std::size_t, SendError>;
+  using RecvOutput = Result<ReceivedDatagram, RecvError>;
+
+  explicit Udp(Ip& ip) noexcept : ip_(&ip) {}
+  Udp(const Udp&) = delete;
+  Udp& operator=(const Udp&) = delete;
+
+  /// Binds a socket to `port`, or to a free ephemeral port when `port` is 0.
+  Result<UdpSocketId, BindError> bind(std::uint16_t port) noexcept {
+    Socket* free_slot = nullptr;
+    for (Socket& s : sockets_) {
+      if (s.bound && port != 0 && s.port == port) return BindError::kPortInUse;
+      if (!s.bound && free_slot == nullptr) free_slot = &s;
+    }
+    if (free_slot == nullptr) return BindError::kTableFull;
+    if (port == 0) port = ephemeral_port();
+    free_slot->bound = true;
+    free_slot->port = port;
+    free_slot->error.reset();
+    free_slot->counters = {};
+    return id_of(*free_slot);
+  }
+
+  /// Closes a socket: queued datagrams are dropped (their buffers go back to the driver) and a
+  /// waiting reader completes with kBadSocket.
+  void close(UdpSocketId id) noexcept {
+    Socket* s = lookup(id);
+    if (s == nullptr) return;
+    while (s->count > 0) s->pop();
+    s->bound = false;
+    ++s->generation;
+    s->reader.wake();
+  }
+
+  /// The port a socket is bound to (0 for a bad handle).
+  std::uint16_t local_port(UdpSocketId id) const noexcept {
+    const Socket* s = const_cast<Udp*>(this)->lookup(id);
+    return s == nullptr ? 0 : s->port;
+  }
+
+  /// Sends `payload` (which must outlive the operation) from socket `id` to `to`. Ready with the
+  /// payload length once the datagram is in the channel, or with why it was not sent.
+  class Send {
+   public:
+    using Output = SendOutput;
+    Send(Udp& udp, UdpSocketId id, const UdpEndpoint& to, std::span<const std::byte> payload) noexcept
+        : udp_(&udp),
+          ip_send_(udp.ip_->send(to.address, wire::ip_protocol::kUdp, wire::kUdpHeaderBytes + payload.size())),
+          payload_(payload),
+          to_(to),
+          id_(id) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      if (state_.get() == State::Checking) {
+        if (udp_->lookup(id_) == nullptr) return fail(SendError::kBadSocket);
+        if (payload_.size() > kUdpMaxPayload) return fail(SendError::kMessageTooLong);
+        state_.set(State::Sending);
+      }
+      Poll<typename Ip::SendResult> sent = ip_send_.poll(cx);
+      if (sent.is_pending()) {
+        ++udp_->counters_.send_pending;
+        return pending;
+      }
+      if (!sent.value().ok()) return fail(sent.value().error());
+      state_.set(State::Done);
+      const Socket* s = udp_->lookup(id_);
+      if (s == nullptr) return Output(SendError::kBadSocket);  // closed while we waited
+      if (!udp_->transmit(sent.value().value(), s->port, to_, payload_)) return Output(SendError::kLinkDown);
+      return Output(payload_.size());
+    }
+
+   private:
+    enum class State : std::uint8_t { Checking, Sending, Done };
+
+    Output fail(SendError error) noexcept {
+      udp_->counters_.send_errors.count(error);
+      state_.set(State::Done);
+      return Output(error);
+    }
+
+    Udp* udp_;
+    typename Ip::Send ip_send_;
+    std::span<const std::byte> payload_;
+    UdpEndpoint to_;
+    UdpSocketId id_;
+    StateCell<Send, State> state_{State::Checking};
+  };
+
+  Send send_to(UdpSocketId id, const UdpEndpoint& to, std::span<const std::byte> payload) noexcept {
+    return Send(*this, id, to, payload);
+  }
+
+  /// Writes the UDP header and payload into a frame whose IPv4 header is written, and submits it.
+  /// Shared by Send and by synchronous callers. False on link down.
+  bool transmit(Frame& frame, std::uint16_t source_port, const UdpEndpoint& to,
+                std::span<const std::byte> payload) noexcept {
+    std::span<std::byte> datagram = frame.payload();
+    std::memcpy(datagram.data() + wire::kUdpHeaderBytes, payload.data(), payload.size());
+    const std::size_t length = wire::emit_udp({source_port, to.port}, ip_->config().address, to.address,
+                                              payload.size(), datagram);
+    if (!frame.submit(length)) {
+      counters_.send_errors.count(SendError::kLinkDown);
+      return false;
+    }
+    ++counters_.datagrams_sent;
+    return true;
+  }
+
+  /// Receives the next datagram on socket `id` into `buffer` (which must outlive the operation).
+  class Receive {
+   public:
+    using Output = RecvOutput;
+    Receive(Udp& udp, UdpSocketId id, std::span<std::byte> buffer) noexcept : udp_(&udp), buffer_(buffer), id_(id) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<Output> result = udp_->poll_receive(id_, buffer_, cx);
+      if (result.is_ready()) state_.set(State::Done);
+      return result;
+    }
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    Udp* udp_;
+    std::span<std::byte> buffer_;
+    UdpSocketId id_;
+    StateCell<Receive, State> state_{State::Waiting};
+  };
+
+  Receive recv_from(UdpSocketId id, std::span<std::byte> buffer) noexcept { return Receive(*this, id, buffer); }
+
+  /// One receive attempt without waiting: nullopt when the queue is empty. For synchronous callers.
+  std::optional<RecvOutput> try_receive(UdpSocketId id, std::span<std::byte> buffer) noexcept {
+    Socket* s = lookup(id);
+    if (s == nullptr) return RecvOutput(RecvError::kBadSocket);
+    if (s->count > 0) {
+      const Queued& q = s->queue[s->head];
+      const std::size_t n = q.payload.size() < buffer.size() ? q.payload.size() : buffer.size();
+      std::memcpy(buffer.data(), q.payload.data(), n);
+      const ReceivedDatagram d{q.from, n, n < q.payload.size()};
+      s->pop();
+      ++counters_.datagrams_read;
+      return RecvOutput(d);
+    }
+    if (s->error) {
+      const RecvError e = *s->error;
+      s->error.reset();
+      return RecvOutput(e);
+    }
+    return std::nullopt;
+  }
+
+  /// Queues one received datagram (`packet` is its IPv4 packet; `frame` holds the bytes). Takes
+  /// the frame's buffer only when it queues the datagram.
+  UdpDelivery deliver(const typename Ip::Received& packet, std::optional<RxBuffer>& frame) noexcept {
+    const wire::Parsed<wire::UdpRepr, wire::UdpError> parsed = wire::parse_udp(packet.header, packet.payload);
+    if (!parsed.ok()) {
+      counters_.malformed.count(parsed.error());
+      return UdpDelivery::kMalformed;
+    }
+    Socket* s = find_port(parsed.repr().destination_port);
+    if (s == nullptr) {
+      counters_.dropped.count(UdpDrop::kClosedPort);
+      return UdpDelivery::kClosedPort;
+    }
+    if (s->count == kUdpReceiveQueueDepth) {
+      ++s->counters.queue_overflows;
+      counters_.dropped.count(UdpDrop::kQueueFull);
+      return UdpDelivery::kQueueFull;
+    }
+    const std::size_t tail = (s->head + s->count) % kUdpReceiveQueueDepth;
+    s->queue[tail] = Queued{{packet.header.source, parsed.repr().source_port}, parsed.payload()};
+    s->buffers[tail].emplace(std::move(*frame));
+    frame.reset();
+    ++s->count;
+    ++s->counters.queued;
+    ++counters_.datagrams_queued;
+    s->reader.wake();
+    return UdpDelivery::kQueued;
+  }
+
+  /// An ICMP port unreachable answered a datagram we sent from `source_port`: the socket's next
+  /// receive reports it (as Linux reports ECONNREFUSED), once.
+  void on_port_unreachable(std::uint16_t source_port) noexcept {
+    if (Socket* s = find_port(source_port)) {
+      s->error = RecvError::kPortUnreachable;
+      s->reader.wake();
+    }
+  }
+
+  const UdpSocketCounters* socket_counters(UdpSocketId id) const noexcept {
+    const Socket* s = const_cast<Udp*>(this)->lookup(id);
+    return s == nullptr ? nullptr : &s->counters;
+  }
+  std::size_t queued(UdpSocketId id) const noexcept {
+    const Socket* s = const_cast<Udp*>(this)->lookup(id);
+    return s == nullptr ? 0 : s->count;
+  }
+  const UdpCounters& counters() const noexcept { return counters_; }
+
+ private:
+  struct Queued {
+    UdpEndpoint from;
+    std::span<const std::byte> payload;  // inside the matching buffer
+  };
+
+  struct Socket {
+    bool bound = false;
+    std::uint8_t generation = 0;
+    std::uint16_t port = 0;
+    std::size_t head = 0;
+    std::size_t count = 0;
+    std::array<Queued, kUdpReceiveQueueDepth> queue{};
+    std::array<std::optional<RxBuffer>, kUdpReceiveQueueDepth> buffers{};
+    std::optional<RecvError> error;
+    WakerSlot reader;
+    UdpSocketCounters counters;
+
+    void pop() noexcept {
+      buffers[head].reset();  // the buffer goes back to the driver
+      head = (head + 1) % kUdpReceiveQueueDepth;
+      --count;
+    }
+  };
+
+  Poll<RecvOutput> poll_receive(UdpSocketId id, std::span<std::byte> buffer, Context& cx) noexcept {
+    if (std::optional<RecvOutput> r = try_receive(id, buffer)) return std::move(*r);
+    lookup(id)->reader.store(cx.waker());
+    return pending;
+  }
+
+  Socket* lookup(UdpSocketId id) noexcept {
+    if (id.index >= sockets_.size()) return nullptr;
+    Socket& s = sockets_[id.index];
+    return s.bound && s.generation == id.generation ? &s : nullptr;
+  }
+
+  Socket* find_port(std::uint16_t port) noexcept {
+    for (Socket& s : sockets_) {
+      if (s.bound && s.port == port) return &s;
+    }
+    return nullptr;
+  }
+
+  UdpSocketId id_of(const Socket& s) const noexcept {
+    return {static_cast<std::uint8_t>(&s - sockets_.data()), s.generation};
+  }
+
+  // A port in the ephemeral range no socket uses. There are more ports than sockets, so at most
+  // kUdpSockets + 1 candidates are tried.
+  std::uint16_t ephemeral_port() noexcept {
+    for (;;) {
+      const std::uint16_t candidate = next_ephemeral_;
+      next_ephemeral_ = candidate == kEphemeralPortLast ? kEphemeralPortFirst : static_cast<std::uint16_t>(candidate + 1);
+      if (find_port(candidate) == nullptr) return candidate;
+    }
+  }
+
+  Ip* ip_;
+  std::array<Socket, kUdpSockets> sockets_{};
+  std::uint16_t next_ephemeral_ = kEphemeralPortFirst;
+  UdpCounters counters_;
+};
+
+}  // namespace pollstack::net

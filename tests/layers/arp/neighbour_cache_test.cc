@@ -1,0 +1,144 @@
+// The ARP table alone: nothing but a clock and wakers.
+#include "layers/arp/neighbour_cache.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/layers/peer.h"
+
+namespace pollstack::net {
+namespace {
+
+using testing::Driver;
+using wire::Ipv4Address;
+using wire::MacAddress;
+using State = NeighbourCache::EntryState;
+
+constexpr Ipv4Address kPeer{{10, 0, 0, 2}};
+constexpr MacAddress kPeerMac{{2, 0, 0, 0, 0, 2}};
+
+Ipv4Address host(int n) { return {{10, 0, 1, static_cast<std::uint8_t>(n)}}; }
+
+struct Resolver {  // a sender waiting on the cache, with its own waker
+  NeighbourCache* cache;
+  Ipv4Address ip;
+  using Output = Result<MacAddress, SendError>;
+  Poll<Output> poll(Context& cx) { return cache->poll_resolve(ip, cx); }
+};
+
+TEST_CASE("resolving schedules a request, and an answer wakes the waiting sender") {
+  NeighbourCache cache;
+  Driver d;
+  int requester_wakes = 0;
+  cache.set_requester(Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &requester_wakes));
+
+  Resolver r{&cache, kPeer};
+  CHECK(d.poll(r).is_pending());
+  CHECK(cache.state_of(kPeer) == State::kIncomplete);
+  CHECK(requester_wakes == 1);
+  REQUIRE(cache.has_due_request());
+  CHECK(cache.take_due_request(d.now) == kPeer);
+  CHECK_FALSE(cache.take_due_request(d.now).has_value());
+
+  cache.learn(kPeer, kPeerMac, /*create=*/false, d.now);
+  CHECK(d.wakes == 1);
+  Poll<Result<MacAddress, SendError>> p = d.poll(r);
+  REQUIRE(p.is_ready());
+  REQUIRE(p.value().ok());
+  CHECK(p.value().value() == kPeerMac);
+  CHECK(cache.counters().resolved == 1);
+}
+
+TEST_CASE("retries once per interval, then fails every waiter with kHostUnreachable, then forgets") {
+  NeighbourCache cache;
+  Driver d;
+  Resolver r{&cache, kPeer};
+  CHECK(d.poll(r).is_pending());
+  for (std::uint32_t i = 0; i < kArpMaxRequests; ++i) {
+    REQUIRE(cache.take_due_request(d.now).has_value());
+    // Not due again before the interval has passed.
+    cache.run_timers(d.now + kArpRetryInterval - Duration{1});
+    CHECK_FALSE(cache.has_due_request());
+    d.advance(kArpRetryInterval);
+    cache.run_timers(d.now);
+  }
+  CHECK(cache.state_of(kPeer) == State::kFailed);
+  CHECK(cache.counters().requests_sent == kArpMaxRequests);
+  CHECK(d.wakes == 1);
+  Poll<Result<MacAddress, SendError>> p = d.poll(r);
+  REQUIRE(p.is_ready());
+  CHECK(p.value().error() == SendError::kHostUnreachable);
+  // During the hold time a new send fails at once, without new requests.
+  CHECK(cache.resolve_now(kPeer, d.now).error() == SendError::kHostUnreachable);
+  CHECK_FALSE(cache.has_due_request());
+  d.advance(kArpFailedHoldTime);
+  cache.run_timers(d.now);
+  CHECK(cache.state_of(kPeer) == State::kFree);
+}
+
+TEST_CASE("a bounded number of senders wait on one address; the next is refused") {
+  NeighbourCache cache;
+  std::array<int, kArpWaitersPerEntry + 1> woken{};
+  auto waker_for = [&](std::size_t i) { return Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &woken[i]); };
+  for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) {
+    Context cx(waker_for(i));
+    CHECK(cache.poll_resolve(kPeer, cx).is_pending());
+  }
+  Context extra(waker_for(kArpWaitersPerEntry));
+  Poll<Result<MacAddress, SendError>> refused = cache.poll_resolve(kPeer, extra);
+  REQUIRE(refused.is_ready());
+  CHECK(refused.value().error() == SendError::kNeighbourBusy);
+  CHECK(cache.counters().waiters_refused == 1);
+  // The same task polling again is not a new waiter.
+  Context again(waker_for(0));
+  CHECK(cache.poll_resolve(kPeer, again).is_pending());
+  cache.learn(kPeer, kPeerMac, false, Instant{});
+  for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) CHECK(woken[i] == 1);
+  CHECK(woken[kArpWaitersPerEntry] == 0);
+}
+
+TEST_CASE("learn() creates entries only when asked, and updates known ones") {
+  NeighbourCache cache;
+  cache.learn(kPeer, kPeerMac, /*create=*/false, Instant{});
+  CHECK(cache.state_of(kPeer) == State::kFree);
+  cache.learn(kPeer, kPeerMac, /*create=*/true, Instant{});
+  CHECK(cache.state_of(kPeer) == State::kReachable);
+  const MacAddress moved{{2, 0, 0, 0, 0, 9}};
+  cache.learn(kPeer, moved, false, Instant{});
+  CHECK(cache.resolve_now(kPeer, Instant{}).value() == moved);
+  CHECK(cache.counters().updated == 1);
+}
+
+TEST_CASE("entries expire after the reachable time") {
+  NeighbourCache cache;
+  cache.learn(kPeer, kPeerMac, true, Instant{});
+  CHECK(cache.run_timers(Instant{}) == Instant{} + kNeighbourReachableTime);
+  cache.run_timers(Instant{} + kNeighbourReachableTime - Duration{1});
+  CHECK(cache.state_of(kPeer) == State::kReachable);
+  cache.run_timers(Instant{} + kNeighbourReachableTime);
+  CHECK(cache.state_of(kPeer) == State::kFree);
+  CHECK(cache.counters().expired == 1);
+}
+
+TEST_CASE("a full table reuses the least recently used entry; all-incomplete refuses") {
+  NeighbourCache cache;
+  Instant t{};
+  for (std::size_t i = 0; i < kNeighbourCacheEntries; ++i) {
+    cache.learn(host(static_cast<int>(i)), kPeerMac, true, t);
+    t += Duration{1};
+  }
+  CHECK(cache.resolve_now(host(0), t).ok());  // host 0 is now the most recently used
+  CHECK(cache.resolve_now(host(100), t).error() == SendError::kNeighbourUnresolved);
+  CHECK(cache.state_of(host(1)) == State::kFree);  // the least recently used went
+  CHECK(cache.state_of(host(0)) == State::kReachable);
+  CHECK(cache.counters().evicted == 1);
+
+  NeighbourCache pending_only;
+  for (std::size_t i = 0; i < kNeighbourCacheEntries; ++i) {
+    CHECK(pending_only.resolve_now(host(static_cast<int>(i)), t).error() == SendError::kNeighbourUnresolved);
+  }
+  CHECK(pending_only.resolve_now(host(200), t).error() == SendError::kNeighbourCacheFull);
+  CHECK(pending_only.counters().cache_full == 1);
+}
+
+}  // namespace
+}  // namespace pollstack::net
