@@ -4,6 +4,8 @@
 
 #include "layers/stack.h"
 
+#include "layers/services/udp_echo.h"
+
 namespace pollstack::net {
 
 template class Ethernet<driver_channel::StackChannel>;
@@ -12,5 +14,6 @@ template class Ipv4<Stack::ArpLayer>;
 template class Icmp<Stack::Ipv4Layer>;
 template class Udp<Stack::Ipv4Layer>;
 template class Interface<driver_channel::StackChannel>;
+template class UdpEchoService<Stack::UdpLayer>;
 
 }  // namespace pollstack::net

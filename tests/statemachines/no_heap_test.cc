@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "statemachines/block_on.h"
 #include "statemachines/executor.h"
@@ -64,6 +65,29 @@ TEST_CASE("an allocation inside ForbidHeap aborts") {
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGABRT);
 }
+
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("a direct malloc is counted, and aborts inside ForbidHeap") {
+  const auto before = heap_probe::thread_counts();
+  void* volatile p = std::malloc(16);
+  std::free(p);
+  CHECK(heap_probe::thread_counts().mallocs == before.mallocs + 1);
+  CHECK(heap_probe::thread_counts().allocations == before.allocations);
+
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    heap_probe::ForbidHeap forbid;
+    void* volatile q = std::malloc(16);
+    std::free(q);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+}
+#endif
 
 }  // namespace
 }  // namespace pollstack

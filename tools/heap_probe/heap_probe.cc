@@ -1,9 +1,21 @@
 #include "tools/heap_probe/heap_probe.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+
+// glibc's own allocator entry points: the malloc family below forwards to them, and operator new
+// uses them directly so that one allocation is counted once.
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+}
 
 namespace pollstack::heap_probe {
 namespace {
@@ -26,7 +38,7 @@ void* allocate(std::size_t size, std::size_t alignment, bool nothrow) {
   }
   const std::size_t header = header_size(alignment);
   const std::size_t total = (header + size + header - 1) / header * header;
-  void* raw = header == alignof(std::max_align_t) ? std::malloc(total) : std::aligned_alloc(header, total);
+  void* raw = header == alignof(std::max_align_t) ? __libc_malloc(total) : __libc_memalign(header, total);
   if (raw == nullptr) {
     if (nothrow) return nullptr;
     std::fprintf(stderr, "heap_probe: out of memory allocating %zu bytes\n", size);
@@ -45,10 +57,20 @@ void release(void* block, std::size_t alignment) {
   if (block == nullptr) return;
   auto* user = static_cast<unsigned char*>(block);
   t_counts.live_bytes -= reinterpret_cast<std::size_t*>(user)[-1];
-  std::free(user - header_size(alignment));
+  __libc_free(user - header_size(alignment));
 }
 
 }  // namespace
+
+// A malloc-family call. No printf here: it may allocate. The message is a fixed string.
+void on_malloc() noexcept {
+  if (t_forbid_depth > 0) {
+    static constexpr char kMessage[] = "heap_probe: malloc-family call inside a ForbidHeap scope\n";
+    (void)!write(2, kMessage, sizeof kMessage - 1);
+    std::abort();
+  }
+  ++t_counts.mallocs;
+}
 
 Counts thread_counts() noexcept { return t_counts; }
 void reset_peak() noexcept { t_counts.peak_live_bytes = t_counts.live_bytes; }
@@ -96,3 +118,39 @@ void operator delete(void* p, std::align_val_t a, const std::nothrow_t&) noexcep
 void operator delete[](void* p, std::align_val_t a, const std::nothrow_t&) noexcept {
   release(p, align_of(a));
 }
+
+// The malloc family, forwarded to glibc after the check. Not under AddressSanitizer, which
+// replaces these functions itself (there, operator new is still probed; the default build checks
+// malloc too).
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" {
+void* malloc(std::size_t n) {
+  pollstack::heap_probe::on_malloc();
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t count, std::size_t n) {
+  pollstack::heap_probe::on_malloc();
+  return __libc_calloc(count, n);
+}
+void* realloc(void* p, std::size_t n) {
+  pollstack::heap_probe::on_malloc();
+  return __libc_realloc(p, n);
+}
+void* memalign(std::size_t alignment, std::size_t n) {
+  pollstack::heap_probe::on_malloc();
+  return __libc_memalign(alignment, n);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t n) {
+  pollstack::heap_probe::on_malloc();
+  return __libc_memalign(alignment, n);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
+  pollstack::heap_probe::on_malloc();
+  void* p = __libc_memalign(alignment, n);
+  if (p == nullptr) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
+void free(void* p) { __libc_free(p); }
+}
+#endif

@@ -4,8 +4,10 @@
 /// allocation made inside a ForbidHeap scope. It proves "no heap on this path" by running the path,
 /// where the nm check (tools/no_heap_check.sh) proves it from the object files.
 ///
-/// Scope: C++ allocation (operator new). malloc() called directly is caught by the nm check.
-/// Counts are per thread; live bytes assume a block is freed on the thread that allocated it.
+/// Scope: operator new (counted with sizes) and the malloc family (malloc, calloc, realloc,
+/// memalign, aligned_alloc, posix_memalign: counted, and forbidden like operator new). Under
+/// AddressSanitizer only operator new is probed (ASan owns malloc). Counts are per thread; live
+/// bytes assume a block is freed on the thread that allocated it.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +19,7 @@ struct Counts {
   std::uint64_t bytes = 0;            // bytes requested by them
   std::uint64_t live_bytes = 0;       // requested and not yet freed
   std::uint64_t peak_live_bytes = 0;  // the most live_bytes has been since reset_peak()
+  std::uint64_t mallocs = 0;          // malloc-family calls made directly (not by operator new)
 };
 
 /// The calling thread's counts.
@@ -25,8 +28,8 @@ Counts thread_counts() noexcept;
 /// Starts a new peak measurement on the calling thread: peak := current live bytes.
 void reset_peak() noexcept;
 
-/// While an instance is alive on a thread, any operator new on that thread prints what was asked
-/// for and aborts. Nestable.
+/// While an instance is alive on a thread, any operator new or malloc-family call on that thread
+/// prints what was asked for and aborts. Nestable.
 class ForbidHeap {
  public:
   ForbidHeap() noexcept;
