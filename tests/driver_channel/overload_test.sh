@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Backpressure across processes: the overload tool offers twice the rate-limited sink's rate for
-# 2 seconds and fails unless every frame it submitted reached the sink, in sequence.
+# 2 seconds, as raw frames and as UDP datagrams through the stack, and fails unless every frame it
+# submitted reached the sink, in sequence.
 # The 10-second figures are in driver_channel/README.md.
 set -euo pipefail
 overload="$1"
 sink="$2"
 "$overload" --sink "$sink" --rate 20000 --seconds 2
+# The same through the whole stack: an application's UDP sends, Pending through every layer.
+"$overload" --sink "$sink" --rate 20000 --seconds 2 --udp
 
 # Bad arguments get a clear error and status 2, never a run.
 for bad in "--rate 0 --seconds 1" "--rate -5 --seconds 1" "--rate 10 --seconds x" "--bogus 1"; do
@@ -14,6 +17,10 @@ for bad in "--rate 0 --seconds 1" "--rate -5 --seconds 1" "--rate 10 --seconds x
     exit 1
   fi
 done
+if "$sink" --socket @x --rate 10 --sequence-offset -1 2>/dev/null; then
+  echo "FAIL: the sink accepted --sequence-offset -1"
+  exit 1
+fi
 if "$sink" --socket @x --rate nope 2>/dev/null; then
   echo "FAIL: the sink accepted --rate nope"
   exit 1

@@ -14,7 +14,8 @@ namespace {
 
 [[noreturn]] void usage(const char* program, Accepts accepts, const char* problem) {
   std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s\n", program, problem, program,
-               accepts.rate ? " --rate PACKETS_PER_SECOND" : "", accepts.pcap ? " --pcap FILE" : "");
+               accepts.rate ? " --rate PACKETS_PER_SECOND [--sequence-offset BYTES]" : "",
+               accepts.pcap ? " --pcap FILE" : "");
   std::exit(2);
 }
 
@@ -36,6 +37,14 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
         usage(program, accepts, "--rate needs a positive whole number of packets per second");
       }
       options.rate_pps = rate;
+    } else if (flag == "--sequence-offset" && accepts.rate) {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long offset = std::strtoull(value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || offset > 2044) {
+        usage(program, accepts, "--sequence-offset needs a whole number of bytes, at most 2044");
+      }
+      options.sequence_offset = static_cast<std::uint32_t>(offset);
     } else if (flag == "--pcap" && accepts.pcap) {
       options.pcap_path = value;
     } else {

@@ -15,10 +15,12 @@ namespace pollstack::drivers {
 struct DriverOptions {
   std::string socket_path;
   std::uint64_t rate_pps = 0;  // rate-limited sink only
+  std::uint32_t sequence_offset = 0;  // rate-limited sink only: where each frame's sequence number is
   std::string pcap_path;       // pcap writer only
 };
 
-/// Parses --socket PATH and, where `accepts` names them, --rate PPS and --pcap FILE. On a bad or
+/// Parses --socket PATH and, where `accepts` names them, --rate PPS [--sequence-offset BYTES] and
+/// --pcap FILE. On a bad or
 /// missing argument prints usage to stderr and exits with status 2.
 struct Accepts {
   bool rate = false;

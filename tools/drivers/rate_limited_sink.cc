@@ -1,8 +1,9 @@
 // rate_limited_sink: takes frames from the stack at a fixed rate and discards them, to show
 // backpressure: a stack sending faster is held back by Pending, not by drops.
-//   rate_limited_sink --socket PATH --rate PACKETS_PER_SECOND
-// Each frame's first 4 bytes are read as a sequence number; a gap (a frame the stack lost) is
-// counted. Exits when the stack goes away, printing its counters; exit status 3 if any gap.
+//   rate_limited_sink --socket PATH --rate PACKETS_PER_SECOND [--sequence-offset BYTES]
+// The 4 bytes at the sequence offset of each frame (default 0; 42 is the first payload byte of a
+// UDP datagram over IPv4 and Ethernet) are read as a sequence number; a gap (a frame the stack
+// lost) is counted. Exits when the stack goes away, printing its counters; exit status 3 if any gap.
 #include <time.h>
 
 #include <algorithm>
@@ -49,7 +50,9 @@ int main(int argc, char** argv) {
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::span<std::byte> bytes = port.frame(frames[i]);
       std::uint32_t sequence = 0;
-      if (bytes.size() >= sizeof sequence) std::memcpy(&sequence, bytes.data(), sizeof sequence);
+      if (bytes.size() >= options.sequence_offset + sizeof sequence) {
+        std::memcpy(&sequence, bytes.data() + options.sequence_offset, sizeof sequence);
+      }
       gaps += sequence != static_cast<std::uint32_t>(expected_sequence);
       expected_sequence = sequence + std::uint64_t{1};
     }

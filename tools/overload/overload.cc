@@ -2,8 +2,11 @@
 // then offers frames at twice its rate for a while. The sender never drops: when the channel is
 // full its reservation is Pending and it waits, so it sends at the sink's rate. At the end every
 // frame submitted must have been taken by the sink, in sequence, and memory must not have grown.
-//   overload --sink PATH_TO_rate_limited_sink --rate PPS --seconds S
-// Exit status 0 only if nothing was lost.
+//   overload --sink PATH_TO_rate_limited_sink --rate PPS --seconds S [--udp]
+// Without --udp the sender writes raw frames into the channel. With --udp it is an application
+// sending numbered UDP datagrams through the whole stack (UDP, IPv4, ARP, Ethernet), so the
+// Pending it sees has come up through every layer. (They go to the subnet's broadcast address:
+// the sink answers no ARP.) Exit status 0 only if nothing was lost.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,12 +18,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <array>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "driver_channel/attach.h"
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack_channel.h"
+#include "layers/stack.h"
+#include "statemachines/select.h"
 
 extern char** environ;
 
@@ -53,8 +60,8 @@ long rss_kib() {
 }
 
 [[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr, "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S\n", kProgram,
-               problem, kProgram);
+  std::fprintf(stderr, "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S [--udp]\n",
+               kProgram, problem, kProgram);
   std::exit(2);
 }
 
@@ -106,11 +113,67 @@ struct PacedSender {
   }
 };
 
+// The UDP run's addresses: a private test subnet; datagrams go to its broadcast address.
+constexpr net::InterfaceConfig kUdpInterface{{{2, 0, 0, 0, 0, 1}}, {{{10, 11, 0, 1}}, 24, {}, net::kDefaultTtl}};
+constexpr net::UdpEndpoint kUdpDestination{{{10, 11, 0, 255}}, 9};
+// Where the sequence number sits in each frame: the first payload byte of the UDP datagram.
+constexpr std::size_t kUdpSequenceOffset = 14 + 20 + 8;
+
+struct UdpProgress {
+  std::uint64_t sent = 0;
+  long rss_after_warmup_kib = -1;
+};
+
+// The same schedule as PacedSender, as an application: numbered datagrams through the socket.
+struct PacedUdpSender {
+  using Output = bool;  // false: a send failed
+
+  net::Stack* stack;
+  net::UdpSocketId socket;
+  std::uint64_t offered_pps;
+  std::uint64_t start_ns;
+  std::uint64_t duration_ns;
+  UdpProgress* progress;
+  std::array<std::byte, 18> payload{};  // 14 + 20 + 8 + 18 = 60 bytes: the minimum Ethernet frame
+  std::optional<net::UdpSend> sending;
+
+  Poll<bool> poll(Context& cx) {
+    for (int budget = 0; budget < 64; ++budget) {  // bounded work per poll
+      const std::uint64_t elapsed = now_ns() - start_ns;
+      if (progress->rss_after_warmup_kib < 0 && elapsed > 1'000'000'000u) progress->rss_after_warmup_kib = rss_kib();
+      if (!sending) {
+        const StackChannel& channel = stack->ethernet().channel();
+        if (elapsed >= duration_ns) {
+          if (channel.counters().tx_completed == channel.counters().tx_submitted) return true;
+          break;  // draining: the sink still holds some
+        }
+        if (progress->sent >= elapsed * offered_pps / 1'000'000'000u) break;  // ahead of the schedule
+        const auto sequence = static_cast<std::uint32_t>(progress->sent);
+        std::memcpy(payload.data(), &sequence, sizeof sequence);
+        sending.emplace(stack->udp().send_to(socket, kUdpDestination, payload));
+      }
+      Poll<net::Stack::UdpLayer::SendOutput> p = sending->poll(cx);
+      if (p.is_pending()) return pending;  // the channel is full, and every layer says so
+      sending.reset();
+      if (!p.value().ok()) return false;
+      ++progress->sent;
+    }
+    cx.waker().wake();  // time-driven: come back on the next loop turn
+    return pending;
+  }
+};
+
 int run(int argc, char** argv) {
   const char* sink = nullptr;
   std::uint64_t rate = 0;
   std::uint64_t seconds = 0;
+  bool udp = false;
   for (int i = 1; i < argc; i += 2) {
+    if (std::string(argv[i]) == "--udp") {
+      udp = true;
+      --i;  // a flag without a value
+      continue;
+    }
     if (i + 1 >= argc) usage((std::string("missing value after ") + argv[i]).c_str());
     const std::string flag = argv[i];
     if (flag == "--sink") {
@@ -139,7 +202,9 @@ int run(int argc, char** argv) {
   }
 
   const std::string rate_text = std::to_string(rate);
-  const char* sink_argv[] = {sink, "--socket", socket.c_str(), "--rate", rate_text.c_str(), nullptr};
+  const std::string offset_text = std::to_string(udp ? kUdpSequenceOffset : 0);
+  const char* sink_argv[] = {sink,         "--socket", socket.c_str(),      "--rate", rate_text.c_str(),
+                             "--sequence-offset", offset_text.c_str(), nullptr};
   pid_t sink_pid = -1;
   if (posix_spawn(&sink_pid, sink, nullptr, nullptr, const_cast<char**>(sink_argv), environ) != 0) {
     std::fprintf(stderr, "%s: cannot start %s\n", kProgram, sink);
@@ -154,12 +219,33 @@ int run(int argc, char** argv) {
   }
 
   StackChannel channel(*region, &driver_bell);
-  std::printf("%s: sink drains %" PRIu64 " packets/s; offering %" PRIu64 " packets/s for %" PRIu64 " s\n",
-              kProgram, rate, 2 * rate, seconds);
+  std::printf("%s: sink drains %" PRIu64 " packets/s; offering %" PRIu64 " %s/s for %" PRIu64 " s\n", kProgram,
+              rate, 2 * rate, udp ? "UDP datagrams through the stack" : "raw frames", seconds);
   std::fflush(stdout);
   const std::uint64_t start = now_ns();
   PacedSender sender{&channel, 2 * rate, start, seconds * 1'000'000'000u, 0, -1, std::nullopt};
-  const bool link_stayed_up = driver_channel::run_with_channel(sender, channel, stack_bell, lifeline);
+  bool link_stayed_up = false;
+  std::uint64_t udp_send_errors = 0;
+  std::uint64_t udp_send_pending = 0;
+  if (udp) {
+    // The whole stack: the application's sender beside the interface's receive task.
+    static net::Stack stack(channel, kUdpInterface);  // static: 4 KiB, kept off the stack frame
+    const net::UdpSocketId socket = stack.udp().bind(0).value();
+    UdpProgress progress;
+    auto app = select(PacedUdpSender{&stack, socket, 2 * rate, start, seconds * 1'000'000'000u, &progress, {}, {}},
+                      stack.task());
+    auto done = driver_channel::run_with_channel(app, channel, stack_bell, lifeline);
+    link_stayed_up = done.index() == 0 && std::get<0>(done);
+    sender.sent = progress.sent;
+    sender.rss_after_warmup_kib = progress.rss_after_warmup_kib;
+    udp_send_errors = stack.udp().counters().send_errors.total();
+    udp_send_pending = stack.udp().counters().send_pending;
+    std::printf("%s: datagrams sent %" PRIu64 ", send polls that returned Pending %" PRIu64
+                ", send errors %" PRIu64 "\n",
+                kProgram, stack.udp().counters().datagrams_sent, udp_send_pending, udp_send_errors);
+  } else {
+    link_stayed_up = driver_channel::run_with_channel(sender, channel, stack_bell, lifeline);
+  }
   const double elapsed_s = static_cast<double>(now_ns() - start) / 1e9;
   const long rss_end = rss_kib();
 
@@ -179,7 +265,8 @@ int run(int argc, char** argv) {
       kProgram, 2 * rate * seconds, c.tx_submitted, c.tx_completed, static_cast<double>(c.tx_completed) / elapsed_s,
       lost, kProgram, c.tx_pending, c.doorbells_rung, channel.ledger().counters().total_rejected(), kProgram,
       sender.rss_after_warmup_kib, rss_end, sink_clean ? "exited cleanly (no sequence gaps)" : "reported a problem");
-  const bool ok = link_stayed_up && lost == 0 && sink_clean && channel.ledger().counters().total_rejected() == 0;
+  const bool ok = link_stayed_up && lost == 0 && sink_clean && udp_send_errors == 0 &&
+                  channel.ledger().counters().total_rejected() == 0;
   std::printf("%s: %s\n", kProgram, ok ? "PASS: nothing lost" : "FAIL");
   return ok ? 0 : 1;
 }
