@@ -1,0 +1,141 @@
+#include "benchmarks/udp_path/udp_paths.h"
+
+#include <cstring>
+#include <utility>
+
+#include "statemachines/contract.h"
+
+namespace pollstack::bench {
+namespace {
+
+driver_channel::SharedRegion make_region() {
+  int error = 0;
+  std::optional<driver_channel::SharedRegion> region = driver_channel::SharedRegion::create(&error);
+  expect(region.has_value(), "UdpWorld: cannot create the shared region");
+  return std::move(*region);
+}
+
+// A task that never sleeps: the benchmark polls in a loop and never waits.
+Context poll_context(const UdpWorld& world) {
+  static const Waker noop;
+  return Context(noop, world.now());
+}
+
+}  // namespace
+
+UdpWorld::UdpWorld(std::size_t payload_bytes)
+    : region_(make_region()),
+      channel_(region_),
+      port_(region_, nullptr),
+      stack_(channel_, {kOurMac, {kOurIp, 24, {}, net::kDefaultTtl}}),
+      task_(stack_.task()),
+      socket_(stack_.udp().bind(kOurPort).value()),
+      payload_(payload_bytes),
+      receive_buffer_(net::kUdpMaxPayload) {
+  for (std::size_t i = 0; i < payload_.size(); ++i) payload_[i] = static_cast<std::byte>(i * 13 + 1);
+  stack_.arp().neighbours().learn(kPeerIp, kPeerMac, /*create=*/true, now());
+
+  // The peer's datagram to us, built with the codecs alone.
+  const std::size_t udp_bytes = wire::kUdpHeaderBytes + payload_bytes;
+  peer_frame_.resize(wire::kEthernetHeaderBytes + wire::kIpv4HeaderBytes + udp_bytes);
+  std::span<std::byte> frame(peer_frame_);
+  wire::emit_ethernet({kOurMac, kPeerMac, wire::ethertype::kIpv4}, frame);
+  wire::Ipv4Repr ip;
+  ip.source = kPeerIp;
+  ip.destination = kOurIp;
+  ip.protocol = wire::ip_protocol::kUdp;
+  ip.payload_length = static_cast<std::uint16_t>(udp_bytes);
+  wire::emit_ipv4(ip, frame.subspan(wire::kEthernetHeaderBytes));
+  std::span<std::byte> datagram = frame.subspan(wire::kEthernetHeaderBytes + wire::kIpv4HeaderBytes);
+  std::memcpy(datagram.data() + wire::kUdpHeaderBytes, payload_.data(), payload_bytes);
+  wire::emit_udp({kPeerPort, kOurPort}, kPeerIp, kOurIp, payload_bytes, datagram);
+}
+
+std::uint32_t UdpWorld::drain_tx(std::vector<std::byte>* keep_last) {
+  std::uint32_t total = 0;
+  driver_channel::Descriptor sent[driver_channel::kMaxBatch];
+  for (;;) {
+    const std::uint32_t n = port_.take_tx(sent);
+    if (n == 0) break;
+    if (keep_last != nullptr) {
+      const std::span<std::byte> last = port_.frame(sent[n - 1]);
+      keep_last->assign(last.begin(), last.end());
+    }
+    port_.complete_tx(std::span(sent).first(n));
+    total += n;
+  }
+  channel_.service();
+  return total;
+}
+
+void UdpWorld::inject_rx(std::uint32_t count) {
+  driver_channel::Descriptor fill[kBatch];
+  const std::uint32_t n = port_.take_rx_fill(std::span(fill).first(count));
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::memcpy(port_.frame(fill[i]).data(), peer_frame_.data(), peer_frame_.size());
+    fill[i].length = static_cast<std::uint32_t>(peer_frame_.size());
+    fill[i].offset = 0;
+  }
+  port_.deliver_rx(std::span(fill).first(n));
+  channel_.service();
+}
+
+std::uint32_t state_machine_send(UdpWorld& world) {
+  Context cx = poll_context(world);
+  net::UdpSend send = world.stack().udp().send_to(world.socket(), {kPeerIp, kPeerPort}, world.payload());
+  Poll<net::Stack::UdpLayer::SendOutput> sent = send.poll(cx);
+  return sent.is_ready() && sent.value().ok() ? 1 : 0;
+}
+
+std::uint32_t sync_send(UdpWorld& world) {
+  net::Stack& stack = world.stack();
+  const std::span<const std::byte> payload = world.payload();
+  const std::size_t ip_payload = wire::kUdpHeaderBytes + payload.size();
+  // Route and resolve (the peer is cached), reserve, write each header, submit.
+  const Result<net::Stack::Ipv4Layer::Route, net::SendError> route = stack.ipv4().route(kPeerIp);
+  if (!route.ok()) return 0;
+  const Result<wire::MacAddress, net::SendError> mac =
+      stack.arp().neighbours().resolve_now(route.value().next_hop, world.now());
+  if (!mac.ok()) return 0;
+  std::optional<driver_channel::ChannelResult<driver_channel::TxBuffer>> buffer = world.channel().try_reserve_tx();
+  if (!buffer || !buffer->ok()) return 0;
+  net::Stack::EthernetLayer::Frame frame =
+      stack.ethernet().frame(std::move(buffer->value()), mac.value(), wire::ethertype::kIpv4);
+  stack.ipv4().write_header(frame, kPeerIp, wire::ip_protocol::kUdp, ip_payload);
+  return stack.udp().transmit(frame, kOurPort, {kPeerIp, kPeerPort}, payload) ? 1 : 0;
+}
+
+std::uint32_t state_machine_receive(UdpWorld& world) {
+  Context cx = poll_context(world);
+  net::Stack& stack = world.stack();
+  // Processes every delivered frame (at most kRxFramesPerPoll), then is Pending on the empty ring.
+  (void)world.task().poll(cx);
+  std::uint32_t read = 0;
+  for (;;) {
+    net::UdpReceive receive = stack.udp().recv_from(world.socket(), world.receive_buffer());
+    Poll<net::Stack::UdpLayer::RecvOutput> got = receive.poll(cx);
+    if (got.is_pending() || !got.value().ok()) break;
+    ++read;
+  }
+  return read;
+}
+
+std::uint32_t sync_receive(UdpWorld& world) {
+  net::Stack& stack = world.stack();
+  (void)stack.arp().neighbours().run_timers(world.now());  // as the task does on every poll
+  for (;;) {
+    std::optional<driver_channel::ChannelResult<driver_channel::RxBuffer>> frame = world.channel().try_receive();
+    if (!frame || !frame->ok()) break;
+    std::optional<driver_channel::RxBuffer> held(std::move(frame->value()));
+    (void)stack.process(held, world.now());  // a datagram for our socket needs no answer
+  }
+  std::uint32_t read = 0;
+  for (;;) {
+    std::optional<net::Stack::UdpLayer::RecvOutput> got = stack.udp().try_receive(world.socket(), world.receive_buffer());
+    if (!got || !got->ok()) break;
+    ++read;
+  }
+  return read;
+}
+
+}  // namespace pollstack::bench

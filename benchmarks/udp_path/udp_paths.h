@@ -1,0 +1,79 @@
+#pragma once
+// The UDP transmit and receive paths through every layer, twice: as the product's state machines
+// (poll the operation) and as plain synchronous functions built from the same layer building
+// blocks (route, resolve, reserve, write each header, submit; receive, process, copy out). The
+// difference between the two is control flow only: same codecs, same channel, same socket table.
+//
+// UdpWorld is the setting both run in: the real driver channel with the driver's side played in
+// the same thread (it takes sent frames and hands back received ones, like a NIC would), and a
+// neighbour already in the ARP cache, so that a send goes straight through.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "driver_channel/driver_port.h"
+#include "driver_channel/region.h"
+#include "driver_channel/stack_channel.h"
+#include "layers/stack.h"
+
+namespace pollstack::bench {
+
+/// Datagrams per measured batch: the socket's queue depth, so a received batch always fits.
+inline constexpr std::uint32_t kBatch = static_cast<std::uint32_t>(net::kUdpReceiveQueueDepth);
+
+inline constexpr wire::MacAddress kOurMac{{2, 0, 0, 0, 0, 1}};
+inline constexpr wire::Ipv4Address kOurIp{{10, 12, 0, 1}};
+inline constexpr wire::MacAddress kPeerMac{{2, 0, 0, 0, 0, 2}};
+inline constexpr wire::Ipv4Address kPeerIp{{10, 12, 0, 2}};
+inline constexpr std::uint16_t kOurPort = 5000;
+inline constexpr std::uint16_t kPeerPort = 6000;
+
+class UdpWorld {
+ public:
+  /// `payload_bytes`: the size of every datagram sent or received.
+  explicit UdpWorld(std::size_t payload_bytes);
+  UdpWorld(const UdpWorld&) = delete;
+  UdpWorld& operator=(const UdpWorld&) = delete;
+
+  // ---- the driver's side (the same work for both variants) ----
+  /// Takes every frame the stack sent and gives the buffers back; copies the last one out when
+  /// `keep_last` is given.
+  std::uint32_t drain_tx(std::vector<std::byte>* keep_last = nullptr);
+  /// Delivers `count` copies of the peer's datagram to the stack (count <= kBatch).
+  void inject_rx(std::uint32_t count);
+
+  net::Stack& stack() { return stack_; }
+  net::Stack::Task& task() { return task_; }
+  driver_channel::StackChannel& channel() { return channel_; }
+  net::UdpSocketId socket() const { return socket_; }
+  std::span<const std::byte> payload() const { return payload_; }
+  std::span<std::byte> receive_buffer() { return receive_buffer_; }
+  Instant now() const { return Instant{Duration{1000}}; }
+
+ private:
+  driver_channel::SharedRegion region_;
+  driver_channel::StackChannel channel_;
+  driver_channel::DriverPort port_;
+  net::Stack stack_;
+  net::Stack::Task task_;  // the interface's receive task, polled by the state-machine variant
+  net::UdpSocketId socket_;
+  std::vector<std::byte> payload_;
+  std::vector<std::byte> peer_frame_;  // the datagram the peer sends us, as a whole frame
+  std::vector<std::byte> receive_buffer_;
+};
+
+// ---- the two variants of each path. Each returns the number of datagrams it completed. ----
+
+/// Sends one datagram from the socket to the peer.
+std::uint32_t state_machine_send(UdpWorld& world);
+std::uint32_t sync_send(UdpWorld& world);
+
+/// Takes the frames the driver delivered through the receive path into the socket, and reads each
+/// datagram out into the world's receive buffer.
+std::uint32_t state_machine_receive(UdpWorld& world);
+std::uint32_t sync_receive(UdpWorld& world);
+
+}  // namespace pollstack::bench
