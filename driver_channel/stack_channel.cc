@@ -6,10 +6,6 @@ namespace pollstack::driver_channel {
 
 // ---- TxBuffer / RxBuffer: owning handles -------------------------------------------------------
 
-TxBuffer::~TxBuffer() {
-  if (channel_ != nullptr) channel_->cancel_tx(buffer_);
-}
-
 std::span<std::byte> TxBuffer::bytes() noexcept {
   expect(channel_ != nullptr, "TxBuffer::bytes() after submit()");
   return channel_->region_->buffer(buffer_);
@@ -20,10 +16,6 @@ bool TxBuffer::submit(std::uint32_t length) noexcept {
   expect(length <= kBufferBytes, "TxBuffer::submit(): frame longer than the buffer");
   StackChannel* channel = std::exchange(channel_, nullptr);
   return channel->submit_tx(buffer_, length);
-}
-
-RxBuffer::~RxBuffer() {
-  if (channel_ != nullptr) channel_->lend_for_rx(descriptor_.buffer);
 }
 
 std::span<const std::byte> RxBuffer::bytes() const noexcept {

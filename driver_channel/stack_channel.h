@@ -194,4 +194,14 @@ class StackChannel {
   ChannelCounters counters_;
 };
 
+// Inline: handles are moved up through every layer on the way to the application, and a moved-from
+// handle's destructor must cost one compare, not a call.
+inline TxBuffer::~TxBuffer() {
+  if (channel_ != nullptr) channel_->cancel_tx(buffer_);
+}
+
+inline RxBuffer::~RxBuffer() {
+  if (channel_ != nullptr) channel_->lend_for_rx(descriptor_.buffer);
+}
+
 }  // namespace pollstack::driver_channel

@@ -80,14 +80,14 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   channel_.service();
 }
 
-std::uint32_t state_machine_send(UdpWorld& world) {
+[[gnu::flatten]] std::uint32_t state_machine_send(UdpWorld& world) {
   Context cx = poll_context(world);
   net::UdpSend send = world.stack().udp().send_to(world.socket(), {kPeerIp, kPeerPort}, world.payload());
   Poll<net::Stack::UdpLayer::SendOutput> sent = send.poll(cx);
   return sent.is_ready() && sent.value().ok() ? 1 : 0;
 }
 
-std::uint32_t sync_send(UdpWorld& world) {
+[[gnu::flatten]] std::uint32_t sync_send(UdpWorld& world) {
   net::Stack& stack = world.stack();
   const std::span<const std::byte> payload = world.payload();
   const std::size_t ip_payload = wire::kUdpHeaderBytes + payload.size();
@@ -105,7 +105,7 @@ std::uint32_t sync_send(UdpWorld& world) {
   return stack.udp().transmit(frame, kOurPort, {kPeerIp, kPeerPort}, payload) ? 1 : 0;
 }
 
-std::uint32_t state_machine_receive(UdpWorld& world) {
+[[gnu::flatten]] std::uint32_t state_machine_receive(UdpWorld& world) {
   Context cx = poll_context(world);
   net::Stack& stack = world.stack();
   // Processes every delivered frame (at most kRxFramesPerPoll), then is Pending on the empty ring.
@@ -120,7 +120,7 @@ std::uint32_t state_machine_receive(UdpWorld& world) {
   return read;
 }
 
-std::uint32_t sync_receive(UdpWorld& world) {
+[[gnu::flatten]] std::uint32_t sync_receive(UdpWorld& world) {
   net::Stack& stack = world.stack();
   (void)stack.arp().neighbours().run_timers(world.now());  // as the task does on every poll
   for (;;) {

@@ -65,6 +65,7 @@ Result<NeighbourCache::Entry*, SendError> NeighbourCache::find_or_start(Ipv4Addr
   e->state = EntryState::kIncomplete;
   e->requests_sent = 0;
   e->request_due = true;
+  maybe_due_ = true;
   e->deadline = kNever;  // the retry timer starts when the request is actually sent
   e->last_used = now;
   ++counters_.resolutions_started;
@@ -136,6 +137,7 @@ Instant NeighbourCache::run_timers(Instant now) noexcept {
         case EntryState::kIncomplete:
           if (e.requests_sent < kArpMaxRequests) {
             e.request_due = true;
+            maybe_due_ = true;
             e.deadline = kNever;
             requester_.wake();
           } else {
@@ -169,6 +171,7 @@ bool NeighbourCache::has_due_request() const noexcept {
 }
 
 std::optional<Ipv4Address> NeighbourCache::take_due_request(Instant now) noexcept {
+  if (!maybe_due_) return std::nullopt;
   for (Entry& e : entries_) {
     if (e.state == EntryState::kIncomplete && e.request_due) {
       e.request_due = false;
@@ -178,6 +181,7 @@ std::optional<Ipv4Address> NeighbourCache::take_due_request(Instant now) noexcep
       return e.ip;
     }
   }
+  maybe_due_ = false;
   return std::nullopt;
 }
 

@@ -96,6 +96,7 @@ class NeighbourCache {
   Result<Entry*, SendError> find_or_start(wire::Ipv4Address ip, Instant now) noexcept;
 
   std::array<Entry, kNeighbourCacheEntries> entries_{};
+  bool maybe_due_ = false;  // false: no entry has request_due (the receive path asks per frame)
   WakerSlot requester_;
   NeighbourCounters counters_;
 };

@@ -14,7 +14,13 @@ namespace pollstack::wire {
 
 struct MacAddress {
   std::array<std::uint8_t, 6> octets{};
-  friend constexpr bool operator==(const MacAddress&, const MacAddress&) = default;
+  // Compared as one word, not with the defaulted array comparison's memcmp call (see Ipv4Address).
+  constexpr std::uint64_t to_u64() const {
+    std::uint64_t v = 0;
+    for (std::uint8_t o : octets) v = (v << 8) | o;
+    return v;
+  }
+  friend constexpr bool operator==(const MacAddress& a, const MacAddress& b) { return a.to_u64() == b.to_u64(); }
   static constexpr MacAddress broadcast() { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
 };
 

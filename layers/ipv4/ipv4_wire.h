@@ -16,7 +16,9 @@ namespace pollstack::wire {
 
 struct Ipv4Address {
   std::array<std::uint8_t, 4> octets{};
-  friend constexpr bool operator==(const Ipv4Address&, const Ipv4Address&) = default;
+  // Compared as one word: the defaulted array comparison becomes a memcmp call per address,
+  // and the neighbour cache and the receive filter compare addresses on every packet.
+  friend constexpr bool operator==(const Ipv4Address& a, const Ipv4Address& b) { return a.to_u32() == b.to_u32(); }
   constexpr std::uint32_t to_u32() const {
     return (std::uint32_t{octets[0]} << 24) | (std::uint32_t{octets[1]} << 16) | (std::uint32_t{octets[2]} << 8) |
            octets[3];
