@@ -23,7 +23,7 @@ status=0
 for source in tests/fuzz/*_fuzz.cc; do
   harness=$(basename "$source" .cc)
   clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -o "$out/bin/$harness" "$source" statemachines/contract.cc
+    -o "$out/bin/$harness" "$source" statemachines/contract.cc layers/arp/neighbour_cache.cc
   mkdir -p "$out/$harness/corpus"
   if (cd "$out/$harness" && "../bin/$harness" corpus "../seeds/$harness" "$limit" -print_final_stats=1 \
         > log.txt 2>&1); then

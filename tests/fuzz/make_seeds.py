@@ -36,12 +36,43 @@ def icmp_echo(payload: bytes) -> bytes:
 ARP = bytes.fromhex("0001080006040001" "020000000001" "0a000001" "000000000000" "0a000002")
 ETH = bytes.fromhex("ffffffffffff" "020000000001" "0800")
 
+# The receive path harness reads records of [time step][length, 2 bytes][frame] and is the host
+# 10.0.0.1 at 02:00:00:00:00:01; the peer is 10.0.0.2 at 02:00:00:00:00:02.
+US_MAC, PEER_MAC = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
+US, PEER = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"
+
+
+def frame(ethertype: int, payload: bytes, dst=US_MAC) -> bytes:
+    return dst + PEER_MAC + struct.pack("!H", ethertype) + payload
+
+
+def record(data: bytes, step: int = 1) -> bytes:
+    return struct.pack("!BH", step, len(data)) + data
+
+
+def peer_udp(payload: bytes, port: int) -> bytes:
+    datagram = udp(payload, src=PEER, dst=US)
+    datagram = datagram[:2] + struct.pack("!H", port) + datagram[4:6] + b"\0\0" + datagram[8:]
+    length = len(datagram)
+    c = checksum(PEER + US + struct.pack("!BBH", 0, 17, length) + datagram) or 0xFFFF
+    return ipv4(datagram[:6] + struct.pack("!H", c) + datagram[8:], 17, src=PEER, dst=US)
+
+
+ARP_REQUEST_FOR_US = bytes.fromhex("0001080006040001") + PEER_MAC + PEER + bytes(6) + US
+ARP_REPLY_TO_US = bytes.fromhex("0001080006040002") + PEER_MAC + PEER + US_MAC + US
+
 SEEDS = {
     "ethernet_fuzz": [ETH + ipv4(udp(b"hello"), 17), ETH[:12] + b"\x08\x06" + ARP, ETH],
     "arp_fuzz": [ARP, ARP[:7] + b"\x02" + ARP[8:]],
     "ipv4_fuzz": [ipv4(udp(b"x" * 17), 17), ipv4(icmp_echo(b"ping"), 1), ipv4(b"", 17) + b"\0" * 26],
     "icmp_fuzz": [icmp_echo(b""), icmp_echo(b"abcdefghijklmnopqrstuvw"), icmp_echo(b"odd")],
     "udp_fuzz": [b"\x0a\x00\x00\x01\x0a\x00\x00\x02" + udp(p) for p in (b"", b"a", b"0123456789" * 20)],
+    "receive_path_fuzz": [
+        record(frame(0x0806, ARP_REQUEST_FOR_US, dst=b"\xff" * 6)) + record(frame(0x0806, ARP_REPLY_TO_US)),
+        record(frame(0x0806, ARP_REPLY_TO_US)) + record(frame(0x0800, ipv4(icmp_echo(b"ping"), 1, src=PEER, dst=US))),
+        record(frame(0x0800, peer_udp(b"echo me", 7))) + record(frame(0x0800, peer_udp(b"closed", 9))),
+        record(frame(0x0800, peer_udp(b"x" * 100, 5000)), step=30) * 3,
+    ],
 }
 
 if __name__ == "__main__":
