@@ -41,7 +41,11 @@ std::span<std::byte> DriverPort::frame(const Descriptor& d) noexcept {
 }
 
 bool DriverPort::prepare_to_sleep(bool wants_rx_buffers) noexcept {
-  return tx_.prepare_to_sleep() && (!wants_rx_buffers || rx_fill_.prepare_to_sleep());
+  ++counters_.sleep_flags_raised;
+  if (!tx_.prepare_to_sleep()) return false;
+  if (!wants_rx_buffers) return true;
+  ++counters_.sleep_flags_raised;
+  return rx_fill_.prepare_to_sleep();
 }
 
 bool DriverPort::stack_faulted() const noexcept {

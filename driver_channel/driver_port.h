@@ -22,6 +22,7 @@ struct DriverCounters {
   std::uint64_t rx_delivered = 0;
   std::uint64_t bad_descriptors = 0;  // from the stack, outside the pool
   std::uint64_t doorbells_rung = 0;
+  std::uint64_t sleep_flags_raised = 0;  // "ring me" flags set on the stack's rings; each allows one ring
 };
 
 class DriverPort {

@@ -190,7 +190,7 @@ TEST_CASE("link down (driver gone): pending and later operations fail, no buffer
   CHECK(f.channel.ledger().free_count() == kBufferCount);
 }
 
-TEST_CASE("a driver thread loops back 100k frames in order; doorbells are rare under load") {
+TEST_CASE("a driver thread loops back 100k frames in order; the stack rings only a sleeping driver") {
   int error = 0;
   std::optional<SharedRegion> region = SharedRegion::create(&error);
   REQUIRE(region.has_value());
@@ -225,7 +225,9 @@ TEST_CASE("a driver thread loops back 100k frames in order; doorbells are rare u
   const std::uint64_t bells = channel.counters().doorbells_rung + driver_counters.doorbells_rung;
   MESSAGE("doorbells rung for ", kFrames, " frames: ", bells, " (stack ", channel.counters().doorbells_rung,
           ", driver ", driver_counters.doorbells_rung, "); TX Pending ", channel.counters().tx_pending);
-  CHECK(bells < kFrames);
+  // How rare doorbells are depends on scheduling (a measurement, in driver_channel/README.md);
+  // what holds always is that the stack rings only after the driver raised a sleep flag.
+  CHECK(channel.counters().doorbells_rung <= driver_counters.sleep_flags_raised);
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+// Prints the compile-time sizes of the composed stack and of each operation (the budgets they
+// must stay within are static_asserted in layers/stack.h). Each send operation holds the one
+// below it by value, so each line is the line below plus that layer's own fields.
+#include <cstdio>
+
+#include "driver_channel/stack_channel.h"
+#include "layers/services/udp_echo.h"
+#include "layers/stack.h"
+
+int main() {
+  using namespace pollstack;
+  using namespace pollstack::net;
+  struct Row {
+    const char* name;
+    std::size_t bytes;
+    const char* holds;
+  };
+  const Row rows[] = {
+      {"StackChannel::TxReservation", sizeof(driver_channel::StackChannel::TxReservation), "channel pointer, state"},
+      {"Ethernet::Send", sizeof(EthernetSend), "TxReservation"},
+      {"Arp::Send", sizeof(ArpSend), "Ethernet::Send (optional)"},
+      {"Ipv4::Send", sizeof(Ipv4Send), "Arp::Send (optional)"},
+      {"Udp::Send", sizeof(UdpSend), "Ipv4::Send"},
+      {"Udp::Receive", sizeof(UdpReceive), "socket id, caller's buffer span"},
+      {"Interface::Task (receive path)", sizeof(Stack::Task), "Receive, held frame, answer, two send operations"},
+      {"UdpEchoService", sizeof(UdpEchoService<Stack::UdpLayer>), "Receive, Udp::Send, 1472-byte buffer"},
+      {"Interface (all layers, 8 sockets)", sizeof(Stack), "Ethernet, Arp + cache, Ipv4, Icmp, Udp socket table"},
+  };
+  std::printf("| type | bytes | holds by value |\n|---|---:|---|\n");
+  for (const Row& r : rows) std::printf("| %s | %zu | %s |\n", r.name, r.bytes, r.holds);
+  return 0;
+}
