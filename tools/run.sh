@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job: build the async-cost benchmark optimized, run it, and print the comparison table
-# (kept in out/async_cost.json and out/async_cost.md); then show backpressure across processes:
-# a stack offering twice the rate a driver process drains, for 3 seconds, losing nothing.
+# The main job: build optimized, then
+#   1. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
+#   2. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
+#      out/udp_path.md), and the compile-time sizes of the composed operations;
+#   3. backpressure across processes: an application sending UDP through the whole stack at twice
+#      the rate a driver process drains, for 3 seconds, losing nothing.
 #
 # Usage: tools/run.sh [--quick]
 #   --quick   one repetition with short runs (a smoke run; the figures are noisier)
@@ -13,7 +16,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -22,7 +25,7 @@ tools/setup.sh
 
 echo "=== building (--config=opt; the first build takes a few minutes)"
 bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/overload \
-  //tools/drivers:rate_limited_sink
+  //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes
 bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
@@ -41,5 +44,19 @@ echo "=== async cost: one 31-call tree (5 levels, fan-out 2), per style"
 python3 tools/async_cost_table.py out/async_cost.json --machine "$machine" | tee out/async_cost.md
 
 echo
-echo "=== backpressure across processes: the stack offers 2x what the driver process drains"
-"$bin/tools/overload/overload" --sink "$bin/tools/drivers/rate_limited_sink" --rate 20000 --seconds 3
+echo "=== UDP through every layer over the in-process channel: ns per datagram"
+"$bin/benchmarks/udp_path/udp_path_benchmark" \
+  --benchmark_repetitions="$repetitions" \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time="$min_time" \
+  --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
+  --benchmark_out=out/udp_path.json --benchmark_out_format=json >/dev/null
+python3 tools/udp_path_table.py out/udp_path.json --machine "$machine" | tee out/udp_path.md
+
+echo
+echo "=== sizes of the composed operations (bytes, fixed at compile time)"
+"$bin/tools/sizes/sizes"
+
+echo
+echo "=== backpressure across processes: UDP through the stack at 2x what the driver process drains"
+"$bin/tools/overload/overload" --sink "$bin/tools/drivers/rate_limited_sink" --rate 20000 --seconds 3 --udp

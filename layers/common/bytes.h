@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace pollstack::wire {
@@ -24,6 +25,12 @@ constexpr void write_u16(std::span<std::byte> b, std::size_t at, std::uint16_t v
 constexpr void write_u32(std::span<std::byte> b, std::size_t at, std::uint32_t v) {
   write_u16(b, at, static_cast<std::uint16_t>(v >> 16));
   write_u16(b, at + 2, static_cast<std::uint16_t>(v & 0xffff));
+}
+
+/// Copies `from` to the start of `to` (which must be at least as long). Unlike a bare memcpy,
+/// defined for empty spans, whose data() may be null.
+inline void copy_bytes(std::span<std::byte> to, std::span<const std::byte> from) {
+  if (!from.empty()) std::memcpy(to.data(), from.data(), from.size());
 }
 
 }  // namespace pollstack::wire

@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 
+#include "layers/common/bytes.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
 #include "layers/icmp/icmp_wire.h"
@@ -123,7 +123,7 @@ class Icmp {
 
   /// Writes an echo reply as the frame's IP payload and submits it.
   static bool transmit_echo_reply(Frame& frame, const wire::IcmpRepr& reply, std::span<const std::byte> data) noexcept {
-    std::memcpy(frame.payload().data() + wire::kIcmpHeaderBytes, data.data(), data.size());
+    wire::copy_bytes(frame.payload().subspan(wire::kIcmpHeaderBytes), data);
     return frame.submit(wire::emit_icmp(reply, data.size(), frame.payload()));
   }
 
@@ -154,7 +154,7 @@ class Icmp {
   /// Writes a port unreachable quoting `offending_ip_packet` and submits it.
   static bool transmit_port_unreachable(Frame& frame, std::span<const std::byte> offending_ip_packet) noexcept {
     const std::size_t quote = std::min(offending_ip_packet.size(), kIcmpQuoteBytes);
-    std::memcpy(frame.payload().data() + wire::kIcmpHeaderBytes, offending_ip_packet.data(), quote);
+    wire::copy_bytes(frame.payload().subspan(wire::kIcmpHeaderBytes), offending_ip_packet.first(quote));
     const wire::IcmpRepr m{wire::icmp_type::kDestinationUnreachable, wire::icmp_unreachable_code::kPortUnreachable, 0,
                            0};
     return frame.submit(wire::emit_icmp(m, quote, frame.payload()));
@@ -178,7 +178,7 @@ class Icmp {
       state_.set(State::Done);
       if (!sent.value().ok()) return Output(sent.value().error());
       Frame& frame = sent.value().value();
-      std::memcpy(frame.payload().data() + wire::kIcmpHeaderBytes, data_.data(), data_.size());
+      wire::copy_bytes(frame.payload().subspan(wire::kIcmpHeaderBytes), data_);
       const wire::IcmpRepr m{wire::icmp_type::kEchoRequest, 0, identifier_, sequence_};
       if (!frame.submit(wire::emit_icmp(m, data_.size(), frame.payload()))) return Output(SendError::kLinkDown);
       return Output(data_.size());

@@ -12,11 +12,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <utility>
 
+#include "layers/common/bytes.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
 #include "layers/ipv4/ipv4.h"
@@ -186,7 +186,7 @@ class Udp {
   bool transmit(Frame& frame, std::uint16_t source_port, const UdpEndpoint& to,
                 std::span<const std::byte> payload) noexcept {
     std::span<std::byte> datagram = frame.payload();
-    std::memcpy(datagram.data() + wire::kUdpHeaderBytes, payload.data(), payload.size());
+    wire::copy_bytes(datagram.subspan(wire::kUdpHeaderBytes), payload);
     const std::size_t length = wire::emit_udp({source_port, to.port}, ip_->config().address, to.address,
                                               payload.size(), datagram);
     if (!frame.submit(length)) {
@@ -227,7 +227,7 @@ class Udp {
     if (s->count > 0) {
       const Queued& q = s->queue[s->head];
       const std::size_t n = q.payload.size() < buffer.size() ? q.payload.size() : buffer.size();
-      std::memcpy(buffer.data(), q.payload.data(), n);
+      wire::copy_bytes(buffer, q.payload.first(n));
       const ReceivedDatagram d{q.from, n, n < q.payload.size()};
       s->pop();
       ++counters_.datagrams_read;

@@ -26,7 +26,7 @@ using Bytes = std::vector<std::byte>;
 
 inline Bytes text(const char* s) {
   Bytes b(std::strlen(s));
-  std::memcpy(b.data(), s, b.size());
+  wire::copy_bytes(b, std::as_bytes(std::span(s, b.size())));
   return b;
 }
 
@@ -43,7 +43,7 @@ struct Peer {
   Bytes ethernet(const wire::MacAddress& to, std::uint16_t ethertype, std::span<const std::byte> payload) const {
     Bytes f(wire::kEthernetHeaderBytes + payload.size());
     wire::emit_ethernet({to, mac, ethertype}, f);
-    std::memcpy(f.data() + wire::kEthernetHeaderBytes, payload.data(), payload.size());
+    wire::copy_bytes(std::span(f).subspan(wire::kEthernetHeaderBytes), payload);
     return f;
   }
 
@@ -64,14 +64,14 @@ struct Peer {
     h.identification = id;
     h.payload_length = static_cast<std::uint16_t>(payload.size());
     wire::emit_ipv4(h, p);
-    std::memcpy(p.data() + wire::kIpv4HeaderBytes, payload.data(), payload.size());
+    wire::copy_bytes(std::span(p).subspan(wire::kIpv4HeaderBytes), payload);
     return ethernet(eth_to, wire::ethertype::kIpv4, p);
   }
 
   Bytes udp(const wire::MacAddress& eth_to, const wire::Ipv4Address& to, std::uint16_t from_port,
             std::uint16_t to_port, std::span<const std::byte> payload) const {
     Bytes d(wire::kUdpHeaderBytes + payload.size());
-    std::memcpy(d.data() + wire::kUdpHeaderBytes, payload.data(), payload.size());
+    wire::copy_bytes(std::span(d).subspan(wire::kUdpHeaderBytes), payload);
     wire::emit_udp({from_port, to_port}, ip, to, payload.size(), d);
     return ipv4(eth_to, to, wire::ip_protocol::kUdp, d);
   }
@@ -79,7 +79,7 @@ struct Peer {
   Bytes icmp(const wire::MacAddress& eth_to, const wire::Ipv4Address& to, const wire::IcmpRepr& m,
              std::span<const std::byte> payload) const {
     Bytes msg(wire::kIcmpHeaderBytes + payload.size());
-    std::memcpy(msg.data() + wire::kIcmpHeaderBytes, payload.data(), payload.size());
+    wire::copy_bytes(std::span(msg).subspan(wire::kIcmpHeaderBytes), payload);
     wire::emit_icmp(m, payload.size(), msg);
     return ipv4(eth_to, to, wire::ip_protocol::kIcmp, msg);
   }
