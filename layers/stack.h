@@ -18,11 +18,11 @@ using UdpReceive = Stack::UdpLayer::Receive;
 // Budgets, in bytes. Each send operation is the one below plus its own few fields: the nesting is
 // by value, so these grow by addition, never by indirection.
 static_assert(sizeof(EthernetSend) <= 40);
-static_assert(sizeof(ArpSend) <= 64);
-static_assert(sizeof(Ipv4Send) <= 104);
-static_assert(sizeof(UdpSend) <= 144);
+static_assert(sizeof(ArpSend) <= 56);
+static_assert(sizeof(Ipv4Send) <= 96);
+static_assert(sizeof(UdpSend) <= 136);
 static_assert(sizeof(UdpReceive) <= 32);
-static_assert(sizeof(Stack::Task) <= 320);
+static_assert(sizeof(Stack::Task) <= 296);
 static_assert(sizeof(Stack) <= 8 * 1024);
 
 }  // namespace pollstack::net

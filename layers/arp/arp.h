@@ -63,12 +63,11 @@ class Arp {
 
     /// To a next hop that needs resolving.
     Send(Arp& arp, const wire::Ipv4Address& next_hop, std::uint16_t ethertype, ResolvePolicy policy) noexcept
-        : arp_(&arp), next_hop_(next_hop), ethertype_(ethertype), policy_(policy) {}
+        : arp_(&arp), link_send_(arp.link_->send(wire::MacAddress{}, ethertype)), next_hop_(next_hop), policy_(policy) {}
     /// To a MAC already known (the broadcast address, or the sender of an ARP request): no
     /// resolution.
     Send(Arp& arp, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept
-        : arp_(&arp), ethertype_(ethertype), policy_(ResolvePolicy::kCachedOnly) {
-      link_send_.emplace(arp.link_->send(destination, ethertype));
+        : arp_(&arp), link_send_(arp.link_->send(destination, ethertype)), policy_(ResolvePolicy::kCachedOnly) {
       state_.set(State::Sending);
     }
 
@@ -81,10 +80,10 @@ class Arp {
           state_.set(State::Done);
           return Output(mac.value().error());
         }
-        link_send_.emplace(arp_->link_->send(mac.value().value(), ethertype_));
+        link_send_.set_destination(mac.value().value());
         state_.set(State::Sending);
       }
-      Poll<Output> sent = link_send_->poll(cx);
+      Poll<Output> sent = link_send_.poll(cx);
       if (sent.is_ready()) state_.set(State::Done);
       return sent;
     }
@@ -98,9 +97,8 @@ class Arp {
     }
 
     Arp* arp_;
-    std::optional<typename Link::Send> link_send_;
+    typename Link::Send link_send_;  // by value; its destination is filled in once resolved
     wire::Ipv4Address next_hop_;
-    std::uint16_t ethertype_;
     ResolvePolicy policy_;
     StateCell<Send, State> state_{State::Resolving};
   };

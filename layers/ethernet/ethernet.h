@@ -58,6 +58,10 @@ class Ethernet {
     Send(Ethernet& link, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept
         : link_(&link), reservation_(link.channel_->reserve_tx()), destination_(destination), ethertype_(ethertype) {}
 
+    /// For a layer above that learns the destination after creating the operation (ARP), before
+    /// the first poll.
+    void set_destination(const wire::MacAddress& destination) noexcept { destination_ = destination; }
+
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
       Poll<driver_channel::ChannelResult<TxBuffer>> reserved = reservation_.poll(cx);

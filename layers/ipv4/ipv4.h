@@ -87,25 +87,27 @@ class Ipv4 {
   class Send {
    public:
     using Output = SendResult;
+    /// Routes at once (the route depends only on the configuration), so that the ARP send below
+    /// is constructed in place, by value.
     Send(Ipv4& ip, const wire::Ipv4Address& destination, std::uint8_t protocol, std::size_t payload_length,
          ResolvePolicy policy) noexcept
-        : ip_(&ip), destination_(destination), payload_length_(payload_length), protocol_(protocol), policy_(policy) {}
+        : ip_(&ip),
+          route_(ip.route(destination)),
+          lower_send_(route_.ok() && !route_.value().broadcast
+                          ? ip.lower_->send(route_.value().next_hop, wire::ethertype::kIpv4, policy)
+                          : ip.lower_->send_to_mac(wire::MacAddress::broadcast(), wire::ethertype::kIpv4)),
+          destination_(destination),
+          payload_length_(payload_length),
+          protocol_(protocol) {}
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
       if (state_.get() == State::Routing) {
         if (payload_length_ + wire::kIpv4HeaderBytes > kMtu) return fail(SendError::kMessageTooLong);
-        const Result<Route, SendError> route = ip_->route(destination_);
-        if (!route.ok()) return fail(route.error());
-        const Route& r = route.value();
-        if (r.broadcast) {
-          lower_send_.emplace(ip_->lower_->send_to_mac(wire::MacAddress::broadcast(), wire::ethertype::kIpv4));
-        } else {
-          lower_send_.emplace(ip_->lower_->send(r.next_hop, wire::ethertype::kIpv4, policy_));
-        }
+        if (!route_.ok()) return fail(route_.error());
         state_.set(State::Sending);
       }
-      Poll<SendResult> sent = lower_send_->poll(cx);
+      Poll<SendResult> sent = lower_send_.poll(cx);
       if (sent.is_pending()) return pending;
       if (!sent.value().ok()) return fail(sent.value().error());
       state_.set(State::Done);
@@ -124,11 +126,11 @@ class Ipv4 {
     }
 
     Ipv4* ip_;
-    std::optional<typename Lower::Send> lower_send_;
+    Result<Route, SendError> route_;
+    typename Lower::Send lower_send_;  // by value; unused when routing failed
     wire::Ipv4Address destination_;
     std::size_t payload_length_;
     std::uint8_t protocol_;
-    ResolvePolicy policy_;
     StateCell<Send, State> state_{State::Routing};
   };
 

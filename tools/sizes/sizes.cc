@@ -18,8 +18,8 @@ int main() {
   const Row rows[] = {
       {"StackChannel::TxReservation", sizeof(driver_channel::StackChannel::TxReservation), "channel pointer, state"},
       {"Ethernet::Send", sizeof(EthernetSend), "TxReservation"},
-      {"Arp::Send", sizeof(ArpSend), "Ethernet::Send (optional)"},
-      {"Ipv4::Send", sizeof(Ipv4Send), "Arp::Send (optional)"},
+      {"Arp::Send", sizeof(ArpSend), "Ethernet::Send"},
+      {"Ipv4::Send", sizeof(Ipv4Send), "Arp::Send, the route"},
       {"Udp::Send", sizeof(UdpSend), "Ipv4::Send"},
       {"Udp::Receive", sizeof(UdpReceive), "socket id, caller's buffer span"},
       {"Interface::Task (receive path)", sizeof(Stack::Task), "Receive, held frame, answer, two send operations"},
