@@ -13,7 +13,9 @@
 /// The receive path is `Interface::Task`, a state machine the owner polls alongside its
 /// application tasks. Per poll it runs the ARP timers, sends due ARP requests, and takes at most
 /// kRxFramesPerPoll frames from the channel, delivering each to a socket or answering it (ARP
-/// reply, echo reply, port unreachable). An answer waits for a TX buffer with its received frame
+/// reply, echo reply, port unreachable). A socket queue that fills up also ends its turn, so that
+/// the reader drains it before more frames arrive: a burst larger than a queue is not dropped
+/// when the application keeps up turn by turn. An answer waits for a TX buffer with its received frame
 /// still held, so a full transmit path slows the receive path down instead of dropping answers.
 /// The task completes only when the link goes down.
 
@@ -44,7 +46,7 @@ struct InterfaceConfig {
 /// Answers the receive path could not send (the received frame is dropped with it).
 struct InterfaceCounters {
   std::uint64_t frames_processed = 0;
-  std::uint64_t polls_yielded = 0;  // the task spent its frame budget and yielded
+  std::uint64_t polls_yielded = 0;  // the task spent its frame budget, or filled a socket queue, and yielded
   ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;
 };
 
@@ -73,7 +75,9 @@ class Interface {
 
   /// What processing one received frame asks for.
   struct Answer {
-    enum class Kind : std::uint8_t { kNone, kArp, kEchoReply, kPortUnreachable };
+    // kEndTurn: nothing to send, but a socket queue just filled: the task yields so its reader
+    // can drain it.
+    enum class Kind : std::uint8_t { kNone, kEndTurn, kArp, kEchoReply, kPortUnreachable };
     Kind kind = Kind::kNone;
     wire::ArpRepr arp;                      // kArp: a reply (or, from the task, a request)
     wire::Ipv4Address to;                   // kEchoReply, kPortUnreachable
@@ -117,7 +121,13 @@ class Interface {
     // UDP. A closed port is answered (RFC 1122 §4.1.3.1), unless the datagram was a broadcast,
     // and at most at the ICMP error rate.
     const std::span<const std::byte> ip_packet = link->payload.first(wire::kIpv4HeaderBytes + packet->payload.size());
-    if (udp_.deliver(*packet, frame) != UdpDelivery::kClosedPort || packet->broadcast) return {};
+    const UdpDelivery delivery = udp_.deliver(*packet, frame);
+    if (delivery == UdpDelivery::kQueuedNowFull) {
+      Answer a;
+      a.kind = Answer::Kind::kEndTurn;
+      return a;
+    }
+    if (delivery != UdpDelivery::kClosedPort || packet->broadcast) return {};
     if (!icmp_.take_error_token(now)) return {};
     Answer a;
     a.kind = Answer::Kind::kPortUnreachable;
@@ -169,8 +179,9 @@ class Interface {
         ++frames;
         frame_.emplace(std::move(received.value().value()));
         answer_ = iface_->process(frame_, cx.now());
-        if (answer_.kind == Answer::Kind::kNone) {
+        if (answer_.kind == Answer::Kind::kNone || answer_.kind == Answer::Kind::kEndTurn) {
           frame_.reset();
+          if (answer_.kind == Answer::Kind::kEndTurn) frames = kRxFramesPerPoll;  // yield below
           continue;
         }
         start_answer();
@@ -195,6 +206,7 @@ class Interface {
                                               IcmpLayer::unreachable_length(answer_.data), ResolvePolicy::kCachedOnly));
           break;
         case Answer::Kind::kNone:
+        case Answer::Kind::kEndTurn:
           break;
       }
     }
@@ -223,6 +235,7 @@ class Interface {
           submitted = IcmpLayer::transmit_port_unreachable(frame, answer_.data);
           break;
         case Answer::Kind::kNone:
+        case Answer::Kind::kEndTurn:
           break;
       }
       if (!submitted) iface_->counters_.answers_not_sent.count(SendError::kLinkDown);

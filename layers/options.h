@@ -18,6 +18,10 @@ using namespace std::chrono_literals;
 /// Largest IP packet the interface sends or accepts (the Ethernet MTU). A frame is this plus the
 /// 14-byte Ethernet header, and must fit one channel buffer.
 inline constexpr std::size_t kMtu = 1500;
+
+/// The smallest MTU an interface may be configured with (RFC 791: every host must accept 576-byte
+/// datagrams; a smaller link would need fragmentation, which this stack does not do).
+inline constexpr std::size_t kMinimumMtu = 576;
 static_assert(kMtu + 14 <= driver_channel::kBufferBytes, "a full-size frame must fit one buffer");
 
 /// Frames the interface task takes from the channel in one poll before it yields, so that a

@@ -4,6 +4,7 @@
 
 #include "layers/stack.h"
 
+#include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"
 
 namespace pollstack::net {
@@ -15,5 +16,6 @@ template class Icmp<Stack::Ipv4Layer>;
 template class Udp<Stack::Ipv4Layer>;
 template class Interface<driver_channel::StackChannel>;
 template class UdpEchoService<Stack::UdpLayer>;
+template class UdpDiscardService<Stack::UdpLayer>;
 
 }  // namespace pollstack::net

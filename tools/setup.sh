@@ -15,6 +15,9 @@ packages=(
   libbenchmark-dev   # @benchmark
   python3            # tools/*.py (benchmark tables)
   tshark             # reads the pcap driver's captures in tests
+  iproute2           # ip: the interop tests' TAP device and addresses
+  iputils-ping       # ping: Linux pinging the stack in the interop tests
+  util-linux         # unshare: the interop tests' private network namespace
 )
 
 missing=()

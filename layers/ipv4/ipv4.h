@@ -27,6 +27,7 @@ struct Ipv4Config {
   std::uint8_t prefix_length = 24;
   wire::Ipv4Address gateway;  // 0.0.0.0: none (off-link destinations get kNoRoute)
   std::uint8_t ttl = kDefaultTtl;
+  std::uint16_t mtu = kMtu;   // largest IP packet sent; at most kMtu (the buffers are sized for it)
 
   constexpr std::uint32_t netmask() const noexcept {
     return prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_length);
@@ -66,7 +67,9 @@ class Ipv4 {
   using RxBuffer = typename Lower::RxBuffer;
   using SendResult = Result<Frame, SendError>;
 
-  Ipv4(Lower& lower, const Ipv4Config& config) noexcept : lower_(&lower), config_(config) {}
+  Ipv4(Lower& lower, const Ipv4Config& config) noexcept : lower_(&lower), config_(config) {
+    expect(config.mtu >= kMinimumMtu && config.mtu <= kMtu, "Ipv4Config: MTU out of range");
+  }
   Ipv4(const Ipv4&) = delete;
   Ipv4& operator=(const Ipv4&) = delete;
 
@@ -103,7 +106,7 @@ class Ipv4 {
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
       if (state_.get() == State::Routing) {
-        if (payload_length_ + wire::kIpv4HeaderBytes > kMtu) return fail(SendError::kMessageTooLong);
+        if (payload_length_ + wire::kIpv4HeaderBytes > ip_->config_.mtu) return fail(SendError::kMessageTooLong);
         if (!route_.ok()) return fail(route_.error());
         state_.set(State::Sending);
       }

@@ -80,8 +80,9 @@ struct UdpSocketCounters {
   std::uint64_t queue_overflows = 0;
 };
 
-/// What became of a received datagram.
-enum class UdpDelivery : std::uint8_t { kQueued, kMalformed, kQueueFull, kClosedPort };
+/// What became of a received datagram. kQueuedNowFull: queued, and its socket's queue is now full:
+/// the receive task ends its turn so the reader can drain it before more frames arrive.
+enum class UdpDelivery : std::uint8_t { kQueued, kQueuedNowFull, kMalformed, kQueueFull, kClosedPort };
 
 template <class Ip>
 class Udp {
@@ -267,7 +268,7 @@ class Udp {
     ++s->counters.queued;
     ++counters_.datagrams_queued;
     s->reader.wake();
-    return UdpDelivery::kQueued;
+    return s->count == kUdpReceiveQueueDepth ? UdpDelivery::kQueuedNowFull : UdpDelivery::kQueued;
   }
 
   /// An ICMP port unreachable answered a datagram we sent from `source_port`: the socket's next

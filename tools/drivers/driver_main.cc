@@ -13,9 +13,9 @@ namespace pollstack::drivers {
 namespace {
 
 [[noreturn]] void usage(const char* program, Accepts accepts, const char* problem) {
-  std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s\n", program, problem, program,
+  std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s%s\n", program, problem, program,
                accepts.rate ? " --rate PACKETS_PER_SECOND [--sequence-offset BYTES]" : "",
-               accepts.pcap ? " --pcap FILE" : "");
+               accepts.pcap ? " --pcap FILE" : "", accepts.tap ? " --tap NAME" : "");
   std::exit(2);
 }
 
@@ -47,6 +47,11 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
       options.sequence_offset = static_cast<std::uint32_t>(offset);
     } else if (flag == "--pcap" && accepts.pcap) {
       options.pcap_path = value;
+    } else if (flag == "--tap" && accepts.tap) {
+      if (std::strlen(value) == 0 || std::strlen(value) >= 16 || std::strchr(value, '/') != nullptr) {
+        usage(program, accepts, "--tap needs an interface name of 1 to 15 characters, without '/'");
+      }
+      options.tap_name = value;
     } else {
       usage(program, accepts, ("unknown argument " + flag).c_str());
     }
@@ -54,6 +59,7 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
   if (options.socket_path.empty()) usage(program, accepts, "--socket is required");
   if (accepts.rate && options.rate_pps == 0) usage(program, accepts, "--rate is required");
   if (accepts.pcap && options.pcap_path.empty()) usage(program, accepts, "--pcap is required");
+  if (accepts.tap && options.tap_name.empty()) usage(program, accepts, "--tap is required");
   return options;
 }
 

@@ -17,14 +17,16 @@ struct DriverOptions {
   std::uint64_t rate_pps = 0;  // rate-limited sink only
   std::uint32_t sequence_offset = 0;  // rate-limited sink only: where each frame's sequence number is
   std::string pcap_path;       // pcap writer only
+  std::string tap_name;        // TAP driver only
 };
 
 /// Parses --socket PATH and, where `accepts` names them, --rate PPS [--sequence-offset BYTES] and
-/// --pcap FILE. On a bad or
+/// --pcap FILE, --tap NAME. On a bad or
 /// missing argument prints usage to stderr and exits with status 2.
 struct Accepts {
   bool rate = false;
   bool pcap = false;
+  bool tap = false;
 };
 DriverOptions parse_driver_options(int argc, char** argv, const char* program, Accepts accepts);
 

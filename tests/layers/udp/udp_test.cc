@@ -127,6 +127,28 @@ TEST_CASE("a full receive queue drops the overflow, counted per socket and in to
   CHECK(f.channel.rx_held() == 0);
 }
 
+TEST_CASE("a burst three queues long is not dropped when the reader runs between the task's turns") {
+  InterfaceFixture f;
+  auto& udp = f.iface.udp();
+  const UdpSocketId s = udp.bind(5000).value();
+  for (std::size_t i = 0; i < 3 * kUdpReceiveQueueDepth; ++i) {
+    f.channel.inject(kPeer.udp(kOurMac, kOurIp, 6000, 5000, pattern(10, static_cast<unsigned>(i))));
+  }
+  Bytes buffer(64);
+  std::size_t read = 0;
+  for (int turn = 0; turn < 10 && read < 3 * kUdpReceiveQueueDepth; ++turn) {
+    f.run();  // one turn of the receive task: it stops when the queue fills
+    CHECK(udp.queued(s) <= kUdpReceiveQueueDepth);
+    while (auto r = udp.try_receive(s, buffer)) {
+      CHECK(Bytes(buffer.begin(), buffer.begin() + r->value().length) == pattern(10, static_cast<unsigned>(read)));
+      ++read;
+    }
+  }
+  CHECK(read == 3 * kUdpReceiveQueueDepth);
+  CHECK(udp.counters().dropped[UdpDrop::kQueueFull] == 0);
+  CHECK(f.iface.counters().polls_yielded >= 2);
+}
+
 TEST_CASE("closing a socket completes its waiting reader with kBadSocket") {
   InterfaceFixture f;
   auto& udp = f.iface.udp();

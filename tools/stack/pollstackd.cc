@@ -1,0 +1,224 @@
+// pollstackd: the stack as a program. Listens for a driver process (TAP, loopback, pcap...),
+// then serves UDP echo (RFC 862) and discard (RFC 863) and answers ARP and ping, until it is told
+// to stop (SIGINT/SIGTERM) or the driver goes away. Prints every counter on exit and on SIGUSR1.
+//
+//   pollstackd --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D] [--mac XX:XX:XX:XX:XX:XX]
+//              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--attach-timeout SECONDS]
+//
+// NAME is where drivers attach (a path, or @name for an abstract socket); start the driver with
+// the same --socket. Exit status: 0 after a clean stop, 1 if the setup failed, 2 for bad arguments.
+#include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "driver_channel/attach.h"
+#include "driver_channel/io_loop.h"
+#include "layers/services/udp_discard.h"
+#include "layers/services/udp_echo.h"
+#include "layers/stack.h"
+#include "tools/stack/report.h"
+
+namespace pollstack::tools {
+namespace {
+
+constexpr const char* kProgram = "pollstackd";
+using Udp = net::Stack::UdpLayer;
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_report = 0;
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::fprintf(stderr,
+               "%s: %s\nusage: %s --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D]\n"
+               "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT]\n"
+               "       [--attach-timeout SECONDS]\n",
+               kProgram, problem.c_str(), kProgram);
+  std::exit(2);
+}
+
+std::uint64_t whole_number(const std::string& flag, const char* text, std::uint64_t low, std::uint64_t high) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || n < low || n > high) {
+    usage(flag + " needs a whole number from " + std::to_string(low) + " to " + std::to_string(high) + ", not '" +
+          text + "'");
+  }
+  return n;
+}
+
+wire::Ipv4Address ipv4_address(const std::string& flag, const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) usage(flag + " needs an IPv4 address like 10.0.0.2, not '" + text + "'");
+  return wire::Ipv4Address::from_u32(ntohl(a.s_addr));
+}
+
+wire::MacAddress mac_address(const char* text) {
+  wire::MacAddress mac;
+  unsigned v[6];
+  char extra = 0;
+  if (std::sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &extra) != 6 ||
+      std::strlen(text) != 17) {
+    usage(std::string("--mac needs six hex bytes like 02:00:00:00:00:01, not '") + text + "'");
+  }
+  for (int i = 0; i < 6; ++i) mac.octets[i] = static_cast<std::uint8_t>(v[i]);
+  if ((mac.octets[0] & 1) != 0) usage("--mac must be a unicast address (the first byte even)");
+  if (mac == wire::MacAddress{}) usage("--mac must not be all zeros");
+  return mac;
+}
+
+struct Options {
+  std::string socket;
+  net::InterfaceConfig interface{{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}}, {}};
+  std::uint16_t echo_port = 7;
+  std::uint16_t discard_port = 9;
+  int attach_timeout_s = 30;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  bool have_address = false;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "-h" || flag == "--help") usage("help");
+    if (i + 1 >= argc) usage("missing value after " + flag);
+    const char* value = argv[i + 1];
+    if (flag == "--socket") {
+      o.socket = value;
+    } else if (flag == "--address") {
+      const std::string text = value;
+      const std::size_t slash = text.find('/');
+      if (slash == std::string::npos) usage("--address needs A.B.C.D/PREFIX, e.g. 10.0.0.2/24");
+      o.interface.ip.address = ipv4_address("--address", text.substr(0, slash));
+      o.interface.ip.prefix_length =
+          static_cast<std::uint8_t>(whole_number("--address prefix", text.c_str() + slash + 1, 1, 32));
+      have_address = true;
+    } else if (flag == "--gateway") {
+      o.interface.ip.gateway = ipv4_address(flag, value);
+    } else if (flag == "--mac") {
+      o.interface.mac = mac_address(value);
+    } else if (flag == "--mtu") {
+      o.interface.ip.mtu = static_cast<std::uint16_t>(whole_number(flag, value, net::kMinimumMtu, net::kMtu));
+    } else if (flag == "--echo-port") {
+      o.echo_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
+    } else if (flag == "--discard-port") {
+      o.discard_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
+    } else if (flag == "--attach-timeout") {
+      o.attach_timeout_s = static_cast<int>(whole_number(flag, value, 1, 3600));
+    } else {
+      usage("unknown argument " + flag);
+    }
+  }
+  if (o.socket.empty()) usage("--socket is required");
+  if (!have_address) usage("--address is required");
+  const net::Ipv4Config& ip = o.interface.ip;
+  if (ip.address == wire::Ipv4Address{} || ip.is_broadcast(ip.address) || ip.address.octets[0] >= 224) {
+    usage("--address must be a unicast host address");
+  }
+  if (ip.gateway != wire::Ipv4Address{} && !ip.on_link(ip.gateway)) usage("--gateway must be on the interface's subnet");
+  if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
+  return o;
+}
+
+// Everything the program runs, as one machine for the I/O loop: the interface's receive task and
+// the two services, plus a look at the signal flags every 100 ms. Output: why it stopped.
+struct Daemon {
+  using Output = const char*;
+
+  net::Stack* stack;
+  net::Stack::Task* task;
+  net::UdpEchoService<Udp>* echo;        // null when disabled
+  net::UdpDiscardService<Udp>* discard;  // null when disabled
+
+  Poll<Output> poll(Context& cx) {
+    if (g_stop) return "stopped by a signal";
+    if (g_report) {
+      g_report = 0;
+      print_stack_counters(stdout, *stack);
+    }
+    cx.wake_at(cx.now() + std::chrono::milliseconds(100));
+    if (task->poll(cx).is_ready()) return "the driver went away (link down)";
+    if (echo != nullptr && echo->poll(cx).is_ready()) return "the echo socket failed";
+    if (discard != nullptr && discard->poll(cx).is_ready()) return "the discard socket failed";
+    return pending;
+  }
+};
+
+int run(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+
+  struct sigaction on_signal {};
+  on_signal.sa_handler = [](int signal) { (signal == SIGUSR1 ? g_report : g_stop) = 1; };
+  sigemptyset(&on_signal.sa_mask);
+  for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaction(s, &on_signal, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  int error = 0;
+  std::optional<driver_channel::DriverListener> listener =
+      driver_channel::DriverListener::listen(options.socket.c_str(), &error);
+  std::optional<driver_channel::SharedRegion> region = driver_channel::SharedRegion::create(&error);
+  driver_channel::Doorbell driver_bell;
+  driver_channel::Doorbell stack_bell;
+  if (!listener || !region || driver_bell.fd() < 0 || stack_bell.fd() < 0) {
+    std::fprintf(stderr, "%s: cannot listen on %s: %s\n", kProgram, options.socket.c_str(), std::strerror(error));
+    return 1;
+  }
+  const net::Ipv4Config& ip = options.interface.ip;
+  const wire::MacAddress& mac = options.interface.mac;
+  std::printf("%s: %u.%u.%u.%u/%u, MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU %u; waiting for a driver on %s\n",
+              kProgram, ip.address.octets[0], ip.address.octets[1], ip.address.octets[2], ip.address.octets[3],
+              ip.prefix_length, mac.octets[0], mac.octets[1], mac.octets[2], mac.octets[3], mac.octets[4],
+              mac.octets[5], ip.mtu, options.socket.c_str());
+  std::fflush(stdout);
+  const int lifeline = listener->accept_driver(*region, driver_bell, stack_bell, options.attach_timeout_s * 1000, &error);
+  if (lifeline < 0) {
+    std::fprintf(stderr, "%s: no driver attached: %s\n", kProgram, std::strerror(error));
+    return 1;
+  }
+
+  driver_channel::StackChannel channel(*region, &driver_bell);
+  static net::Stack stack(channel, options.interface);  // static: kept off the stack frame
+  net::Stack::Task task = stack.task();
+  std::optional<net::UdpEchoService<Udp>> echo;
+  std::optional<net::UdpDiscardService<Udp>> discard;
+  for (auto [port, name] : {std::pair{options.echo_port, "echo"}, std::pair{options.discard_port, "discard"}}) {
+    if (port == 0) continue;
+    const Result<net::UdpSocketId, net::BindError> socket = stack.udp().bind(port);
+    if (!socket.ok()) {
+      std::fprintf(stderr, "%s: cannot bind the %s port %u\n", kProgram, name, port);
+      return 1;
+    }
+    if (name[0] == 'e') {
+      echo.emplace(stack.udp(), socket.value());
+    } else {
+      discard.emplace(stack.udp(), socket.value());
+    }
+  }
+  std::printf("%s: driver attached; serving UDP echo on port %u and discard on port %u\n", kProgram,
+              options.echo_port, options.discard_port);
+  std::fflush(stdout);
+
+  Daemon daemon{&stack, &task, echo ? &*echo : nullptr, discard ? &*discard : nullptr};
+  const char* why = driver_channel::run_with_channel(daemon, channel, stack_bell, lifeline);
+  std::printf("%s: %s; counters:\n", kProgram, why);
+  print_stack_counters(stdout, stack);
+  if (echo) std::printf("echo:\n  echoed=%" PRIu64 "\n", echo->counters().echoed);
+  if (discard) std::printf("discard:\n  datagrams=%" PRIu64 "\n", discard->counters().datagrams);
+  close(lifeline);
+  return 0;
+}
+
+}  // namespace
+}  // namespace pollstack::tools
+
+int main(int argc, char** argv) { return pollstack::tools::run(argc, argv); }

@@ -1,0 +1,77 @@
+#include "tools/stack/report.h"
+
+#include <cinttypes>
+#include <string_view>
+
+namespace pollstack::tools {
+namespace {
+
+template <class Counters>
+void reasons(std::FILE* out, const char* what, const Counters& counters) {
+  counters.for_each([&](std::string_view name, std::uint64_t count) {
+    if (count > 0) std::fprintf(out, "  %s.%.*s=%" PRIu64 "\n", what, static_cast<int>(name.size()), name.data(), count);
+  });
+}
+
+void value(std::FILE* out, const char* name, std::uint64_t v) { std::fprintf(out, "  %s=%" PRIu64 "\n", name, v); }
+
+}  // namespace
+
+void print_stack_counters(std::FILE* out, net::Stack& stack) {
+  const auto& ch = stack.ethernet().channel().counters();
+  std::fprintf(out, "channel:\n");
+  value(out, "tx_submitted", ch.tx_submitted);
+  value(out, "tx_completed", ch.tx_completed);
+  value(out, "tx_pending", ch.tx_pending);
+  value(out, "rx_received", ch.rx_received);
+  value(out, "link_downs", ch.link_downs);
+  const auto& eth = stack.ethernet().counters();
+  std::fprintf(out, "ethernet:\n");
+  value(out, "frames_received", eth.frames_received);
+  value(out, "frames_built", eth.frames_built);
+  reasons(out, "malformed", eth.malformed);
+  reasons(out, "dropped", eth.dropped);
+  const auto& arp = stack.arp().counters();
+  const auto& nc = stack.arp().neighbours().counters();
+  std::fprintf(out, "arp:\n");
+  value(out, "requests_received", arp.requests_received);
+  value(out, "replies_received", arp.replies_received);
+  value(out, "requests_sent", nc.requests_sent);
+  value(out, "resolved", nc.resolved);
+  value(out, "failed", nc.failed);
+  value(out, "expired", nc.expired);
+  reasons(out, "malformed", arp.malformed);
+  reasons(out, "dropped", arp.dropped);
+  const auto& ip = stack.ipv4().counters();
+  std::fprintf(out, "ipv4:\n");
+  value(out, "packets_received", ip.packets_received);
+  value(out, "packets_built", ip.packets_built);
+  reasons(out, "malformed", ip.malformed);
+  reasons(out, "dropped", ip.dropped);
+  reasons(out, "send_errors", ip.send_errors);
+  const auto& icmp = stack.icmp().counters();
+  std::fprintf(out, "icmp:\n");
+  value(out, "echo_requests_received", icmp.echo_requests_received);
+  value(out, "echo_replies_received", icmp.echo_replies_received);
+  value(out, "unreachables_received", icmp.unreachables_received);
+  value(out, "errors_rate_limited", icmp.errors_rate_limited);
+  reasons(out, "malformed", icmp.malformed);
+  reasons(out, "dropped", icmp.dropped);
+  const auto& udp = stack.udp().counters();
+  std::fprintf(out, "udp:\n");
+  value(out, "datagrams_queued", udp.datagrams_queued);
+  value(out, "datagrams_read", udp.datagrams_read);
+  value(out, "datagrams_sent", udp.datagrams_sent);
+  value(out, "send_pending", udp.send_pending);
+  reasons(out, "malformed", udp.malformed);
+  reasons(out, "dropped", udp.dropped);
+  reasons(out, "send_errors", udp.send_errors);
+  const auto& iface = stack.counters();
+  std::fprintf(out, "interface:\n");
+  value(out, "frames_processed", iface.frames_processed);
+  value(out, "polls_yielded", iface.polls_yielded);
+  reasons(out, "answers_not_sent", iface.answers_not_sent);
+  std::fflush(out);
+}
+
+}  // namespace pollstack::tools

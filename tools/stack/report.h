@@ -1,0 +1,12 @@
+#pragma once
+// Prints every counter of a stack, layer by layer, with drop reasons by name (zero reasons are
+// left out, so what is printed is what happened). Hosted tools only (stdio).
+#include <cstdio>
+
+#include "layers/stack.h"
+
+namespace pollstack::tools {
+
+void print_stack_counters(std::FILE* out, net::Stack& stack);
+
+}  // namespace pollstack::tools
