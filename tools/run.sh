@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The main job: build optimized, then
-#   1. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
-#   2. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
+#   1. a real host: in a private network namespace, Linux resolves the stack with ARP, pings it and
+#      exchanges UDP with it over a TAP device (pollstackd and tap_driver as separate processes);
+#      where that cannot run (no root, no /dev/net/tun), it says why and runs the stack's
+#      self-test over the loopback driver process instead;
+#   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
+#   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
 #      out/udp_path.md), and the compile-time sizes of the composed operations;
-#   3. backpressure across processes: an application sending UDP through the whole stack at twice
+#   4. backpressure across processes: an application sending UDP through the whole stack at twice
 #      the rate a driver process drains, for 3 seconds, losing nothing.
 #
 # Usage: tools/run.sh [--quick]
@@ -16,7 +20,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -25,19 +29,36 @@ tools/setup.sh
 
 echo "=== building (--config=opt; the first build takes a few minutes)"
 bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/overload \
-  //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes
+  //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes \
+  //tools/stack:pollstackd //tools/drivers:tap_driver //tools/drivers:loopback_driver
 bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
 mkdir -p out
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
 echo "=== running on: $machine"
+
+echo
+echo "=== a real host: Linux and the stack over a TAP device, in a private network namespace"
+interop_status=0
+tests/interop/interop_test.sh "$bin" || interop_status=$?
+if [[ $interop_status -eq 77 ]]; then
+  echo "=== falling back to the loopback driver: the stack tests itself across two processes"
+  tests/interop/loopback_self_test.sh "$bin/tools/stack/pollstackd" "$bin/tools/drivers/loopback_driver" |
+    grep -E "self-test|PASS|FAIL"
+elif [[ $interop_status -ne 0 ]]; then
+  echo "run.sh: the interop run failed" >&2
+  exit 1
+fi
+
+echo
+echo "=== benchmarks (the first one takes about a minute)"
 "$binary" \
   --benchmark_repetitions="$repetitions" \
   --benchmark_enable_random_interleaving=true \
   --benchmark_min_time="$min_time" \
   --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
-  --benchmark_out=out/async_cost.json --benchmark_out_format=json
+  --benchmark_out=out/async_cost.json --benchmark_out_format=json >/dev/null 2>&1
 
 echo
 echo "=== async cost: one 31-call tree (5 levels, fan-out 2), per style"
@@ -50,7 +71,7 @@ echo "=== UDP through every layer over the in-process channel: ns per datagram"
   --benchmark_enable_random_interleaving=true \
   --benchmark_min_time="$min_time" \
   --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
-  --benchmark_out=out/udp_path.json --benchmark_out_format=json >/dev/null
+  --benchmark_out=out/udp_path.json --benchmark_out_format=json >/dev/null 2>&1
 python3 tools/udp_path_table.py out/udp_path.json --machine "$machine" | tee out/udp_path.md
 
 echo

@@ -41,6 +41,7 @@ expect_rejected "$daemon" "${ok[@]}" --echo-port 9
 expect_rejected "$daemon" "${ok[@]}" --attach-timeout 0
 expect_rejected "$daemon" "${ok[@]}" --bogus 1
 expect_rejected "$daemon" "${ok[@]}" --mtu
+expect_rejected "$daemon" "${ok[@]}" --echo-port 0 --self-test
 expect_rejected "$tap"
 expect_rejected "$tap" --socket @x
 expect_rejected "$tap" --socket @x --tap ""

@@ -4,9 +4,13 @@
 //
 //   pollstackd --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D] [--mac XX:XX:XX:XX:XX:XX]
 //              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--attach-timeout SECONDS]
+//              [--self-test]
 //
 // NAME is where drivers attach (a path, or @name for an abstract socket); start the driver with
-// the same --socket. Exit status: 0 after a clean stop, 1 if the setup failed, 2 for bad arguments.
+// the same --socket. --self-test: once a driver is attached, ping our own address, send UDP to our
+// own echo service and to a closed port, print each outcome and stop; over the loopback driver
+// this exercises ARP, ICMP and UDP end to end across two processes. Exit status: 0 after a clean
+// stop (and a passed self-test), 1 if the setup or the self-test failed, 2 for bad arguments.
 #include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
@@ -19,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <array>
 #include <string>
 
 #include "driver_channel/attach.h"
@@ -41,7 +46,7 @@ volatile std::sig_atomic_t g_report = 0;
   std::fprintf(stderr,
                "%s: %s\nusage: %s --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D]\n"
                "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT]\n"
-               "       [--attach-timeout SECONDS]\n",
+               "       [--attach-timeout SECONDS] [--self-test]\n",
                kProgram, problem.c_str(), kProgram);
   std::exit(2);
 }
@@ -83,6 +88,7 @@ struct Options {
   std::uint16_t echo_port = 7;
   std::uint16_t discard_port = 9;
   int attach_timeout_s = 30;
+  bool self_test = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -91,6 +97,11 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") usage("help");
+    if (flag == "--self-test") {
+      o.self_test = true;
+      --i;  // a flag without a value
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value after " + flag);
     const char* value = argv[i + 1];
     if (flag == "--socket") {
@@ -127,8 +138,112 @@ Options parse(int argc, char** argv) {
   }
   if (ip.gateway != wire::Ipv4Address{} && !ip.on_link(ip.gateway)) usage("--gateway must be on the interface's subnet");
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
+  if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
   return o;
 }
+
+// --self-test, as an application task: ping our own address, UDP to our own echo service, UDP to
+// a closed port. Prints each outcome. Output: whether all three did what they should.
+class SelfTest {
+ public:
+  using Output = bool;
+  static constexpr std::uint16_t kClosedPort = 4444;
+  static constexpr std::uint16_t kPingId = 0x5e1f;
+
+  SelfTest(net::Stack& stack, std::uint16_t echo_port)
+      : stack_(&stack), echo_port_(echo_port), socket_(stack.udp().bind(0).value()) {
+    for (std::size_t i = 0; i < out_.size(); ++i) out_[i] = static_cast<std::byte>(i * 7 + 3);
+  }
+  SelfTest(SelfTest&&) = delete;  // its operations point into its own buffers
+
+  Poll<bool> poll(Context& cx) {
+    const wire::Ipv4Address self = stack_->ipv4().config().address;
+    for (;;) {
+      switch (step_) {
+        case Step::kPing: {
+          if (!ping_) {
+            pong_.emplace(stack_->icmp().receive_echo_reply(kPingId));
+            ping_.emplace(stack_->icmp().ping(self, kPingId, 1, std::span(out_).first(56)));
+          }
+          if (!ping_done_) {
+            Poll<Result<std::size_t, net::SendError>> sent = ping_->poll(cx);
+            if (sent.is_pending()) return pending;
+            ping_done_ = true;
+            if (!sent.value().ok()) return report(false, "ping: the echo request was not sent");
+          }
+          if (pong_->poll(cx).is_pending()) return pending;
+          report(true, "ping of our own address: ARP resolved it, the echo reply came back");
+          step_ = Step::kEcho;
+          break;
+        }
+        case Step::kEcho:
+          if (Poll<bool> done = exchange(cx, echo_port_, sizes_[size_index_]); done.is_pending()) {
+            return pending;
+          } else if (!done.value()) {
+            return report(false, "UDP echo: a datagram did not come back intact");
+          }
+          if (++size_index_ < sizes_.size()) break;
+          report(true, "UDP echo: datagrams of 1, 64, 512 and 1472 bytes came back byte for byte");
+          step_ = Step::kClosedPort;
+          break;
+        case Step::kClosedPort: {
+          Poll<bool> done = exchange(cx, kClosedPort, 32);
+          if (done.is_pending()) return pending;
+          const bool refused = !done.value() && refused_;
+          return report(refused, refused ? "UDP to a closed port: ICMP port unreachable, reported to our socket"
+                                         : "UDP to a closed port: no port unreachable came back");
+        }
+      }
+    }
+  }
+
+ private:
+  enum class Step : std::uint8_t { kPing, kEcho, kClosedPort };
+
+  bool report(bool ok, const char* what) {
+    std::printf("%s: self-test: %s %s\n", kProgram, ok ? "ok  " : "FAIL", what);
+    std::fflush(stdout);
+    return ok;
+  }
+
+  // Sends `size` bytes to our own `port` and waits for the answer: Ready(true) if it came back
+  // intact, Ready(false) otherwise (refused_ tells whether it was a port unreachable).
+  Poll<bool> exchange(Context& cx, std::uint16_t port, std::size_t size) {
+    if (!send_ && !receive_) {
+      send_.emplace(stack_->udp().send_to(socket_, {stack_->ipv4().config().address, port}, std::span(out_).first(size)));
+    }
+    if (send_) {
+      Poll<Udp::SendOutput> sent = send_->poll(cx);
+      if (sent.is_pending()) return pending;
+      send_.reset();
+      if (!sent.value().ok()) return false;
+      receive_.emplace(stack_->udp().recv_from(socket_, in_));
+    }
+    Poll<Udp::RecvOutput> got = receive_->poll(cx);
+    if (got.is_pending()) return pending;
+    receive_.reset();
+    if (!got.value().ok()) {
+      refused_ = got.value().error() == net::RecvError::kPortUnreachable;
+      return false;
+    }
+    return got.value().value().length == size && std::memcmp(in_.data(), out_.data(), size) == 0;
+  }
+
+  net::Stack* stack_;
+  std::uint16_t echo_port_;
+  net::UdpSocketId socket_;
+  Step step_ = Step::kPing;
+  std::optional<net::Stack::IcmpLayer::EchoRequest> ping_;
+  std::optional<net::Stack::IcmpLayer::ReceiveEchoReply> pong_;
+  bool ping_done_ = false;
+  std::array<std::size_t, 4> sizes_{1, 64, 512, net::kUdpMaxPayload};
+  std::size_t size_index_ = 0;
+  bool refused_ = false;
+  std::optional<Udp::Send> send_;
+  std::optional<Udp::Receive> receive_;
+  std::array<std::byte, net::kUdpMaxPayload> out_{};
+  std::array<std::byte, net::kUdpMaxPayload> in_{};
+};
 
 // Everything the program runs, as one machine for the I/O loop: the interface's receive task and
 // the two services, plus a look at the signal flags every 100 ms. Output: why it stopped.
@@ -139,6 +254,8 @@ struct Daemon {
   net::Stack::Task* task;
   net::UdpEchoService<Udp>* echo;        // null when disabled
   net::UdpDiscardService<Udp>* discard;  // null when disabled
+  SelfTest* self_test;                   // null unless --self-test
+  bool self_test_passed = false;
 
   Poll<Output> poll(Context& cx) {
     if (g_stop) return "stopped by a signal";
@@ -150,6 +267,12 @@ struct Daemon {
     if (task->poll(cx).is_ready()) return "the driver went away (link down)";
     if (echo != nullptr && echo->poll(cx).is_ready()) return "the echo socket failed";
     if (discard != nullptr && discard->poll(cx).is_ready()) return "the discard socket failed";
+    if (self_test != nullptr) {
+      if (Poll<bool> done = self_test->poll(cx); done.is_ready()) {
+        self_test_passed = done.value();
+        return self_test_passed ? "the self-test passed" : "the self-test FAILED";
+      }
+    }
     return pending;
   }
 };
@@ -208,14 +331,17 @@ int run(int argc, char** argv) {
               options.echo_port, options.discard_port);
   std::fflush(stdout);
 
-  Daemon daemon{&stack, &task, echo ? &*echo : nullptr, discard ? &*discard : nullptr};
+  std::optional<SelfTest> self_test;
+  if (options.self_test) self_test.emplace(stack, options.echo_port);
+  Daemon daemon{&stack, &task, echo ? &*echo : nullptr, discard ? &*discard : nullptr,
+                self_test ? &*self_test : nullptr};
   const char* why = driver_channel::run_with_channel(daemon, channel, stack_bell, lifeline);
   std::printf("%s: %s; counters:\n", kProgram, why);
   print_stack_counters(stdout, stack);
   if (echo) std::printf("echo:\n  echoed=%" PRIu64 "\n", echo->counters().echoed);
   if (discard) std::printf("discard:\n  datagrams=%" PRIu64 "\n", discard->counters().datagrams);
   close(lifeline);
-  return 0;
+  return options.self_test && !daemon.self_test_passed ? 1 : 0;
 }
 
 }  // namespace
