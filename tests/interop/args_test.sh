@@ -42,6 +42,8 @@ expect_rejected "$daemon" "${ok[@]}" --attach-timeout 0
 expect_rejected "$daemon" "${ok[@]}" --bogus 1
 expect_rejected "$daemon" "${ok[@]}" --mtu
 expect_rejected "$daemon" "${ok[@]}" --echo-port 0 --self-test
+expect_rejected "$daemon" "${ok[@]}" --driver /nonexistent/driver
+expect_rejected "$daemon" "${ok[@]}" --driver-arg --tap
 expect_rejected "$tap"
 expect_rejected "$tap" --socket @x
 expect_rejected "$tap" --socket @x --tap ""

@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
 # The stack program and a driver program as two processes, without privileges: pollstackd
-# --self-test over the loopback driver pings its own address, gets UDP echoed by its own echo
-# service and a port unreachable from a closed port. Also the fallback tools/run.sh shows where
-# the TAP interop cannot run.
+# --self-test over the loopback driver (started by pollstackd itself with --driver) pings its own
+# address, gets UDP echoed by its own echo service and a port unreachable from a closed port. Also
+# the fallback tools/run.sh shows where the TAP interop cannot run.
 set -euo pipefail
 daemon="$1"
 loopback="$2"
 socket="@pollstack-selftest-$$"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$daemon" --socket "$socket" --address 10.9.9.2/24 --self-test --attach-timeout 10 >"$log" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 50); do grep -q "waiting for a driver" "$log" && break; sleep 0.1; done
-"$loopback" --socket "$socket" 2>/dev/null &
 status=0
-wait "$daemon_pid" || status=$?
+"$daemon" --socket "$socket" --address 10.9.9.2/24 --self-test --attach-timeout 10 --driver "$loopback" \
+  >"$log" 2>&1 || status=$?
 cat "$log"
 [[ $status -eq 0 ]] || { echo "FAIL: pollstackd --self-test exited with status $status"; exit 1; }
 [[ $(grep -c "self-test: ok" "$log") -eq 3 ]] || { echo "FAIL: expected three passed self-test steps"; exit 1; }

@@ -4,15 +4,19 @@
 //
 //   pollstackd --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D] [--mac XX:XX:XX:XX:XX:XX]
 //              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--attach-timeout SECONDS]
-//              [--self-test]
+//              [--self-test] [--driver PROGRAM [--driver-arg ARG]...]
 //
-// NAME is where drivers attach (a path, or @name for an abstract socket); start the driver with
-// the same --socket. --self-test: once a driver is attached, ping our own address, send UDP to our
+// NAME is where drivers attach (a path, or @name for an abstract socket). Start the driver with
+// the same --socket, or let pollstackd start it: --driver PROGRAM runs
+// `PROGRAM --socket NAME ARG...` once it listens (e.g. --driver tap_driver --driver-arg --tap
+// --driver-arg tap0), and waits for it on exit. --self-test: once a driver is attached, ping our own address, send UDP to our
 // own echo service and to a closed port, print each outcome and stop; over the loopback driver
 // this exercises ARP, ICMP and UDP end to end across two processes. Exit status: 0 after a clean
 // stop (and a passed self-test), 1 if the setup or the self-test failed, 2 for bad arguments.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +29,7 @@
 #include <optional>
 #include <array>
 #include <string>
+#include <vector>
 
 #include "driver_channel/attach.h"
 #include "driver_channel/io_loop.h"
@@ -32,6 +37,8 @@
 #include "layers/services/udp_echo.h"
 #include "layers/stack.h"
 #include "tools/stack/report.h"
+
+extern char** environ;
 
 namespace pollstack::tools {
 namespace {
@@ -46,7 +53,7 @@ volatile std::sig_atomic_t g_report = 0;
   std::fprintf(stderr,
                "%s: %s\nusage: %s --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D]\n"
                "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT]\n"
-               "       [--attach-timeout SECONDS] [--self-test]\n",
+               "       [--attach-timeout SECONDS] [--self-test] [--driver PROGRAM [--driver-arg ARG]...]\n",
                kProgram, problem.c_str(), kProgram);
   std::exit(2);
 }
@@ -89,6 +96,8 @@ struct Options {
   std::uint16_t discard_port = 9;
   int attach_timeout_s = 30;
   bool self_test = false;
+  std::string driver;                    // a driver program to start, or empty
+  std::vector<std::string> driver_args;  // its arguments after --socket NAME
 };
 
 Options parse(int argc, char** argv) {
@@ -124,6 +133,11 @@ Options parse(int argc, char** argv) {
       o.echo_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
     } else if (flag == "--discard-port") {
       o.discard_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
+    } else if (flag == "--driver") {
+      if (access(value, X_OK) != 0) usage(std::string("--driver: cannot execute '") + value + "'");
+      o.driver = value;
+    } else if (flag == "--driver-arg") {
+      o.driver_args.emplace_back(value);
     } else if (flag == "--attach-timeout") {
       o.attach_timeout_s = static_cast<int>(whole_number(flag, value, 1, 3600));
     } else {
@@ -139,6 +153,7 @@ Options parse(int argc, char** argv) {
   if (ip.gateway != wire::Ipv4Address{} && !ip.on_link(ip.gateway)) usage("--gateway must be on the interface's subnet");
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
   if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
+  if (o.driver.empty() && !o.driver_args.empty()) usage("--driver-arg needs --driver");
   return o;
 }
 
@@ -303,9 +318,24 @@ int run(int argc, char** argv) {
               ip.prefix_length, mac.octets[0], mac.octets[1], mac.octets[2], mac.octets[3], mac.octets[4],
               mac.octets[5], ip.mtu, options.socket.c_str());
   std::fflush(stdout);
+  pid_t driver_pid = -1;
+  if (!options.driver.empty()) {
+    std::vector<char*> args{const_cast<char*>(options.driver.c_str()), const_cast<char*>("--socket"),
+                            const_cast<char*>(options.socket.c_str())};
+    for (const std::string& a : options.driver_args) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (posix_spawn(&driver_pid, options.driver.c_str(), nullptr, nullptr, args.data(), environ) != 0) {
+      std::fprintf(stderr, "%s: cannot start the driver %s\n", kProgram, options.driver.c_str());
+      return 1;
+    }
+  }
   const int lifeline = listener->accept_driver(*region, driver_bell, stack_bell, options.attach_timeout_s * 1000, &error);
   if (lifeline < 0) {
     std::fprintf(stderr, "%s: no driver attached: %s\n", kProgram, std::strerror(error));
+    if (driver_pid > 0) {
+      kill(driver_pid, SIGTERM);
+      waitpid(driver_pid, nullptr, 0);
+    }
     return 1;
   }
 
@@ -340,7 +370,8 @@ int run(int argc, char** argv) {
   print_stack_counters(stdout, stack);
   if (echo) std::printf("echo:\n  echoed=%" PRIu64 "\n", echo->counters().echoed);
   if (discard) std::printf("discard:\n  datagrams=%" PRIu64 "\n", discard->counters().datagrams);
-  close(lifeline);
+  close(lifeline);  // the driver sees its lifeline close and exits
+  if (driver_pid > 0) waitpid(driver_pid, nullptr, 0);
   return options.self_test && !daemon.self_test_passed ? 1 : 0;
 }
 
