@@ -137,7 +137,7 @@ TEST_CASE("the pcap writer captures every frame; tshark reads the capture") {
     using Output = bool;
     StackChannel* channel;
     int next = 0;
-    std::optional<StackChannel::TxReservation> reserving;
+    std::optional<StackChannel::TxReservation> reserving{};
     Poll<bool> poll(Context& cx) {
       while (next < kFrames) {
         if (!reserving) reserving.emplace(*channel);

@@ -22,8 +22,8 @@ struct Pump {
   std::uint32_t sent = 0;
   std::uint32_t received = 0;
   std::uint32_t out_of_order = 0;
-  std::optional<StackChannel::TxReservation> reserving;
-  std::optional<StackChannel::Receive> receiving;
+  std::optional<StackChannel::TxReservation> reserving{};
+  std::optional<StackChannel::Receive> receiving{};
 
   Poll<bool> poll(Context& cx) {
     for (int budget = 0; budget < 64; ++budget) {
