@@ -51,7 +51,17 @@ UdpWorld::UdpWorld(std::size_t payload_bytes)
   wire::emit_udp({kPeerPort, kOurPort}, kPeerIp, kOurIp, payload_bytes, datagram);
 }
 
+std::size_t UdpWorld::fill_tx() {
+  for (;;) {
+    std::optional<driver_channel::ChannelResult<driver_channel::TxBuffer>> got = channel_.try_reserve_tx();
+    if (!got || !got->ok()) break;
+    held_.push_back(std::move(got->value()));
+  }
+  return held_.size();
+}
+
 std::uint32_t UdpWorld::drain_tx(std::vector<std::byte>* keep_last) {
+  held_.clear();  // fill_tx()'s buffers go back to the pool: the channel wakes whoever waits
   std::uint32_t total = 0;
   driver_channel::Descriptor sent[driver_channel::kMaxBatch];
   for (;;) {

@@ -44,6 +44,9 @@ class UdpWorld {
   std::uint32_t drain_tx(std::vector<std::byte>* keep_last = nullptr);
   /// Delivers `count` copies of the peer's datagram to the stack (count <= kBatch).
   void inject_rx(std::uint32_t count);
+  /// Takes every free TX buffer, so the channel is full until the next drain_tx() gives them back
+  /// (tests use it to see each variant wait instead of dropping). Returns how many it took.
+  std::size_t fill_tx();
 
   net::Stack& stack() { return stack_; }
   net::Stack::Task& task() { return task_; }
@@ -63,6 +66,7 @@ class UdpWorld {
   std::vector<std::byte> payload_;
   std::vector<std::byte> peer_frame_;  // the datagram the peer sends us, as a whole frame
   std::vector<std::byte> receive_buffer_;
+  std::vector<driver_channel::TxBuffer> held_;  // fill_tx()'s buffers
 };
 
 // ---- the two variants of each path. Each returns the number of datagrams it completed. ----
