@@ -85,55 +85,48 @@ class Interface {
     std::span<const std::byte> data;        // kEchoReply: echo data; kPortUnreachable: offending packet
   };
 
-  /// Processes one received frame. A datagram for a socket takes `frame` (the buffer stays with
-  /// the socket's queue); otherwise the caller keeps it, and must keep it until the answer is
-  /// sent (the answer's data points into it). Shared by Task and by synchronous callers.
-  Answer process(std::optional<RxBuffer>& frame, Instant now) noexcept {
+  /// Processes one received frame and says what it asks for; an answer's details go into
+  /// `answer` (left untouched otherwise: no per-frame copy of a whole Answer). A datagram for a
+  /// socket takes `frame` (the buffer stays with the socket's queue); otherwise the caller keeps
+  /// it, and must keep it until the answer is sent (the answer's data points into it). Shared by
+  /// Task and by synchronous callers.
+  typename Answer::Kind process(std::optional<RxBuffer>& frame, Instant now, Answer& answer) noexcept {
+    using Kind = typename Answer::Kind;
     ++counters_.frames_processed;
     const std::optional<typename EthernetLayer::Received> link = ethernet_.accept(frame->bytes());
-    if (!link) return {};
+    if (!link) return Kind::kNone;
     if (link->header.ethertype == wire::ethertype::kArp) {
       const std::optional<wire::ArpRepr> reply = arp_.on_packet(link->payload, now);
-      if (!reply) return {};
-      Answer a;
-      a.kind = Answer::Kind::kArp;
-      a.arp = *reply;
-      return a;
+      if (!reply) return Kind::kNone;
+      answer.arp = *reply;
+      return answer.kind = Kind::kArp;
     }
     const std::optional<typename Ipv4Layer::Received> packet = ipv4_.accept(link->payload);
-    if (!packet) return {};
+    if (!packet) return Kind::kNone;
     if (packet->header.protocol == wire::ip_protocol::kIcmp) {
       const IcmpAction action = icmp_.on_message(*packet);
       if (action.kind == IcmpAction::Kind::kUnreachableReceived) {
         if (action.code == wire::icmp_unreachable_code::kPortUnreachable) {
           udp_.on_port_unreachable(action.quoted_udp.source_port);
         }
-        return {};
+        return Kind::kNone;
       }
-      if (action.kind != IcmpAction::Kind::kEchoReply) return {};
-      Answer a;
-      a.kind = Answer::Kind::kEchoReply;
-      a.to = packet->header.source;
-      a.echo = action.echo;
-      a.data = action.echo_data;
-      return a;
+      if (action.kind != IcmpAction::Kind::kEchoReply) return Kind::kNone;
+      answer.to = packet->header.source;
+      answer.echo = action.echo;
+      answer.data = action.echo_data;
+      return answer.kind = Kind::kEchoReply;
     }
     // UDP. A closed port is answered (RFC 1122 §4.1.3.1), unless the datagram was a broadcast,
     // and at most at the ICMP error rate.
     const std::span<const std::byte> ip_packet = link->payload.first(wire::kIpv4HeaderBytes + packet->payload.size());
     const UdpDelivery delivery = udp_.deliver(*packet, frame);
-    if (delivery == UdpDelivery::kQueuedNowFull) {
-      Answer a;
-      a.kind = Answer::Kind::kEndTurn;
-      return a;
-    }
-    if (delivery != UdpDelivery::kClosedPort || packet->broadcast) return {};
-    if (!icmp_.take_error_token(now)) return {};
-    Answer a;
-    a.kind = Answer::Kind::kPortUnreachable;
-    a.to = packet->header.source;
-    a.data = ip_packet;
-    return a;
+    if (delivery == UdpDelivery::kQueuedNowFull) return Kind::kEndTurn;
+    if (delivery != UdpDelivery::kClosedPort || packet->broadcast) return Kind::kNone;
+    if (!icmp_.take_error_token(now)) return Kind::kNone;
+    answer.to = packet->header.source;
+    answer.data = ip_packet;
+    return answer.kind = Kind::kPortUnreachable;
   }
 
   /// The receive path as a task. Output: why it stopped (the link went down).
@@ -156,7 +149,6 @@ class Interface {
         // Due ARP requests go first: senders are waiting on them.
         if (std::optional<wire::Ipv4Address> target = neighbours.take_due_request(cx.now())) {
           cx.wake_at(cx.now() + kArpRetryInterval);
-          answer_ = Answer{};
           answer_.kind = Answer::Kind::kArp;
           answer_.arp = iface_->arp_.request_for(*target);
           link_send_.emplace(iface_->arp_.send_to_mac(wire::MacAddress::broadcast(), wire::ethertype::kArp));
@@ -178,10 +170,10 @@ class Interface {
         }
         ++frames;
         frame_.emplace(std::move(received.value().value()));
-        answer_ = iface_->process(frame_, cx.now());
-        if (answer_.kind == Answer::Kind::kNone || answer_.kind == Answer::Kind::kEndTurn) {
+        const typename Answer::Kind kind = iface_->process(frame_, cx.now(), answer_);
+        if (kind == Answer::Kind::kNone || kind == Answer::Kind::kEndTurn) {
           frame_.reset();
-          if (answer_.kind == Answer::Kind::kEndTurn) frames = kRxFramesPerPoll;  // yield below
+          if (kind == Answer::Kind::kEndTurn) frames = kRxFramesPerPoll;  // yield below
           continue;
         }
         start_answer();

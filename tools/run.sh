@@ -6,7 +6,9 @@
 #      self-test over the loopback driver process instead;
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
-#      out/udp_path.md), and the compile-time sizes of the composed operations;
+#      out/udp_path.md), then the same path as coroutines, boxed layers and callbacks
+#      (out/full_path.json; table and chart in docs/full_path.md, docs/full_path.svg), and the
+#      compile-time sizes of the composed operations;
 #   4. backpressure across processes: an application sending UDP through the whole stack at twice
 #      the rate a driver process drains, for 3 seconds, losing nothing.
 #
@@ -20,7 +22,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +32,8 @@ tools/setup.sh
 echo "=== building (--config=opt; the first build takes a few minutes)"
 bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/overload \
   //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes \
-  //tools/stack:pollstackd //tools/drivers:tap_driver //tools/drivers:loopback_driver
+  //tools/stack:pollstackd //tools/drivers:tap_driver //tools/drivers:loopback_driver \
+  //benchmarks/full_path:full_path_benchmark
 bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
@@ -73,6 +76,17 @@ echo "=== UDP through every layer over the in-process channel: ns per datagram"
   --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
   --benchmark_out=out/udp_path.json --benchmark_out_format=json >/dev/null 2>&1
 python3 tools/udp_path_table.py out/udp_path.json --machine "$machine" | tee out/udp_path.md
+
+echo
+echo "=== the full-path comparison: the same UDP path in every style (ns per datagram, × sync)"
+"$bin/benchmarks/full_path/full_path_benchmark" \
+  --benchmark_repetitions="$repetitions" \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time="$min_time" \
+  --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
+  --benchmark_out=out/full_path.json --benchmark_out_format=json >/dev/null 2>&1
+python3 tools/full_path_report.py out/full_path.json --machine "$machine" \
+  --markdown docs/full_path.md --svg docs/full_path.svg
 
 echo
 echo "=== sizes of the composed operations (bytes, fixed at compile time)"

@@ -137,7 +137,8 @@ void UdpWorld::inject_rx(std::uint32_t count) {
     std::optional<driver_channel::ChannelResult<driver_channel::RxBuffer>> frame = world.channel().try_receive();
     if (!frame || !frame->ok()) break;
     std::optional<driver_channel::RxBuffer> held(std::move(frame->value()));
-    (void)stack.process(held, world.now());  // a datagram for our socket needs no answer
+    net::Stack::Answer scratch;
+    (void)stack.process(held, world.now(), scratch);  // a datagram for our socket needs no answer
   }
   std::uint32_t read = 0;
   for (;;) {

@@ -170,8 +170,7 @@ bool NeighbourCache::has_due_request() const noexcept {
   return false;
 }
 
-std::optional<Ipv4Address> NeighbourCache::take_due_request(Instant now) noexcept {
-  if (!maybe_due_) return std::nullopt;
+std::optional<Ipv4Address> NeighbourCache::find_due_request(Instant now) noexcept {
   for (Entry& e : entries_) {
     if (e.state == EntryState::kIncomplete && e.request_due) {
       e.request_due = false;

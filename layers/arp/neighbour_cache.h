@@ -66,7 +66,10 @@ class NeighbourCache {
 
   /// The next address an ARP request is due for, if any; the caller transmits it now (the retry
   /// timer starts here).
-  std::optional<wire::Ipv4Address> take_due_request(Instant now) noexcept;
+  std::optional<wire::Ipv4Address> take_due_request(Instant now) noexcept {
+    if (!maybe_due_) return std::nullopt;  // the common case, checked inline on every received frame
+    return find_due_request(now);
+  }
   bool has_due_request() const noexcept;
 
   /// The task that transmits requests: woken when a new one becomes due.
@@ -94,6 +97,7 @@ class NeighbourCache {
   Entry* allocate(Instant now) noexcept;
   void free(Entry& e) noexcept;
   Result<Entry*, SendError> find_or_start(wire::Ipv4Address ip, Instant now) noexcept;
+  std::optional<wire::Ipv4Address> find_due_request(Instant now) noexcept;
 
   std::array<Entry, kNeighbourCacheEntries> entries_{};
   bool maybe_due_ = false;  // false: no entry has request_due (the receive path asks per frame)
