@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Turns full_path_benchmark's JSON into a Markdown table and an SVG chart.
 
-Usage: full_path_report.py RESULTS.json --markdown docs/full_path.md --svg docs/full_path.svg [--machine TEXT]
+Usage: full_path_report.py RESULTS.json --markdown docs/full_path.md --svg docs/full_path.svg
+                           [--backpressure LINES.txt] [--machine TEXT]
 
 Per style: ns per datagram for transmit and receive at 64 and 1472 bytes (medians of the
 repetitions), the ratio to the synchronous path measured in the same run, allocations per
 datagram, and bytes of per-operation state for one send. The chart shows ns per datagram for
-each path, one bar per style, in plain SVG (no plotting library needed).
+each path, one bar per style, in plain SVG (no plotting library needed). --backpressure adds the
+backpressure runs (the "backpressure style=..." lines of tools/overload --style, one per style).
 """
 import argparse
 import os
@@ -60,6 +62,28 @@ def markdown(table, footer):
     return "\n".join(rows) + "\n\n" + footer + "\n"
 
 
+def backpressure_table(path):
+    rows = [
+        "| style | datagrams/s through the rate-limited sink | CPU ns per datagram (waiting included) | "
+        "send polls Pending | lost |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    seen = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("backpressure "):
+                continue
+            fields = dict(part.split("=", 1) for part in line.split()[1:])
+            seen[fields["style"]] = fields
+    for style in STYLES:
+        if style not in seen:
+            sys.exit(f"full_path_report: no backpressure run for {style} in {path}")
+        f = seen[style]
+        name = f"**{style}**" if style == "state_machine" else style
+        rows.append(f"| {name} | {f['pps']} | {f['cpu_ns_per_packet']} | {f['pending']} | {f['lost']} |")
+    return "\n".join(rows) + "\n"
+
+
 def svg(table, footer):
     bar_h, gap, group_gap, left, width = 14, 2, 22, 250, 520
     groups = []
@@ -95,6 +119,7 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--markdown", required=True)
     parser.add_argument("--svg", required=True)
+    parser.add_argument("--backpressure", help="lines from tools/overload --style runs")
     parser.add_argument("--machine", default="")
     args = parser.parse_args()
     context, runs, _ = load_runs(args.results)
@@ -105,11 +130,18 @@ def main():
         f"Median of {reps} repetition(s), CPU time per datagram, the in-thread driver's share included. "
         f"Machine: {machine}. Run: {context.get('date', '?')}."
     )
-    for path, text in ((args.markdown, markdown(table, footer)), (args.svg, svg(table, footer))):
+    text = markdown(table, footer)
+    if args.backpressure:
+        text += (
+            "\nUnder backpressure (`tools/overload --style NAME`: each style sends as fast as it can into "
+            "the rate-limited sink process; it waits in its own way while the channel is full):\n\n"
+            + backpressure_table(args.backpressure)
+        )
+    for path, content in ((args.markdown, text), (args.svg, svg(table, footer))):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w") as f:
-            f.write(text)
-    sys.stdout.write(markdown(table, footer))
+            f.write(content)
+    sys.stdout.write(text)
 
 
 if __name__ == "__main__":

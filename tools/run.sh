@@ -85,7 +85,11 @@ echo "=== the full-path comparison: the same UDP path in every style (ns per dat
   --benchmark_min_time="$min_time" \
   --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
   --benchmark_out=out/full_path.json --benchmark_out_format=json >/dev/null 2>&1
-python3 tools/full_path_report.py out/full_path.json --machine "$machine" \
+for style in sync state_machine coroutine arena_coroutine boxed callback; do
+  "$bin/tools/overload/overload" --sink "$bin/tools/drivers/rate_limited_sink" --rate 20000 --seconds 2 \
+    --style "$style" 2>/dev/null | grep '^backpressure'
+done >out/backpressure.txt
+python3 tools/full_path_report.py out/full_path.json --machine "$machine" --backpressure out/backpressure.txt \
   --markdown docs/full_path.md --svg docs/full_path.svg
 
 echo

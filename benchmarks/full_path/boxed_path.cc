@@ -225,7 +225,7 @@ T run(BoxedPoll<T>& op, UdpWorld& w) {
     Context cx(waker, w.now());
     Poll<T> p = op.poll(cx);
     if (p.is_ready()) return std::move(p).value();
-    while (!woken) w.drain_tx();  // the driver frees room; the channel's waker fires
+    while (!woken) w.wait_for_driver();  // the driver frees room; the channel's waker fires
     woken = false;
   }
 }

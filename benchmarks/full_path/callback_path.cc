@@ -150,12 +150,13 @@ void count_delivery(void* delivered, bool&& ok) { static_cast<Delivered*>(delive
                {}};
   send.start();
   while (!result) {  // parked: the driver frees room, the channel's waker marks it, we retry
-    w.drain_tx();
     EthernetSend& link = send.ip.arp.link;
-    if (link.woken) {
-      link.woken = false;
-      link.retry();
+    if (!link.woken) {
+      w.wait_for_driver();
+      continue;
     }
+    link.woken = false;
+    link.retry();
   }
   return *result;
 }

@@ -132,11 +132,12 @@ struct Coroutines {
   static std::uint32_t run(Task<std::uint32_t> task, UdpWorld& w, Resumer& r) {
     task.start();
     while (!task.done()) {
-      w.drain_tx();  // in the benchmark the channel never fills; in tests the driver frees room here
-      if (r.woken) {
-        r.woken = false;
-        r.handle.resume();
+      if (!r.woken) {
+        w.wait_for_driver();  // suspended on the channel: let the driver free room
+        continue;
       }
+      r.woken = false;
+      r.handle.resume();
     }
     return task.result().value_or(0);
   }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "driver_channel/attach.h"
 #include "statemachines/contract.h"
 
 namespace pollstack::bench {
@@ -23,10 +24,19 @@ Context poll_context(const UdpWorld& world) {
 
 }  // namespace
 
-UdpWorld::UdpWorld(std::size_t payload_bytes)
-    : region_(make_region()),
-      channel_(region_),
-      port_(region_, nullptr),
+UdpWorld::UdpWorld(std::size_t payload_bytes) : UdpWorld(payload_bytes, make_region(), nullptr, nullptr, -1) {
+  port_.emplace(region_, nullptr);
+}
+
+UdpWorld::UdpWorld(std::size_t payload_bytes, ExternalDriver driver)
+    : UdpWorld(payload_bytes, std::move(driver.region), driver.driver_bell, driver.stack_bell, driver.lifeline_fd) {}
+
+UdpWorld::UdpWorld(std::size_t payload_bytes, driver_channel::SharedRegion region,
+                   driver_channel::Doorbell* driver_bell, driver_channel::Doorbell* stack_bell, int lifeline_fd)
+    : region_(std::move(region)),
+      channel_(region_, driver_bell),
+      stack_bell_(stack_bell),
+      lifeline_fd_(lifeline_fd),
       stack_(channel_, {kOurMac, {kOurIp, 24, {}, net::kDefaultTtl}}),
       task_(stack_.task()),
       socket_(stack_.udp().bind(kOurPort).value()),
@@ -60,18 +70,32 @@ std::size_t UdpWorld::fill_tx() {
   return held_.size();
 }
 
+void UdpWorld::wait_for_driver() {
+  if (port_) {
+    drain_tx();
+    return;
+  }
+  if (channel_.service()) return;  // it woke someone: let them run
+  if (channel_.is_link_up() && lifeline_fd_ >= 0 && driver_channel::driver_gone(lifeline_fd_)) {
+    channel_.link_down();  // waiters complete with kLinkDown instead of waiting forever
+    return;
+  }
+  if (channel_.prepare_to_sleep()) stack_bell_->wait(100);
+}
+
 std::uint32_t UdpWorld::drain_tx(std::vector<std::byte>* keep_last) {
   held_.clear();  // fill_tx()'s buffers go back to the pool: the channel wakes whoever waits
+  if (!port_) return 0;
   std::uint32_t total = 0;
   driver_channel::Descriptor sent[driver_channel::kMaxBatch];
   for (;;) {
-    const std::uint32_t n = port_.take_tx(sent);
+    const std::uint32_t n = port_->take_tx(sent);
     if (n == 0) break;
     if (keep_last != nullptr) {
-      const std::span<std::byte> last = port_.frame(sent[n - 1]);
+      const std::span<std::byte> last = port_->frame(sent[n - 1]);
       keep_last->assign(last.begin(), last.end());
     }
-    port_.complete_tx(std::span(sent).first(n));
+    port_->complete_tx(std::span(sent).first(n));
     total += n;
   }
   channel_.service();
@@ -79,22 +103,29 @@ std::uint32_t UdpWorld::drain_tx(std::vector<std::byte>* keep_last) {
 }
 
 void UdpWorld::inject_rx(std::uint32_t count) {
+  expect(port_.has_value(), "UdpWorld::inject_rx: only with the in-thread driver");
   driver_channel::Descriptor fill[kBatch];
-  const std::uint32_t n = port_.take_rx_fill(std::span(fill).first(count));
+  const std::uint32_t n = port_->take_rx_fill(std::span(fill).first(count));
   for (std::uint32_t i = 0; i < n; ++i) {
-    std::memcpy(port_.frame(fill[i]).data(), peer_frame_.data(), peer_frame_.size());
+    std::memcpy(port_->frame(fill[i]).data(), peer_frame_.data(), peer_frame_.size());
     fill[i].length = static_cast<std::uint32_t>(peer_frame_.size());
     fill[i].offset = 0;
   }
-  port_.deliver_rx(std::span(fill).first(n));
+  port_->deliver_rx(std::span(fill).first(n));
   channel_.service();
 }
 
 [[gnu::flatten]] std::uint32_t state_machine_send(UdpWorld& world) {
-  Context cx = poll_context(world);
   net::UdpSend send = world.stack().udp().send_to(world.socket(), {kPeerIp, kPeerPort}, world.payload());
-  Poll<net::Stack::UdpLayer::SendOutput> sent = send.poll(cx);
-  return sent.is_ready() && sent.value().ok() ? 1 : 0;
+  bool woken = false;
+  const Waker waker(+[](void* w) noexcept { *static_cast<bool*>(w) = true; }, &woken);
+  for (;;) {
+    Context cx(waker, world.now());
+    Poll<net::Stack::UdpLayer::SendOutput> sent = send.poll(cx);
+    if (sent.is_ready()) return sent.value().ok() ? 1 : 0;
+    while (!woken) world.wait_for_driver();  // Pending: the channel is full; its waker will fire
+    woken = false;
+  }
 }
 
 [[gnu::flatten]] std::uint32_t sync_send(UdpWorld& world) {
@@ -108,7 +139,12 @@ void UdpWorld::inject_rx(std::uint32_t count) {
       stack.arp().neighbours().resolve_now(route.value().next_hop, world.now());
   if (!mac.ok()) return 0;
   std::optional<driver_channel::ChannelResult<driver_channel::TxBuffer>> buffer = world.channel().try_reserve_tx();
-  if (!buffer || !buffer->ok()) return 0;
+  while (!buffer) {  // the channel is full: a synchronous caller blocks until the driver frees room
+    world.wait_for_driver();
+    buffer = std::nullopt;
+    if (auto again = world.channel().try_reserve_tx()) buffer.emplace(std::move(*again));
+  }
+  if (!buffer->ok()) return 0;
   net::Stack::EthernetLayer::Frame frame =
       stack.ethernet().frame(std::move(buffer->value()), mac.value(), wire::ethertype::kIpv4);
   stack.ipv4().write_header(frame, kPeerIp, wire::ip_protocol::kUdp, ip_payload);

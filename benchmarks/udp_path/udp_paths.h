@@ -31,14 +31,31 @@ inline constexpr wire::Ipv4Address kPeerIp{{10, 12, 0, 2}};
 inline constexpr std::uint16_t kOurPort = 5000;
 inline constexpr std::uint16_t kPeerPort = 6000;
 
+/// A driver in another process, already attached (see driver_channel/attach.h): the world's
+/// channel then talks to it instead of to the in-thread driver side.
+struct ExternalDriver {
+  driver_channel::SharedRegion region;
+  driver_channel::Doorbell* driver_bell;  // rung when the driver sleeps and has work
+  driver_channel::Doorbell* stack_bell;   // where the world sleeps while it waits
+  int lifeline_fd;                        // the driver's connection: closed means it is gone
+};
+
 class UdpWorld {
  public:
-  /// `payload_bytes`: the size of every datagram sent or received.
+  /// `payload_bytes`: the size of every datagram sent or received. The driver's side runs in this
+  /// thread (drain_tx, inject_rx).
   explicit UdpWorld(std::size_t payload_bytes);
+  /// The same world over a driver process (backpressure runs: tools/overload --style).
+  UdpWorld(std::size_t payload_bytes, ExternalDriver driver);
   UdpWorld(const UdpWorld&) = delete;
   UdpWorld& operator=(const UdpWorld&) = delete;
 
-  // ---- the driver's side (the same work for both variants) ----
+  /// What every variant calls while it waits for the channel (a send that found it full): with the
+  /// in-thread driver, do the driver's share (drain_tx); with a driver process, take back what it
+  /// completed and, when that wakes nobody, sleep on the doorbell until it rings.
+  void wait_for_driver();
+
+  // ---- the driver's side (the same work for both variants; in-thread driver only) ----
   /// Takes every frame the stack sent and gives the buffers back; copies the last one out when
   /// `keep_last` is given.
   std::uint32_t drain_tx(std::vector<std::byte>* keep_last = nullptr);
@@ -53,13 +70,19 @@ class UdpWorld {
   driver_channel::StackChannel& channel() { return channel_; }
   net::UdpSocketId socket() const { return socket_; }
   std::span<const std::byte> payload() const { return payload_; }
+  std::span<std::byte> mutable_payload() { return payload_; }
   std::span<std::byte> receive_buffer() { return receive_buffer_; }
   Instant now() const { return Instant{Duration{1000}}; }
 
  private:
+  UdpWorld(std::size_t payload_bytes, driver_channel::SharedRegion region, driver_channel::Doorbell* driver_bell,
+           driver_channel::Doorbell* stack_bell, int lifeline_fd);
+
   driver_channel::SharedRegion region_;
   driver_channel::StackChannel channel_;
-  driver_channel::DriverPort port_;
+  std::optional<driver_channel::DriverPort> port_;   // the in-thread driver side, or none
+  driver_channel::Doorbell* stack_bell_ = nullptr;  // with a driver process
+  int lifeline_fd_ = -1;
   net::Stack stack_;
   net::Stack::Task task_;  // the interface's receive task, polled by the state-machine variant
   net::UdpSocketId socket_;

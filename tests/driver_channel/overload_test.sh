@@ -9,9 +9,12 @@ sink="$2"
 "$overload" --sink "$sink" --rate 20000 --seconds 2
 # The same through the whole stack: an application's UDP sends, Pending through every layer.
 "$overload" --sink "$sink" --rate 20000 --seconds 2 --udp
+# And one of the comparison styles (benchmarks/full_path), waiting in its own way.
+"$overload" --sink "$sink" --rate 20000 --seconds 1 --style coroutine
 
 # Bad arguments get a clear error and status 2, never a run.
-for bad in "--rate 0 --seconds 1" "--rate -5 --seconds 1" "--rate 10 --seconds x" "--bogus 1"; do
+for bad in "--rate 0 --seconds 1" "--rate -5 --seconds 1" "--rate 10 --seconds x" "--bogus 1" \
+  "--rate 10 --seconds 1 --style nosuch"; do
   if "$overload" --sink "$sink" $bad 2>/dev/null; then
     echo "FAIL: accepted bad arguments: $bad"
     exit 1

@@ -2,13 +2,18 @@
 // then offers frames at twice its rate for a while. The sender never drops: when the channel is
 // full its reservation is Pending and it waits, so it sends at the sink's rate. At the end every
 // frame submitted must have been taken by the sink, in sequence, and memory must not have grown.
-//   overload --sink PATH_TO_rate_limited_sink --rate PPS --seconds S [--udp]
+//   overload --sink PATH_TO_rate_limited_sink --rate PPS --seconds S [--udp | --style NAME]
 // Without --udp the sender writes raw frames into the channel. With --udp it is an application
 // sending numbered UDP datagrams through the whole stack (UDP, IPv4, ARP, Ethernet), so the
 // Pending it sees has come up through every layer. (They go to the subnet's broadcast address:
-// the sink answers no ARP.) Exit status 0 only if nothing was lost.
+// the sink answers no ARP.) With --style NAME (sync, state_machine, coroutine, arena_coroutine,
+// boxed, callback: see benchmarks/full_path/variants.h) the sender is that style's UDP path, sending
+// as fast as it can; each send waits in its own way while the channel is full, and the run reports
+// datagrams per second and CPU time per datagram, waiting included. Exit status 0 only if nothing
+// was lost.
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +31,7 @@
 #include "driver_channel/attach.h"
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack_channel.h"
+#include "benchmarks/full_path/variants.h"
 #include "layers/stack.h"
 #include "statemachines/select.h"
 
@@ -60,7 +66,8 @@ long rss_kib() {
 }
 
 [[noreturn]] void usage(const char* problem) {
-  std::fprintf(stderr, "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S [--udp]\n",
+  std::fprintf(stderr,
+               "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S [--udp | --style NAME]\n",
                kProgram, problem, kProgram);
   std::exit(2);
 }
@@ -163,11 +170,61 @@ struct PacedUdpSender {
   }
 };
 
+double cpu_seconds() {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+         static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+// --style: one style's UDP path sends numbered datagrams as fast as it can; the sink's rate
+// decides how fast they go. Returns the exit status.
+int run_style(const full_path::Variant& style, driver_channel::SharedRegion region, driver_channel::Doorbell& driver_bell,
+              driver_channel::Doorbell& stack_bell, int lifeline, pid_t sink_pid, std::uint64_t rate,
+              std::uint64_t seconds) {
+  // 18 bytes of payload: 60-byte frames, like --udp; the sequence number is the first 4.
+  bench::UdpWorld world(18, {std::move(region), &driver_bell, &stack_bell, lifeline});
+  std::printf("%s: style %s sends UDP as fast as it can for %" PRIu64 " s; the sink drains %" PRIu64 "/s\n",
+              kProgram, style.name, seconds, rate);
+  std::fflush(stdout);
+  const double cpu_before = cpu_seconds();
+  const std::uint64_t start = now_ns();
+  std::uint64_t sent = 0;
+  bool send_failed = false;
+  while (now_ns() - start < seconds * 1'000'000'000u) {
+    const auto sequence = static_cast<std::uint32_t>(sent);
+    std::memcpy(world.mutable_payload().data(), &sequence, sizeof sequence);
+    if (style.send(world) != 1) {
+      send_failed = true;
+      break;
+    }
+    ++sent;
+  }
+  const double sending_s = static_cast<double>(now_ns() - start) / 1e9;
+  const driver_channel::ChannelCounters& c = world.channel().counters();
+  while (world.channel().is_link_up() && c.tx_completed < c.tx_submitted) world.wait_for_driver();  // drain
+  const double cpu = cpu_seconds() - cpu_before;
+  close(lifeline);
+  int status = 0;
+  waitpid(sink_pid, &status, 0);
+  const bool sink_clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  const std::uint64_t lost = c.tx_submitted - c.tx_completed + c.tx_dropped_link_down;
+  // One line a script can read (tools/full_path_report.py --backpressure).
+  std::printf("backpressure style=%s sent=%" PRIu64 " pps=%.0f cpu_ns_per_packet=%.0f pending=%" PRIu64
+              " lost=%" PRIu64 "\n",
+              style.name, sent, static_cast<double>(sent) / sending_s, cpu * 1e9 / static_cast<double>(sent ? sent : 1),
+              c.tx_pending, lost);
+  const bool ok = !send_failed && lost == 0 && sink_clean;
+  std::printf("%s: %s\n", kProgram, ok ? "PASS: nothing lost" : "FAIL");
+  return ok ? 0 : 1;
+}
+
 int run(int argc, char** argv) {
   const char* sink = nullptr;
   std::uint64_t rate = 0;
   std::uint64_t seconds = 0;
   bool udp = false;
+  const full_path::Variant* style = nullptr;
   for (int i = 1; i < argc; i += 2) {
     if (std::string(argv[i]) == "--udp") {
       udp = true;
@@ -182,6 +239,13 @@ int run(int argc, char** argv) {
       rate = positive("--rate", argv[i + 1]);
     } else if (flag == "--seconds") {
       seconds = positive("--seconds", argv[i + 1]);
+    } else if (flag == "--style") {
+      for (const full_path::Variant& v : full_path::variants()) {
+        if (v.name == std::string(argv[i + 1])) style = &v;
+      }
+      if (style == nullptr) {
+        usage("--style needs one of sync, state_machine, coroutine, arena_coroutine, boxed, callback");
+      }
     } else {
       usage(("unknown argument " + flag).c_str());
     }
@@ -202,7 +266,7 @@ int run(int argc, char** argv) {
   }
 
   const std::string rate_text = std::to_string(rate);
-  const std::string offset_text = std::to_string(udp ? kUdpSequenceOffset : 0);
+  const std::string offset_text = std::to_string(udp || style != nullptr ? kUdpSequenceOffset : 0);
   const char* sink_argv[] = {sink,         "--socket", socket.c_str(),      "--rate", rate_text.c_str(),
                              "--sequence-offset", offset_text.c_str(), nullptr};
   pid_t sink_pid = -1;
@@ -218,6 +282,9 @@ int run(int argc, char** argv) {
     return 1;
   }
 
+  if (style != nullptr) {
+    return run_style(*style, std::move(*region), driver_bell, stack_bell, lifeline, sink_pid, rate, seconds);
+  }
   StackChannel channel(*region, &driver_bell);
   std::printf("%s: sink drains %" PRIu64 " packets/s; offering %" PRIu64 " %s/s for %" PRIu64 " s\n", kProgram,
               rate, 2 * rate, udp ? "UDP datagrams through the stack" : "raw frames", seconds);
