@@ -65,7 +65,7 @@ def markdown(table, footer):
 def backpressure_table(path):
     rows = [
         "| style | datagrams/s through the rate-limited sink | CPU ns per datagram (waiting included) | "
-        "send polls Pending | lost |",
+        "waits on a full channel | lost |",
         "|---|---:|---:|---:|---:|",
     ]
     seen = {}
@@ -90,7 +90,7 @@ def svg(table, footer):
     for path, size in PATHS:
         groups.append((f"{path}, {size}-byte payload", [(s, ns(table[(s, path, size)])) for s in STYLES]))
     scale_max = max(v for _, bars in groups for _, v in bars) * 1.12
-    height = 60 + len(groups) * (len(STYLES) * (bar_h + gap) + group_gap) + 40
+    height = 45 + len(groups) * (16 + len(STYLES) * (bar_h + gap) + group_gap) + 30
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 40}" height="{height}" '
         'font-family="sans-serif" font-size="12">',
