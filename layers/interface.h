@@ -160,16 +160,22 @@ class Interface {
           cx.waker().wake();  // budget spent: let the application run, then continue
           return pending;
         }
-        if (!receive_) receive_.emplace(iface_->ethernet_.channel().receive());
-        Poll<driver_channel::ChannelResult<RxBuffer>> received = receive_->poll(cx);
-        if (received.is_pending()) return pending;
-        receive_.reset();
-        if (!received.value().ok()) {
+        // A frame waiting is taken directly; only an empty ring needs the receive operation, which
+        // stores our waker with the channel.
+        std::optional<driver_channel::ChannelResult<RxBuffer>> received = iface_->ethernet_.channel().try_receive();
+        if (!received) {
+          if (!receive_) receive_.emplace(iface_->ethernet_.channel().receive());
+          Poll<driver_channel::ChannelResult<RxBuffer>> waited = receive_->poll(cx);
+          if (waited.is_pending()) return pending;
+          receive_.reset();
+          received.emplace(std::move(waited).value());
+        }
+        if (!received->ok()) {
           state_.set(State::Done);
-          return received.value().error();
+          return received->error();
         }
         ++frames;
-        frame_.emplace(std::move(received.value().value()));
+        frame_.emplace(std::move(received->value()));
         const typename Answer::Kind kind = iface_->process(frame_, cx.now(), answer_);
         if (kind == Answer::Kind::kNone || kind == Answer::Kind::kEndTurn) {
           frame_.reset();

@@ -87,6 +87,13 @@ class FakeChannel {
 
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
+  std::optional<driver_channel::ChannelResult<RxBufferType>> try_receive() noexcept {
+    if (!link_up_) return driver_channel::ChannelResult<RxBufferType>(driver_channel::ChannelError::kLinkDown);
+    if (inbox_.empty()) return std::nullopt;
+    Frame f = std::move(inbox_.front());
+    inbox_.pop_front();
+    return driver_channel::ChannelResult<RxBufferType>(RxBufferType(*this, std::move(f)));
+  }
 
   // ---- the test's side ----
   void inject(Frame frame) {
@@ -130,14 +137,9 @@ class FakeChannel {
     return pending;
   }
   Poll<driver_channel::ChannelResult<RxBufferType>> poll_receive(Context& cx) noexcept {
-    if (!link_up_) return driver_channel::ChannelResult<RxBufferType>(driver_channel::ChannelError::kLinkDown);
-    if (inbox_.empty()) {
-      rx_waiter_.store(cx.waker());
-      return pending;
-    }
-    Frame f = std::move(inbox_.front());
-    inbox_.pop_front();
-    return driver_channel::ChannelResult<RxBufferType>(RxBufferType(*this, std::move(f)));
+    if (std::optional<driver_channel::ChannelResult<RxBufferType>> got = try_receive()) return std::move(*got);
+    rx_waiter_.store(cx.waker());
+    return pending;
   }
   void release(std::size_t slot) noexcept {
     used_[slot] = false;
