@@ -1,7 +1,7 @@
 #pragma once
 // CoTask<T, Frames>: the coroutine used by the coroutine variant of the UDP paths. Lazy (starts
 // when awaited), returns to its awaiter by symmetric transfer, and may suspend at a leaf that
-// waits on the channel (ChannelWait in coroutine_path.cc): then control returns to whoever resumed
+// waits on the channel (ChannelReserve in coroutine_path.cc): then control returns to whoever resumed
 // the chain, and the channel's waker resumes it later. `Frames` (from async_cost/lazy_task.h)
 // decides where frames live: the heap, or the FrameArena.
 
