@@ -141,7 +141,6 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   std::optional<driver_channel::ChannelResult<driver_channel::TxBuffer>> buffer = world.channel().try_reserve_tx();
   while (!buffer) {  // the channel is full: a synchronous caller blocks until the driver frees room
     world.wait_for_driver();
-    buffer = std::nullopt;
     if (auto again = world.channel().try_reserve_tx()) buffer.emplace(std::move(*again));
   }
   if (!buffer->ok()) return 0;

@@ -29,7 +29,7 @@ void NeighbourCache::free(Entry& e) noexcept {
 }
 
 // A free entry; else a Failed one; else the least recently used Reachable one; else none.
-NeighbourCache::Entry* NeighbourCache::allocate(Instant) noexcept {
+NeighbourCache::Entry* NeighbourCache::allocate() noexcept {
   Entry* failed = nullptr;
   Entry* oldest = nullptr;
   for (Entry& e : entries_) {
@@ -56,7 +56,7 @@ NeighbourCache::Entry* NeighbourCache::allocate(Instant) noexcept {
 
 Result<NeighbourCache::Entry*, SendError> NeighbourCache::find_or_start(Ipv4Address ip, Instant now) noexcept {
   if (Entry* e = find(ip)) return e;
-  Entry* e = allocate(now);
+  Entry* e = allocate();
   if (e == nullptr) {
     ++counters_.cache_full;
     return SendError::kNeighbourCacheFull;
@@ -109,7 +109,7 @@ void NeighbourCache::learn(Ipv4Address ip, const MacAddress& mac, bool create, I
   Entry* e = find(ip);
   if (e == nullptr) {
     if (!create) return;
-    e = allocate(now);
+    e = allocate();
     if (e == nullptr) {
       ++counters_.cache_full;
       return;

@@ -94,7 +94,7 @@ class NeighbourCache {
 
   Entry* find(wire::Ipv4Address ip) noexcept;
   const Entry* find(wire::Ipv4Address ip) const noexcept;
-  Entry* allocate(Instant now) noexcept;
+  Entry* allocate() noexcept;
   void free(Entry& e) noexcept;
   Result<Entry*, SendError> find_or_start(wire::Ipv4Address ip, Instant now) noexcept;
   std::optional<wire::Ipv4Address> find_due_request(Instant now) noexcept;
