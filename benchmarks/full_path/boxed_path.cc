@@ -207,13 +207,14 @@ struct EthernetInput final : Input {
   }
 };
 
-// The application's read, boxed too.
+// The application's read, boxed too: the socket's receive operation behind the poll interface.
 struct ReadOp final : BoxedPoll<bool> {
-  UdpWorld* w;
-  explicit ReadOp(UdpWorld* world) : w(world) {}
-  Poll<bool> poll(Context&) override {
-    std::optional<net::Stack::UdpLayer::RecvOutput> got = w->stack().udp().try_receive(w->socket(), w->receive_buffer());
-    return got.has_value() && got->ok();
+  net::UdpReceive receive;
+  explicit ReadOp(UdpWorld* w) : receive(w->stack().udp().recv_from(w->socket(), w->receive_buffer())) {}
+  Poll<bool> poll(Context& cx) override {
+    Poll<net::Stack::UdpLayer::RecvOutput> got = receive.poll(cx);
+    if (got.is_pending()) return pending;
+    return got.value().ok();
   }
 };
 
@@ -243,25 +244,38 @@ T run(BoxedPoll<T>& op, UdpWorld& w) {
 }
 
 [[gnu::noinline]] std::uint32_t boxed_receive(UdpWorld& w) {
-  (void)w.stack().arp().neighbours().run_timers(w.now());  // as the state machine's task does
-  UdpInput udp(w);
-  Ipv4Input ipv4(w, udp);
-  EthernetInput ethernet(w, ipv4);
-  Input& link = ethernet;
-  std::uint32_t delivered = 0;
+  // The application's first read waits on the empty socket, registered with the world's read waker.
+  Box<bool> first = std::make_unique<ReadOp>(&w);
+  Context reader(w.read_waker(), w.now());
+  Poll<bool> got = first->poll(reader);
+  if (got.is_pending()) {
+    // The stack's receive path over every delivered frame; the first delivery wakes the read.
+    (void)w.stack().arp().neighbours().run_timers(w.now());  // as the state machine's task does
+    UdpInput udp(w);
+    Ipv4Input ipv4(w, udp);
+    EthernetInput ethernet(w, ipv4);
+    Input& link = ethernet;
+    for (;;) {
+      std::optional<ChannelResult<driver_channel::RxBuffer>> frame_got = w.channel().try_receive();
+      if (!frame_got || !frame_got->ok()) break;
+      std::optional<driver_channel::RxBuffer> frame(std::move(frame_got->value()));
+      Box<bool> op = link.input({}, frame);
+      (void)run(*op, w);
+    }
+    if (!w.take_read_wake()) return 0;  // nothing arrived
+    got = first->poll(reader);
+    if (got.is_pending()) return 0;
+  }
+  if (!got.value()) return 0;
+  // Then what else is queued, without waiting.
+  std::uint32_t read = 1;
+  Context no_wait(Waker(), w.now());
   for (;;) {
-    std::optional<ChannelResult<driver_channel::RxBuffer>> got = w.channel().try_receive();
-    if (!got || !got->ok()) break;
-    std::optional<driver_channel::RxBuffer> frame(std::move(got->value()));
-    Box<bool> op = link.input({}, frame);
-    delivered += run(*op, w);
-  }
-  std::uint32_t read = 0;
-  for (std::uint32_t i = 0; i < delivered; ++i) {
     Box<bool> op = std::make_unique<ReadOp>(&w);
-    read += run(*op, w);
+    Poll<bool> more = op->poll(no_wait);
+    if (more.is_pending() || !more.value()) return read;
+    ++read;
   }
-  return read;
 }
 
 // One send holds all four boxes at once (each holds the one below).

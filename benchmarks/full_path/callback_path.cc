@@ -142,6 +142,32 @@ struct EthernetInput {
 
 void count_delivery(void* delivered, bool&& ok) { static_cast<Delivered*>(delivered)->count += ok; }
 
+// The application's read: calls back with the datagram when one is queued; when the socket is
+// empty it is registered with the socket through its receive operation, with the waker it is
+// given, and returns false (parked until the caller sees the waker fire and reads again).
+struct SocketRead {
+  UdpWorld* w;
+  Callback<bool> done;
+  bool read(const Waker& waker) {
+    net::UdpReceive receive = w->stack().udp().recv_from(w->socket(), w->receive_buffer());
+    Context cx(waker, w->now());
+    Poll<net::Stack::UdpLayer::RecvOutput> got = receive.poll(cx);
+    if (got.is_pending()) return false;
+    done(got.value().ok());
+    return true;
+  }
+};
+
+struct Reader {  // what the application read
+  std::uint32_t read = 0;
+  bool failed = false;
+};
+void count_read(void* reader, bool&& ok) {
+  auto* r = static_cast<Reader*>(reader);
+  r->read += ok;
+  r->failed |= !ok;
+}
+
 }  // namespace
 
 [[gnu::noinline]] std::uint32_t callback_send(UdpWorld& w) {
@@ -162,24 +188,29 @@ void count_delivery(void* delivered, bool&& ok) { static_cast<Delivered*>(delive
 }
 
 [[gnu::noinline]] std::uint32_t callback_receive(UdpWorld& w) {
-  (void)w.stack().arp().neighbours().run_timers(w.now());  // as the state machine's task does
-  Delivered delivered;
-  const Callback<bool> count{&delivered, &count_delivery};
-  UdpInput udp{&w, count};
-  Ipv4Input ipv4{&w, &udp, count};
-  EthernetInput ethernet{&w, &ipv4, count};
-  for (;;) {
-    std::optional<ChannelResult<driver_channel::RxBuffer>> got = w.channel().try_receive();
-    if (!got || !got->ok()) break;
-    std::optional<driver_channel::RxBuffer> frame(std::move(got->value()));
-    ethernet.input(frame);
+  Reader app;
+  SocketRead socket{&w, {&app, &count_read}};
+  if (!socket.read(w.read_waker())) {  // the socket is empty: the read parks
+    // The stack's receive path over every delivered frame; the first delivery wakes the read.
+    (void)w.stack().arp().neighbours().run_timers(w.now());  // as the state machine's task does
+    Delivered delivered;
+    const Callback<bool> count{&delivered, &count_delivery};
+    UdpInput udp{&w, count};
+    Ipv4Input ipv4{&w, &udp, count};
+    EthernetInput ethernet{&w, &ipv4, count};
+    for (;;) {
+      std::optional<ChannelResult<driver_channel::RxBuffer>> got = w.channel().try_receive();
+      if (!got || !got->ok()) break;
+      std::optional<driver_channel::RxBuffer> frame(std::move(got->value()));
+      ethernet.input(frame);
+    }
+    if (!w.take_read_wake() || !socket.read(w.read_waker())) return 0;  // nothing arrived
   }
-  std::uint32_t read = 0;
-  for (std::uint32_t i = 0; i < delivered.count; ++i) {
-    std::optional<net::Stack::UdpLayer::RecvOutput> got = w.stack().udp().try_receive(w.socket(), w.receive_buffer());
-    read += got.has_value() && got->ok();
+  // Then what else is queued, without waiting.
+  const Waker no_wait;
+  while (!app.failed && socket.read(no_wait)) {
   }
-  return read;
+  return app.read;
 }
 
 // The callback contexts one send keeps alive until it completes.

@@ -31,7 +31,7 @@ void transmit(benchmark::State& state, const Variant* v) {
     for (std::uint32_t i = 0; i < bench::kBatch; ++i) packets += v->send(world);
     world.drain_tx();
   }
-  if (packets != state.iterations() * bench::kBatch) state.SkipWithError("a send did not complete");
+  if (packets != static_cast<std::uint64_t>(state.iterations()) * bench::kBatch) state.SkipWithError("a send did not complete");
   report(state, *v, packets, before);
 }
 
@@ -44,7 +44,7 @@ void receive(benchmark::State& state, const Variant* v) {
     packets += v->receive(world);
     benchmark::DoNotOptimize(world.receive_buffer().data());
   }
-  if (packets != state.iterations() * bench::kBatch) state.SkipWithError("a datagram was not received");
+  if (packets != static_cast<std::uint64_t>(state.iterations()) * bench::kBatch) state.SkipWithError("a datagram was not received");
   report(state, *v, packets, before);
 }
 

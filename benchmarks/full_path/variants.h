@@ -13,8 +13,11 @@
 //                     object (the async_trait desugaring)
 //   callback          completion callbacks (pointer + context, no heap) passed down every layer
 //
-// Each variant's send() sends one datagram to the peer; receive() takes every delivered frame
-// through the receive path into the socket and reads each datagram out. Both return how many
+// Each variant's send() sends one datagram to the peer. receive() is an application reading a
+// batch: its first read finds the socket empty and waits in the style's own way (Pending,
+// suspended, parked), registered with the socket's waker; the receive path takes every delivered
+// frame into the socket, which wakes it; it then reads what else is queued without waiting (the
+// synchronous variant cannot wait: it runs the receive path first). Both return how many
 // datagrams they completed. Where the channel is full, every variant waits without dropping:
 // state machines and boxed objects return Pending, coroutines suspend in a co_await on the
 // channel, callbacks are parked; all are woken by the channel's waker. (ARP: the state machine

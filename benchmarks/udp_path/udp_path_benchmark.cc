@@ -31,7 +31,7 @@ void transmit(benchmark::State& state, PathFn send) {
     for (std::uint32_t i = 0; i < kBatch; ++i) packets += send(world);
     world.drain_tx();
   }
-  if (packets != state.iterations() * kBatch) state.SkipWithError("a send did not complete");
+  if (packets != static_cast<std::uint64_t>(state.iterations()) * kBatch) state.SkipWithError("a send did not complete");
   report(state, packets, before);
 }
 
@@ -44,7 +44,7 @@ void receive(benchmark::State& state, PathFn receive_batch) {
     packets += receive_batch(world);
     benchmark::DoNotOptimize(world.receive_buffer().data());
   }
-  if (packets != state.iterations() * kBatch) state.SkipWithError("a datagram was not received");
+  if (packets != static_cast<std::uint64_t>(state.iterations()) * kBatch) state.SkipWithError("a datagram was not received");
   report(state, packets, before);
 }
 

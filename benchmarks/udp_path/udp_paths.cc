@@ -151,15 +151,28 @@ void UdpWorld::inject_rx(std::uint32_t count) {
 }
 
 [[gnu::flatten]] std::uint32_t state_machine_receive(UdpWorld& world) {
-  Context cx = poll_context(world);
   net::Stack& stack = world.stack();
-  // Processes every delivered frame (at most kRxFramesPerPoll), then is Pending on the empty ring.
-  (void)world.task().poll(cx);
-  std::uint32_t read = 0;
+  // The application's read waits on the empty socket...
+  net::UdpReceive first = stack.udp().recv_from(world.socket(), world.receive_buffer());
+  Context reader(world.read_waker(), world.now());
+  Poll<net::Stack::UdpLayer::RecvOutput> got = first.poll(reader);
+  if (got.is_pending()) {
+    // ...the stack's receive task takes every delivered frame (at most kRxFramesPerPoll) into the
+    // socket, the first of which wakes the read...
+    Context cx = poll_context(world);
+    (void)world.task().poll(cx);
+    if (!world.take_read_wake()) return 0;  // nothing arrived
+    got = first.poll(reader);
+    if (got.is_pending()) return 0;
+  }
+  if (!got.value().ok()) return 0;
+  // ...which then reads what else was queued, until a read would wait.
+  std::uint32_t read = 1;
+  Context cx = poll_context(world);
   for (;;) {
-    net::UdpReceive receive = stack.udp().recv_from(world.socket(), world.receive_buffer());
-    Poll<net::Stack::UdpLayer::RecvOutput> got = receive.poll(cx);
-    if (got.is_pending() || !got.value().ok()) break;
+    net::UdpReceive next = stack.udp().recv_from(world.socket(), world.receive_buffer());
+    Poll<net::Stack::UdpLayer::RecvOutput> more = next.poll(cx);
+    if (more.is_pending() || !more.value().ok()) break;
     ++read;
   }
   return read;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "driver_channel/driver_port.h"
@@ -50,6 +51,15 @@ class UdpWorld {
   UdpWorld(const UdpWorld&) = delete;
   UdpWorld& operator=(const UdpWorld&) = delete;
 
+  /// Where every variant's read waits for a datagram: the waker it registers with the socket sets a
+  /// flag in the world. It lives as long as the socket, so a read given up while it waits leaves
+  /// nothing dangling in the socket's waker slot.
+  Waker read_waker() { return Waker(&UdpWorld::on_read_wake, this); }
+  /// True once after the socket's waker fired (a datagram arrived for a waiting read).
+  bool take_read_wake() { return std::exchange(read_woken_, false); }
+  /// How many times it fired since the world was made (tests: each variant's read did wait).
+  std::uint64_t read_wakes() const { return read_wakes_; }
+
   /// What every variant calls while it waits for the channel (a send that found it full): with the
   /// in-thread driver, do the driver's share (drain_tx); with a driver process, take back what it
   /// completed and, when that wakes nobody, sleep on the doorbell until it rings.
@@ -78,6 +88,12 @@ class UdpWorld {
   UdpWorld(std::size_t payload_bytes, driver_channel::SharedRegion region, driver_channel::Doorbell* driver_bell,
            driver_channel::Doorbell* stack_bell, int lifeline_fd);
 
+  static void on_read_wake(void* world) noexcept {
+    auto* w = static_cast<UdpWorld*>(world);
+    w->read_woken_ = true;
+    ++w->read_wakes_;
+  }
+
   driver_channel::SharedRegion region_;
   driver_channel::StackChannel channel_;
   std::optional<driver_channel::DriverPort> port_;   // the in-thread driver side, or none
@@ -90,6 +106,8 @@ class UdpWorld {
   std::vector<std::byte> peer_frame_;  // the datagram the peer sends us, as a whole frame
   std::vector<std::byte> receive_buffer_;
   std::vector<driver_channel::TxBuffer> held_;  // fill_tx()'s buffers
+  bool read_woken_ = false;
+  std::uint64_t read_wakes_ = 0;
 };
 
 // ---- the two variants of each path. Each returns the number of datagrams it completed. ----
@@ -98,8 +116,10 @@ class UdpWorld {
 std::uint32_t state_machine_send(UdpWorld& world);
 std::uint32_t sync_send(UdpWorld& world);
 
-/// Takes the frames the driver delivered through the receive path into the socket, and reads each
-/// datagram out into the world's receive buffer.
+/// An application reading a batch: its first read waits on the empty socket (the frames the driver
+/// delivered are still in the channel); the stack's receive path takes them into the socket, which
+/// wakes the read; then it reads the rest of what was queued without waiting, each datagram into
+/// the world's receive buffer. The synchronous variant cannot wait: it runs the receive path first.
 std::uint32_t state_machine_receive(UdpWorld& world);
 std::uint32_t sync_receive(UdpWorld& world);
 
