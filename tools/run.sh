@@ -6,7 +6,7 @@
 #      self-test over the loopback driver process instead;
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
-#      out/udp_path.md), then the same path as coroutines, boxed layers and callbacks
+#      out/udp_path.md), the checksum loop every layer uses, then the same path as coroutines, boxed layers and callbacks
 #      (out/full_path.json; table and chart in docs/full_path.md, docs/full_path.svg), and the
 #      compile-time sizes of the composed operations;
 #   4. backpressure across processes: an application sending UDP through the whole stack at twice
@@ -33,7 +33,7 @@ echo "=== building (--config=opt; the first build takes a few minutes)"
 bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/overload \
   //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes \
   //tools/stack:pollstackd //tools/drivers:tap_driver //tools/drivers:loopback_driver \
-  //benchmarks/full_path:full_path_benchmark
+  //benchmarks/full_path:full_path_benchmark //benchmarks/checksum:checksum_benchmark
 bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
@@ -76,6 +76,10 @@ echo "=== UDP through every layer over the in-process channel: ns per datagram"
   --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
   --benchmark_out=out/udp_path.json --benchmark_out_format=json >/dev/null 2>&1
 python3 tools/udp_path_table.py out/udp_path.json --machine "$machine" | tee out/udp_path.md
+
+echo
+echo "=== the Internet checksum, every layer's hot loop: the layers' version beside the definition"
+"$bin/benchmarks/checksum/checksum_benchmark" --benchmark_min_time="$min_time" 2>/dev/null | grep '^checksum/'
 
 echo
 echo "=== the full-path comparison: the same UDP path in every style (ns per datagram, × sync)"
