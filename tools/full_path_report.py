@@ -2,13 +2,14 @@
 """Turns full_path_benchmark's JSON into a Markdown table and an SVG chart.
 
 Usage: full_path_report.py RESULTS.json --markdown docs/full_path.md --svg docs/full_path.svg
-                           [--backpressure LINES.txt] [--machine TEXT]
+                           [--backpressure LINES.txt] [--instructions LINES.txt] [--machine TEXT]
 
 Per style: ns per datagram for transmit and receive at 64 and 1472 bytes (medians of the
 repetitions), the ratio to the synchronous path measured in the same run, allocations per
 datagram, and bytes of per-operation state for one send. The chart shows ns per datagram for
 each path, one bar per style, in plain SVG (no plotting library needed). --backpressure adds the
-backpressure runs (the "backpressure style=..." lines of tools/overload --style, one per style).
+backpressure runs (the "backpressure style=..." lines of tools/overload --style, one per style);
+--instructions adds instructions per datagram (the lines of tools/full_path_instructions.py).
 """
 import argparse
 import os
@@ -84,6 +85,25 @@ def backpressure_table(path):
     return "\n".join(rows) + "\n"
 
 
+def instructions_table(lines_path):
+    counts = {}
+    with open(lines_path) as f:
+        for line in f:
+            if line.startswith("instructions "):
+                fields = dict(part.split("=", 1) for part in line.split()[1:])
+                counts[(fields["style"], fields["path"], int(fields["size"]))] = int(fields["per_datagram"])
+    rows = ["| style | " + " | ".join(f"{p} {s} B" for p, s in PATHS) + " |", "|---|" + "---:|" * len(PATHS)]
+    for style in STYLES:
+        cells = []
+        for path, size in PATHS:
+            if (style, path, size) not in counts:
+                sys.exit(f"full_path_report: no instruction count for {style} {path} {size} in {lines_path}")
+            cells.append(str(counts[(style, path, size)]))
+        name = f"**{style}**" if style == "state_machine" else style
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def svg(table, footer):
     bar_h, gap, group_gap, left, width = 14, 2, 22, 250, 520
     groups = []
@@ -120,6 +140,7 @@ def main():
     parser.add_argument("--markdown", required=True)
     parser.add_argument("--svg", required=True)
     parser.add_argument("--backpressure", help="lines from tools/overload --style runs")
+    parser.add_argument("--instructions", help="lines from tools/full_path_instructions.py")
     parser.add_argument("--machine", default="")
     args = parser.parse_args()
     context, runs, _ = load_runs(args.results)
@@ -136,6 +157,12 @@ def main():
             "\nUnder backpressure (`tools/overload --style NAME`: each style sends as fast as it can into "
             "the rate-limited sink process; it waits in its own way while the channel is full):\n\n"
             + backpressure_table(args.backpressure)
+        )
+    if args.instructions:
+        text += (
+            "\nInstructions per datagram (`tools/full_path_instructions.py`: callgrind, inside each style's "
+            "send or receive only, the driver's share excluded; repeatable where timings are not):\n\n"
+            + instructions_table(args.instructions)
         )
     for path, content in ((args.markdown, text), (args.svg, svg(table, footer))):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

@@ -6,9 +6,10 @@
 #      self-test over the loopback driver process instead;
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
-#      out/udp_path.md), the checksum loop every layer uses, then the same path as coroutines, boxed layers and callbacks
-#      (out/full_path.json; table and chart in docs/full_path.md, docs/full_path.svg), and the
-#      compile-time sizes of the composed operations;
+#      out/udp_path.md), the checksum loop every layer uses, then the same path as coroutines,
+#      boxed layers and callbacks: time, allocations, state, backpressure and instructions per
+#      datagram (out/full_path.json; table and chart in docs/full_path.md, docs/full_path.svg),
+#      and the compile-time sizes of the composed operations;
 #   4. backpressure across processes: an application sending UDP through the whole stack at twice
 #      the rate a driver process drains, for 3 seconds, losing nothing.
 #
@@ -22,7 +23,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -93,8 +94,10 @@ for style in sync state_machine coroutine arena_coroutine boxed callback; do
   "$bin/tools/overload/overload" --sink "$bin/tools/drivers/rate_limited_sink" --rate 20000 --seconds 2 \
     --style "$style" 2>/dev/null | grep '^backpressure'
 done >out/backpressure.txt
+python3 tools/full_path_instructions.py "$bin/benchmarks/full_path/full_path_benchmark" \
+  --out out/instructions.txt >/dev/null
 python3 tools/full_path_report.py out/full_path.json --machine "$machine" --backpressure out/backpressure.txt \
-  --markdown docs/full_path.md --svg docs/full_path.svg
+  --instructions out/instructions.txt --markdown docs/full_path.md --svg docs/full_path.svg
 
 echo
 echo "=== sizes of the composed operations (bytes, fixed at compile time)"

@@ -18,6 +18,7 @@ packages=(
   iproute2           # ip: the interop tests' TAP device and addresses
   iputils-ping       # ping: Linux pinging the stack in the interop tests
   util-linux         # unshare: the interop tests' private network namespace
+  valgrind           # callgrind: instructions per datagram in tools/run.sh
 )
 
 missing=()

@@ -5,8 +5,14 @@
 // heap probe) and state_bytes (per-operation state of one send, see variants.h).
 //   bazel run --config=opt //benchmarks/full_path:full_path_benchmark
 // tools/full_path_report.py turns its JSON into docs/full_path.md and docs/full_path.svg.
+// --iterations=N (before the benchmark flags) runs every benchmark exactly N iterations: for
+// instruction counts under callgrind (tools/full_path_instructions.py), where the library's own
+// iteration estimate would make counts incomparable.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "benchmarks/full_path/variants.h"
@@ -53,13 +59,25 @@ void receive(benchmark::State& state, const Variant* v) {
 
 int main(int argc, char** argv) {
   using namespace pollstack::full_path;
+  long iterations = 0;  // 0: the library decides
+  if (argc > 1 && std::strncmp(argv[1], "--iterations=", 13) == 0) {
+    char* end = nullptr;
+    iterations = std::strtol(argv[1] + 13, &end, 10);
+    if (*end != '\0' || iterations < 1) {
+      std::fprintf(stderr, "full_path_benchmark: --iterations wants a positive count, not '%s'\n", argv[1] + 13);
+      return 2;
+    }
+    argv[1] = argv[0];  // drop it before the library parses the rest
+    ++argv;
+    --argc;
+  }
   for (const Variant& v : variants()) {
-    benchmark::RegisterBenchmark(("full_path/transmit/" + std::string(v.name)).c_str(), &transmit, &v)
-        ->Arg(64)
-        ->Arg(1472);
-    benchmark::RegisterBenchmark(("full_path/receive/" + std::string(v.name)).c_str(), &receive, &v)
-        ->Arg(64)
-        ->Arg(1472);
+    for (const char* path : {"transmit", "receive"}) {
+      benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
+          ("full_path/" + std::string(path) + "/" + v.name).c_str(), path[0] == 't' ? &transmit : &receive, &v);
+      b->Arg(64)->Arg(1472);
+      if (iterations > 0) b->Iterations(iterations);
+    }
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
