@@ -35,62 +35,85 @@ struct ArenaFrames {
   static constexpr bool kCanFail = true;
 };
 
-template <class T, class Frames>
-class [[nodiscard]] LazyTask {
+/// What every lazy task type shares: it owns its coroutine frame, and awaiting it starts the child
+/// and resumes the awaiter when the child finishes (an empty task, whose frame could not be
+/// allocated, completes at once). `Promise` needs a `continuation` member and a final_suspend that
+/// returns ResumeContinuation. LazyTask below and full_path's CoTask build on it.
+template <class Promise>
+class TaskHandle {
  public:
-  struct promise_type : Frames::template PromiseBase<LazyTask> {
-    T value{};
-    std::coroutine_handle<> continuation;
-
-    LazyTask get_return_object() noexcept {
-      return LazyTask(std::coroutine_handle<promise_type>::from_promise(*this));
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    auto final_suspend() noexcept {
-      struct ResumeAwaiter {
-        bool await_ready() noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) noexcept {
-          return self.promise().continuation;  // symmetric transfer back to the awaiter
-        }
-        void await_resume() noexcept {}
-      };
-      return ResumeAwaiter{};
-    }
-    void return_value(T v) noexcept { value = std::move(v); }
-    void unhandled_exception() noexcept { std::abort(); }  // the tree never throws
-  };
-
-  LazyTask() noexcept = default;
-  LazyTask(LazyTask&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  LazyTask& operator=(LazyTask&&) = delete;
-  ~LazyTask() {
+  TaskHandle() noexcept = default;
+  TaskHandle(TaskHandle&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  TaskHandle& operator=(TaskHandle&&) = delete;
+  ~TaskHandle() {
     if (handle_) handle_.destroy();
   }
 
   /// False when the frame could not be allocated (ArenaFrames only).
   explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
 
-  // Awaiting: start the child and resume us when it finishes. An empty task completes at once.
   bool await_ready() const noexcept { return !handle_; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
     handle_.promise().continuation = awaiter;
     return handle_;
   }
-  T await_resume() noexcept { return handle_ ? std::move(handle_.promise().value) : T{}; }
+
+ protected:
+  explicit TaskHandle(std::coroutine_handle<Promise> handle) noexcept : handle_(handle) {}
+  std::coroutine_handle<Promise> handle_;
+};
+
+/// A task promise's final_suspend: symmetric transfer back to whoever awaited the task.
+struct ResumeContinuation {
+  bool await_ready() noexcept { return false; }
+  template <class Promise>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+    return self.promise().continuation;
+  }
+  void await_resume() noexcept {}
+};
+
+template <class T, class Frames>
+class LazyTask;
+
+template <class T, class Frames>
+struct LazyPromise : Frames::template PromiseBase<LazyTask<T, Frames>> {
+  T value{};
+  std::coroutine_handle<> continuation;
+
+  LazyTask<T, Frames> get_return_object() noexcept;
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  ResumeContinuation final_suspend() noexcept { return {}; }
+  void return_value(T v) noexcept { value = std::move(v); }
+  void unhandled_exception() noexcept { std::abort(); }  // the tree never throws
+};
+
+template <class T, class Frames>
+class [[nodiscard]] LazyTask : public TaskHandle<LazyPromise<T, Frames>> {
+ public:
+  using promise_type = LazyPromise<T, Frames>;
+
+  LazyTask() noexcept = default;
+
+  T await_resume() noexcept { return this->handle_ ? std::move(this->handle_.promise().value) : T{}; }
 
   /// Runs a task whose leaves never suspend to completion from ordinary code (the entry point).
   /// Returns T{} for an empty task.
   T run_to_completion() noexcept {
-    if (!handle_) return T{};
-    handle_.promise().continuation = std::noop_coroutine();
-    handle_.resume();
-    return std::move(handle_.promise().value);
+    if (!this->handle_) return T{};
+    this->handle_.promise().continuation = std::noop_coroutine();
+    this->handle_.resume();
+    return std::move(this->handle_.promise().value);
   }
 
  private:
-  explicit LazyTask(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
-
-  std::coroutine_handle<promise_type> handle_;
+  friend promise_type;
+  explicit LazyTask(std::coroutine_handle<promise_type> handle) noexcept : TaskHandle<promise_type>(handle) {}
 };
+
+template <class T, class Frames>
+LazyTask<T, Frames> LazyPromise<T, Frames>::get_return_object() noexcept {
+  return LazyTask<T, Frames>(std::coroutine_handle<LazyPromise>::from_promise(*this));
+}
 
 }  // namespace pollstack::async_cost
