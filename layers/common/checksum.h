@@ -72,9 +72,12 @@ inline std::uint32_t sum_native_words(std::span<const std::byte> bytes) {
 /// Adds `bytes` to a running sum (`sum` and the result are 16-bit sums, not yet complemented).
 /// The hot path of every checksummed layer (benchmarks/checksum compares it with the definition).
 constexpr std::uint32_t checksum_accumulate(std::span<const std::byte> bytes, std::uint32_t sum = 0) {
-  const std::uint32_t piece = std::is_constant_evaluated() ? checksum_detail::sum_big_endian_words(bytes)
-                                                           : checksum_detail::sum_native_words(bytes);
-  return checksum_detail::fold(static_cast<std::uint64_t>(piece) + sum);
+  // An `if`, not a `const` local: a const integer's initializer is first tried as a constant
+  // expression, where is_constant_evaluated() is true (clang warns about exactly that).
+  if (std::is_constant_evaluated()) {
+    return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::sum_big_endian_words(bytes)) + sum);
+  }
+  return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::sum_native_words(bytes)) + sum);
 }
 
 /// Adds one 16-bit value (a pseudo-header field) to a running sum.
