@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "benchmarks/full_path/variants.h"
 #include "tools/heap_probe/heap_probe.h"
@@ -72,9 +73,9 @@ int main(int argc, char** argv) {
     --argc;
   }
   for (const Variant& v : variants()) {
-    for (const char* path : {"transmit", "receive"}) {
-      benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
-          ("full_path/" + std::string(path) + "/" + v.name).c_str(), path[0] == 't' ? &transmit : &receive, &v);
+    for (const auto& [path, run] : {std::pair{"transmit", &transmit}, std::pair{"receive", &receive}}) {
+      benchmark::internal::Benchmark* b =
+          benchmark::RegisterBenchmark(("full_path/" + std::string(path) + "/" + v.name).c_str(), run, &v);
       b->Arg(64)->Arg(1472);
       if (iterations > 0) b->Iterations(iterations);
     }

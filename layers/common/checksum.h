@@ -67,17 +67,20 @@ inline std::uint32_t sum_native_words(std::span<const std::byte> bytes) {
   return sum;
 }
 
+/// The sum of `bytes`: the definition in constant evaluation (no memcpy there), the fast path at
+/// run time. An `if`, not a conditional initializing a `const` local: such an initializer is first
+/// tried as a constant expression, where is_constant_evaluated() is true (clang warns about it).
+constexpr std::uint32_t sum_words(std::span<const std::byte> bytes) {
+  if (std::is_constant_evaluated()) return sum_big_endian_words(bytes);
+  return sum_native_words(bytes);
+}
+
 }  // namespace checksum_detail
 
 /// Adds `bytes` to a running sum (`sum` and the result are 16-bit sums, not yet complemented).
 /// The hot path of every checksummed layer (benchmarks/checksum compares it with the definition).
 constexpr std::uint32_t checksum_accumulate(std::span<const std::byte> bytes, std::uint32_t sum = 0) {
-  // An `if`, not a `const` local: a const integer's initializer is first tried as a constant
-  // expression, where is_constant_evaluated() is true (clang warns about exactly that).
-  if (std::is_constant_evaluated()) {
-    return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::sum_big_endian_words(bytes)) + sum);
-  }
-  return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::sum_native_words(bytes)) + sum);
+  return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::sum_words(bytes)) + sum);
 }
 
 /// Adds one 16-bit value (a pseudo-header field) to a running sum.
