@@ -13,17 +13,13 @@
 #include "driver_channel/doorbell.h"
 #include "driver_channel/stack_channel.h"
 #include "statemachines/clock.h"
+#include "statemachines/hosted/steady_clock.h"
 #include "statemachines/state_machine.h"
 
 namespace pollstack::driver_channel {
 
 /// Longest sleep between checks of the driver's lifeline.
 inline constexpr int kIoLoopSleepMs = 100;
-
-/// The steady clock at the loop's resolution.
-inline Instant steady_now() noexcept {
-  return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
-}
 
 /// `lifeline_fd`: the driver connection (see attach.h), or -1 for an in-process driver. When it
 /// closes, the channel goes link down and the machine sees kLinkDown instead of waiting forever.
@@ -34,12 +30,12 @@ OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_
   Instant deadline = kNever;
   const Waker waker(+[](void* flag) noexcept { *static_cast<bool*>(flag) = true; }, &woken);
   for (;;) {
-    const Instant now = steady_now();
+    const Instant now = SteadyClock::now();
     if (deadline <= now) woken = true;
     if (woken) {
       woken = false;
       deadline = kNever;
-      Context cx(waker, now, &deadline);
+      Context cx(waker, now, deadline);
       Poll<OutputOf<M>> done = machine.poll(cx);
       if (done.is_ready()) return std::move(done).value();
     }
@@ -53,7 +49,7 @@ OutputOf<M> run_with_channel(M& machine, StackChannel& channel, Doorbell& stack_
     if (!channel.prepare_to_sleep()) continue;
     int sleep_ms = kIoLoopSleepMs;
     if (deadline != kNever) {
-      const auto until = std::chrono::ceil<Duration>(deadline - steady_now()).count();
+      const auto until = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
       sleep_ms = static_cast<int>(std::clamp<decltype(until)>(until, 0, kIoLoopSleepMs));
     }
     stack_doorbell.wait(sleep_ms);

@@ -1,14 +1,13 @@
 #include "statemachines/contract.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 
 namespace pollstack {
 
-// snprintf into the stack and write(2): no allocation, no stdio lock, and (unlike fprintf) both
-// are declared non-throwing, so this noexcept function needs no exception tables.
+// Formatted on the stack and written with one fwrite: no allocation, and only the C library (so
+// the same file serves hosted builds and newlib on a microcontroller, where stderr goes wherever
+// the board's _write sends it: semihosting, a UART).
 void contract_violated(const char* what, const SourceLocation& where) noexcept {
   char message[512];
   const int n = std::snprintf(message, sizeof message, "pollstack: contract violated: %s\n  at %s:%u (%s)\n",
@@ -16,7 +15,7 @@ void contract_violated(const char* what, const SourceLocation& where) noexcept {
   if (n > 0) {
     const std::size_t length = static_cast<std::size_t>(n) < sizeof message ? static_cast<std::size_t>(n)
                                                                            : sizeof message - 1;
-    [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, message, length);
+    std::fwrite(message, 1, length, stderr);
   }
   std::abort();
 }

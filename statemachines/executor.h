@@ -1,11 +1,18 @@
 #pragma once
-/// Executor<Tasks...>: a fixed set of tasks, each a state machine held by value, polled when woken.
+/// Executor<Tasks...>: a fixed set of tasks, each a state machine held by value, polled when woken
+/// or when the time it asked for (Context::wake_at) has come.
 ///
 /// The task set is part of the type, so the executor's size is known at compile time and nothing
-/// is allocated: `Executor ex{make_sender(), make_receiver()};`. Each task gets its own Waker, which
-/// sets that task's bit in one atomic word; run_ready() polls every task whose bit is set, once,
-/// in task order. A task is polled first on the first run, then only after its waker fires; a
-/// Ready task is never polled again and its output is kept for output<I>().
+/// is allocated: `Executor ex{make_sender(), make_receiver()};`. Each task gets its own Waker,
+/// which sets that task's bit in one atomic word, and its own deadline. `run_ready(now)` polls,
+/// once and in task order, every task that was woken or whose deadline is due, then reports the
+/// earliest deadline still pending (`next_deadline()`), so its owner can sleep until then or until
+/// a waker fires. A Ready task is never polled again and its output is kept for output<I>().
+///
+/// Portable: no clock and no way of sleeping of its own. The owner reads its clock, calls
+/// run_ready(), and sleeps the way its platform does: hosted/run.h parks the thread on a futex;
+/// firmware waits for an interrupt (tools/firmware). `set_notifier()` is how a wake from another
+/// thread (or an interrupt handler) reaches a sleeping owner.
 ///
 /// Wakers point into the executor, so it cannot be copied or moved; it must outlive every waker
 /// it handed out (resources drop wakers when the operations holding them end).
@@ -16,9 +23,9 @@
 #include <tuple>
 #include <utility>
 
+#include "statemachines/clock.h"
 #include "statemachines/contract.h"
 #include "statemachines/state_machine.h"
-#include "statemachines/thread_parker.h"
 
 namespace pollstack {
 
@@ -31,27 +38,37 @@ class Executor {
   explicit Executor(Tasks... tasks) : tasks_(std::move(tasks)...) {
     for (std::size_t i = 0; i < kTaskCount; ++i) {
       wake_targets_[i] = WakeTarget{this, std::uint32_t{1} << i};
+      deadlines_[i] = kNever;
     }
   }
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  /// Polls each task that was woken since its last poll, once. Returns how many were polled.
-  /// Bounded work: at most kTaskCount polls, even if tasks wake each other meanwhile.
-  std::size_t run_ready() noexcept {
-    const std::uint32_t woken = woken_.exchange(0, std::memory_order_acquire) & ~done_;
-    poll_woken(woken, std::index_sequence_for<Tasks...>{});
-    return static_cast<std::size_t>(__builtin_popcount(woken));
+  /// Polls each task that was woken since its last poll or whose deadline is at or before `now`,
+  /// once. Returns how many were polled. Bounded work: at most kTaskCount polls, even if tasks
+  /// wake each other meanwhile (those run on the next call).
+  std::size_t run_ready(Instant now) noexcept {
+    const std::uint32_t due = (woken_.exchange(0, std::memory_order_acquire) | deadlines_due(now)) & ~done_;
+    poll_due(due, now, std::index_sequence_for<Tasks...>{});
+    return static_cast<std::size_t>(__builtin_popcount(due));
   }
 
-  /// Runs until every task is Ready. While no task is woken, the thread sleeps on a ThreadParker,
-  /// so a wake from another thread resumes it. Hosted builds only; firmware calls run_ready()
-  /// from its own idle loop.
-  void run() noexcept {
-    while (!all_done()) {
-      if (run_ready() == 0 && woken_.load(std::memory_order_acquire) == 0) parker_.park();
+  /// The earliest time an unfinished task asked to be polled at (kNever: none). The owner may
+  /// sleep until then unless has_woken() (a task was woken meanwhile: call run_ready() at once).
+  Instant next_deadline() const noexcept {
+    Instant next = kNever;
+    for (std::size_t i = 0; i < kTaskCount; ++i) {
+      if (((done_ >> i) & 1u) == 0 && deadlines_[i] < next) next = deadlines_[i];
     }
+    return next;
   }
+
+  /// True when some unfinished task was woken since the last run_ready(). Any thread.
+  bool has_woken() const noexcept { return (woken_.load(std::memory_order_acquire) & ~done_) != 0; }
+
+  /// Called (on whatever thread wakes a task) after the task's bit is set: how a sleeping owner
+  /// learns of the wake (hosted: ThreadParker::waker()). Set it before the first run_ready().
+  void set_notifier(const Waker& notifier) noexcept { notifier_ = notifier; }
 
   bool all_done() const noexcept { return done_ == kAllTasks; }
   bool is_done(std::size_t index) const noexcept {
@@ -63,6 +80,12 @@ class Executor {
   template <std::size_t I>
   auto& output() noexcept {
     return std::get<I>(tasks_).output;
+  }
+
+  /// Task I itself, for its owner to inspect (counters, state) between runs.
+  template <std::size_t I>
+  auto& task() noexcept {
+    return std::get<I>(tasks_).machine;
   }
 
  private:
@@ -82,22 +105,32 @@ class Executor {
     std::uint32_t bit;
   };
 
-  // Set the bit before unparking: run() re-reads the word after every park, so no wake is lost.
+  // Set the bit before notifying: the owner re-reads the word after every sleep, so no wake is
+  // lost.
   static void wake_task(void* data) noexcept {
     const auto* target = static_cast<const WakeTarget*>(data);
     target->executor->woken_.fetch_or(target->bit, std::memory_order_release);
-    target->executor->parker_.unpark();
+    target->executor->notifier_.wake();
+  }
+
+  std::uint32_t deadlines_due(Instant now) const noexcept {
+    std::uint32_t due = 0;
+    for (std::size_t i = 0; i < kTaskCount; ++i) {
+      if (deadlines_[i] <= now) due |= std::uint32_t{1} << i;
+    }
+    return due;
   }
 
   template <std::size_t... I>
-  void poll_woken(std::uint32_t woken, std::index_sequence<I...>) noexcept {
-    ((woken & (std::uint32_t{1} << I) ? poll_task<I>() : void()), ...);
+  void poll_due(std::uint32_t due, Instant now, std::index_sequence<I...>) noexcept {
+    ((due & (std::uint32_t{1} << I) ? poll_task<I>(now) : void()), ...);
   }
 
   template <std::size_t I>
-  void poll_task() noexcept {
+  void poll_task(Instant now) noexcept {
     auto& task = std::get<I>(tasks_);
-    Context cx(Waker(&wake_task, &wake_targets_[I]));
+    deadlines_[I] = kNever;  // a task asks again on every poll that still waits on time
+    Context cx(Waker(&wake_task, &wake_targets_[I]), now, deadlines_[I]);
     task.output = task.machine.poll(cx);
     if (task.output.is_ready()) done_ |= std::uint32_t{1} << I;
   }
@@ -105,8 +138,9 @@ class Executor {
   std::tuple<Task<Tasks>...> tasks_;
   std::atomic<std::uint32_t> woken_{kAllTasks};  // every task is polled once at the start
   std::uint32_t done_ = 0;
+  Instant deadlines_[kTaskCount];  // what each task last asked for through wake_at()
   WakeTarget wake_targets_[kTaskCount];
-  ThreadParker parker_;
+  Waker notifier_;
 };
 
 }  // namespace pollstack

@@ -5,7 +5,7 @@
 
 #include "benchmarks/async_cost/make_table.h"
 #include "benchmarks/async_cost/variants.h"
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "statemachines/state_cell.h"
 
 namespace pollstack::async_cost {

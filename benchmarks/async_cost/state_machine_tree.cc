@@ -2,7 +2,7 @@
 // whole tree is one object of fixed size, and polling it is ordinary inlinable code.
 #include "benchmarks/async_cost/make_table.h"
 #include "benchmarks/async_cost/variants.h"
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "statemachines/state_cell.h"
 #include "statemachines/state_machine.h"
 

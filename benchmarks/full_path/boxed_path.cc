@@ -223,7 +223,7 @@ T run(BoxedPoll<T>& op, UdpWorld& w) {
   bool woken = false;
   const Waker waker(+[](void* p) noexcept { *static_cast<bool*>(p) = true; }, &woken);
   for (;;) {
-    Context cx(waker, w.now());
+    Context cx(waker, w.now(), w.deadline());
     Poll<T> p = op.poll(cx);
     if (p.is_ready()) return std::move(p).value();
     while (!woken) w.wait_for_driver();  // the driver frees room; the channel's waker fires
@@ -246,7 +246,7 @@ T run(BoxedPoll<T>& op, UdpWorld& w) {
 [[gnu::noinline]] std::uint32_t boxed_receive(UdpWorld& w) {
   // The application's first read waits on the empty socket, registered with the world's read waker.
   Box<bool> first = std::make_unique<ReadOp>(&w);
-  Context reader(w.read_waker(), w.now());
+  Context reader(w.read_waker(), w.now(), w.deadline());
   Poll<bool> got = first->poll(reader);
   if (got.is_pending()) {
     // The stack's receive path over every delivered frame; the first delivery wakes the read.
@@ -269,7 +269,7 @@ T run(BoxedPoll<T>& op, UdpWorld& w) {
   if (!got.value()) return 0;
   // Then what else is queued, without waiting.
   std::uint32_t read = 1;
-  Context no_wait(Waker(), w.now());
+  Context no_wait(Waker(), w.now(), w.deadline());
   for (;;) {
     Box<bool> op = std::make_unique<ReadOp>(&w);
     Poll<bool> more = op->poll(no_wait);

@@ -33,7 +33,7 @@ struct EthernetSend {
     retry();
   }
   void retry() {  // also the waker's target
-    Context cx(Waker(+[](void* self) noexcept { static_cast<EthernetSend*>(self)->woken = true; }, this), w->now());
+    Context cx(Waker(+[](void* self) noexcept { static_cast<EthernetSend*>(self)->woken = true; }, this), w->now(), w->deadline());
     Poll<ChannelResult<TxBuffer>> got = parked->poll(cx);
     if (got.is_ready()) finish(std::move(got).value());
   }
@@ -148,7 +148,7 @@ struct SocketRead {
   Callback<bool> done;
   bool read(const Waker& waker) {
     net::UdpReceive receive = w->stack().udp().recv_from(w->socket(), w->receive_buffer());
-    Context cx(waker, w->now());
+    Context cx(waker, w->now(), w->deadline());
     Poll<net::Stack::UdpLayer::RecvOutput> got = receive.poll(cx);
     if (got.is_pending()) return false;
     done(got.value().ok());

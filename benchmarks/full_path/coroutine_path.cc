@@ -33,7 +33,7 @@ struct ChannelReserve {
   bool await_suspend(std::coroutine_handle<> h) {
     // Register with the channel exactly as a state machine would: poll its operation with our waker.
     waiting.emplace(world->channel().reserve_tx());
-    Context cx(resumer->waker(), world->now());
+    Context cx(resumer->waker(), world->now(), world->deadline());
     Poll<ChannelResult<TxBuffer>> p = waiting->poll(cx);
     if (p.is_ready()) {
       got.emplace(std::move(p).value());
@@ -60,7 +60,7 @@ struct SocketRead {
   }
   bool await_suspend(std::coroutine_handle<> h) {
     net::UdpReceive read = world->stack().udp().recv_from(world->socket(), world->receive_buffer());
-    Context cx(world->read_waker(), world->now());
+    Context cx(world->read_waker(), world->now(), world->deadline());
     Poll<net::Stack::UdpLayer::RecvOutput> p = read.poll(cx);
     if (p.is_ready()) {
       got.emplace(std::move(p).value());

@@ -17,9 +17,9 @@ driver_channel::SharedRegion make_region() {
 }
 
 // A task that never sleeps: the benchmark polls in a loop and never waits.
-Context poll_context(const UdpWorld& world) {
+Context poll_context(UdpWorld& world) {
   static const Waker noop;
-  return Context(noop, world.now());
+  return Context(noop, world.now(), world.deadline());
 }
 
 }  // namespace
@@ -120,7 +120,7 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   bool woken = false;
   const Waker waker(+[](void* w) noexcept { *static_cast<bool*>(w) = true; }, &woken);
   for (;;) {
-    Context cx(waker, world.now());
+    Context cx(waker, world.now(), world.deadline());
     Poll<net::Stack::UdpLayer::SendOutput> sent = send.poll(cx);
     if (sent.is_ready()) return sent.value().ok() ? 1 : 0;
     while (!woken) world.wait_for_driver();  // Pending: the channel is full; its waker will fire
@@ -154,7 +154,7 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   net::Stack& stack = world.stack();
   // The application's read waits on the empty socket...
   net::UdpReceive first = stack.udp().recv_from(world.socket(), world.receive_buffer());
-  Context reader(world.read_waker(), world.now());
+  Context reader(world.read_waker(), world.now(), world.deadline());
   Poll<net::Stack::UdpLayer::RecvOutput> got = first.poll(reader);
   if (got.is_pending()) {
     // ...the stack's receive task takes every delivered frame (at most kRxFramesPerPoll) into the

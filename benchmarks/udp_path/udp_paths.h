@@ -83,6 +83,9 @@ class UdpWorld {
   std::span<std::byte> mutable_payload() { return payload_; }
   std::span<std::byte> receive_buffer() { return receive_buffer_; }
   Instant now() const { return Instant{Duration{1000}}; }
+  /// Where the benchmark tasks' wake_at() requests go: the benchmarks keep no timers (nothing on
+  /// these paths waits on time once the neighbour is known).
+  Instant& deadline() { return deadline_; }
 
  private:
   UdpWorld(std::size_t payload_bytes, driver_channel::SharedRegion region, driver_channel::Doorbell* driver_bell,
@@ -95,6 +98,7 @@ class UdpWorld {
   }
 
   driver_channel::SharedRegion region_;
+  Instant deadline_ = kNever;
   driver_channel::StackChannel channel_;
   std::optional<driver_channel::DriverPort> port_;   // the in-thread driver side, or none
   driver_channel::Doorbell* stack_bell_ = nullptr;  // with a driver process

@@ -13,11 +13,14 @@
 #include "driver_channel/driver_port.h"
 #include "driver_channel/io_loop.h"
 #include "driver_channel/loopback.h"
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "tests/driver_channel/pump.h"
+#include "tests/statemachines/manual_context.h"
 
 namespace pollstack::driver_channel {
 namespace {
+
+using pollstack::testing::ManualContext;
 
 constexpr std::uint32_t kTxBuffers = kBufferCount - kRxFillBuffers;
 
@@ -41,7 +44,7 @@ void count_wake(void* data) noexcept { ++*static_cast<int*>(data); }
 
 TxBuffer reserve_now(StackChannel& channel) {
   auto r = channel.reserve_tx();
-  Context cx{Waker()};
+  ManualContext cx{Waker()};
   Poll<ChannelResult<TxBuffer>> p = r.poll(cx);
   REQUIRE(p.is_ready());
   REQUIRE(p.value().ok());
@@ -57,7 +60,7 @@ TEST_CASE("a frame goes out through TX and comes back through RX, byte for byte"
   CHECK(f.loopback.step() == 1);
 
   auto rx = f.channel.receive();
-  Context cx{Waker()};
+  ManualContext cx{Waker()};
   Poll<ChannelResult<RxBuffer>> got = rx.poll(cx);
   REQUIRE(got.is_ready());
   REQUIRE(got.value().ok());
@@ -72,7 +75,7 @@ TEST_CASE("receive is Pending on an empty RX ring and woken when a frame arrives
   Fixture f;
   auto rx = f.channel.receive();
   int wakes = 0;
-  Context cx{Waker(&count_wake, &wakes)};
+  ManualContext cx{Waker(&count_wake, &wakes)};
   CHECK(rx.poll(cx).is_pending());
 
   reserve_now(f.channel).submit(60);
@@ -90,7 +93,7 @@ TEST_CASE("reserve_tx is Pending when every TX buffer is out, and woken when the
 
   auto r = f.channel.reserve_tx();
   int wakes = 0;
-  Context cx{Waker(&count_wake, &wakes)};
+  ManualContext cx{Waker(&count_wake, &wakes)};
   CHECK(r.poll(cx).is_pending());
   CHECK(f.channel.counters().tx_pending == 1);
 
@@ -108,7 +111,7 @@ TEST_CASE("a TxBuffer dropped unsubmitted goes back to the pool and wakes a wait
   for (std::uint32_t i = 0; i < kTxBuffers; ++i) held.push_back(reserve_now(f.channel));
   auto r = f.channel.reserve_tx();
   int wakes = 0;
-  Context cx{Waker(&count_wake, &wakes)};
+  ManualContext cx{Waker(&count_wake, &wakes)};
   CHECK(r.poll(cx).is_pending());
   held.pop_back();
   CHECK(wakes == 1);
@@ -137,7 +140,7 @@ TEST_CASE("malformed descriptors from the driver are counted and dropped; nothin
 
   f.channel.service();
   auto rx = f.channel.receive();
-  Context cx{Waker()};
+  ManualContext cx{Waker()};
   CHECK(rx.poll(cx).is_pending());  // all four skipped, none followed
 
   const LedgerCounters& c = f.channel.ledger().counters();
@@ -154,7 +157,7 @@ TEST_CASE("a driver that breaks the ring protocol is link down: waiters finish, 
   Fixture f;
   auto rx = f.channel.receive();
   int wakes = 0;
-  Context cx{Waker(&count_wake, &wakes)};
+  ManualContext cx{Waker(&count_wake, &wakes)};
   CHECK(rx.poll(cx).is_pending());
 
   f.region.layout().rx.produced.store(kRingCapacity * 3);  // claims more entries than fit
@@ -174,7 +177,7 @@ TEST_CASE("link down (driver gone): pending and later operations fail, no buffer
   for (std::uint32_t i = 0; i < kTxBuffers; ++i) held.push_back(reserve_now(f.channel));
   auto r = f.channel.reserve_tx();
   int wakes = 0;
-  Context cx{Waker(&count_wake, &wakes)};
+  ManualContext cx{Waker(&count_wake, &wakes)};
   CHECK(r.poll(cx).is_pending());
 
   f.channel.link_down();

@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   const Waker waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &wakes);
   auto poll = [&](auto& machine) {
     deadline = kNever;
-    Context cx(waker, now, &deadline);
+    Context cx(waker, now, deadline);
     return machine.poll(cx);
   };
 

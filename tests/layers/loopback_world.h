@@ -59,14 +59,14 @@ struct LoopbackWorld {
       if (app_woken) {
         app_woken = false;
         app_deadline = kNever;
-        Context cx(Waker(flag, &app_woken), now, &app_deadline);
+        Context cx(Waker(flag, &app_woken), now, app_deadline);
         Poll<OutputOf<M>> done = app.poll(cx);
         if (done.is_ready()) return std::move(done).value();
       }
       if (task_woken) {
         task_woken = false;
         task_deadline = kNever;
-        Context cx(Waker(flag, &task_woken), now, &task_deadline);
+        Context cx(Waker(flag, &task_woken), now, task_deadline);
         if (task.poll(cx).is_ready()) {
           FAIL("the interface task stopped: link down");
           return std::nullopt;

@@ -19,6 +19,7 @@
 #include "layers/udp/udp_wire.h"
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
+#include "tests/statemachines/manual_context.h"
 
 namespace pollstack::net::testing {
 
@@ -134,7 +135,7 @@ struct Driver {
   template <class M>
   auto poll(M& machine) {
     deadline = kNever;
-    Context cx(waker(), now, &deadline);
+    Context cx(waker(), now, deadline);
     return machine.poll(cx);
   }
   void advance(Duration d) { now += d; }

@@ -1,4 +1,4 @@
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 
 #include <doctest/doctest.h>
 

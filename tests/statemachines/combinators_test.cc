@@ -1,7 +1,7 @@
 // map, then, join, select: behaviour and size.
 #include <doctest/doctest.h>
 
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "statemachines/join.h"
 #include "statemachines/map.h"
 #include "statemachines/select.h"
@@ -31,7 +31,7 @@ TEST_CASE("map applies the function to the output once") {
 TEST_CASE("map passes Pending through and stays pollable") {
   Gate gate;
   auto m = map(TakeFromGate(gate, 5), [](int x) { return x * 2; });
-  Context cx(noop_waker());
+  testing::ManualContext cx(noop_waker());
   CHECK(m.poll(cx).is_pending());
   CHECK(gate.has_waiter());
   gate.give();
@@ -62,7 +62,7 @@ TEST_CASE("map of a capture-free function adds only the state byte") {
 TEST_CASE("then runs the second machine built from the first's output") {
   Gate gate;
   auto t = then(Immediate(4), [&gate](int x) { return TakeFromGate(gate, x * 10); });
-  Context cx(noop_waker());
+  testing::ManualContext cx(noop_waker());
   CHECK(t.poll(cx).is_pending());  // first done, second waiting for the gate
   gate.give();
   Poll<int> done = t.poll(cx);
@@ -97,7 +97,7 @@ TEST_CASE("then destroys whichever stage is alive") {
   };
   {
     auto t = then(Tracked{}, [](int) { return Tracked{}; });
-    Context cx(noop_waker());
+    testing::ManualContext cx(noop_waker());
     CHECK(t.poll(cx).is_pending());
     CHECK(alive == 1);
   }
@@ -108,7 +108,7 @@ TEST_CASE("join completes when both complete, polling each until it is done") {
   Gate gate;
   auto j = join(Countdown(2), TakeFromGate(gate, 9));
   int wakes = 0;
-  Context cx(testing::counting_waker(wakes));
+  testing::ManualContext cx(testing::counting_waker(wakes));
   CHECK(j.poll(cx).is_pending());
   CHECK(j.poll(cx).is_pending());
   CHECK(j.poll(cx).is_pending());  // the countdown is done now, the gate is still closed
@@ -122,7 +122,7 @@ TEST_CASE("join completes when both complete, polling each until it is done") {
 TEST_CASE("select returns the first ready, biased to the left") {
   Gate gate;
   auto s = select(TakeFromGate(gate, 1), Countdown(1));
-  Context cx(noop_waker());
+  testing::ManualContext cx(noop_waker());
   CHECK(s.poll(cx).is_pending());
   Poll<std::variant<int, int>> done = s.poll(cx);
   REQUIRE(done.is_ready());

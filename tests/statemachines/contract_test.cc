@@ -5,7 +5,7 @@
 
 #include <csignal>
 
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "statemachines/join.h"
 #include "statemachines/map.h"
 #include "tests/statemachines/test_machines.h"
@@ -32,20 +32,20 @@ TEST_CASE("polling a machine after Ready aborts in debug builds") {
   if (!kContractChecks) return;  // release build: the check compiles away by design
   CHECK(aborts([] {
     testing::Immediate m(1);
-    Context cx{Waker()};
+    testing::ManualContext cx{Waker()};
     (void)m.poll(cx);
     (void)m.poll(cx);
   }));
   CHECK(aborts([] {
     auto m = map(testing::Immediate(1), [](int x) { return x; });
     block_on(m);
-    Context cx{Waker()};
+    testing::ManualContext cx{Waker()};
     (void)m.poll(cx);
   }));
   CHECK(aborts([] {
     auto j = join(testing::Immediate(1), testing::Immediate(2));
     block_on(j);
-    Context cx{Waker()};
+    testing::ManualContext cx{Waker()};
     (void)j.poll(cx);
   }));
 }

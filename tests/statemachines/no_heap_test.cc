@@ -7,8 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "statemachines/executor.h"
+#include "statemachines/hosted/run.h"
 #include "statemachines/join.h"
 #include "statemachines/map.h"
 #include "statemachines/select.h"
@@ -31,9 +32,9 @@ TEST_CASE("combinators, executor and block_on allocate nothing") {
         join(testing::Countdown(2), map(testing::Immediate(5), [](int x) { return x; })),
         [&gate](Joined<int, int> j) { return testing::TakeFromGate(gate, j.second); });
     Executor ex{std::move(composed), select(testing::Countdown(1), testing::Immediate(0))};
-    ex.run_ready();
+    ex.run_ready(Instant{});
     gate.give();
-    ex.run();
+    run(ex);
     composed_output = ex.output<0>().value();
     blocked_output = block_on(testing::Countdown(4));
   }

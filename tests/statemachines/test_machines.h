@@ -6,6 +6,7 @@
 #include "statemachines/state_cell.h"
 #include "statemachines/state_machine.h"
 #include "statemachines/waker_slot.h"
+#include "tests/statemachines/manual_context.h"
 
 namespace pollstack::testing {
 

@@ -1,4 +1,4 @@
-#include "statemachines/thread_parker.h"
+#include "statemachines/hosted/thread_parker.h"
 
 #include <doctest/doctest.h>
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "statemachines/block_on.h"
+#include "statemachines/hosted/block_on.h"
 #include "statemachines/map.h"
 #include "statemachines/then.h"
 #include "tests/statemachines/test_machines.h"

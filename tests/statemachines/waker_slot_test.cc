@@ -73,11 +73,11 @@ TEST_CASE("WakerSlot: clear forgets without waking") {
 TEST_CASE("Two tasks contending for one slot both finish") {
   testing::Gate gate;
   Executor ex{testing::TakeFromGate(gate, 1), testing::TakeFromGate(gate, 2)};
-  ex.run_ready();  // both Pending; the second displaced the first, which is woken again
+  ex.run_ready(Instant{});  // both Pending; the second displaced the first, which is woken again
   CHECK_FALSE(ex.all_done());
   for (int round = 0; round < 10 && !ex.all_done(); ++round) {
     gate.give();
-    while (ex.run_ready() > 0) {
+    while (ex.run_ready(Instant{}) > 0) {
     }
   }
   REQUIRE(ex.all_done());

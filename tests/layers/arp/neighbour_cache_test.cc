@@ -80,16 +80,16 @@ TEST_CASE("a bounded number of senders wait on one address; the next is refused"
   std::array<int, kArpWaitersPerEntry + 1> woken{};
   auto waker_for = [&](std::size_t i) { return Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &woken[i]); };
   for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) {
-    Context cx(waker_for(i));
+    pollstack::testing::ManualContext cx(waker_for(i));
     CHECK(cache.poll_resolve(kPeer, cx).is_pending());
   }
-  Context extra(waker_for(kArpWaitersPerEntry));
+  pollstack::testing::ManualContext extra(waker_for(kArpWaitersPerEntry));
   Poll<Result<MacAddress, SendError>> refused = cache.poll_resolve(kPeer, extra);
   REQUIRE(refused.is_ready());
   CHECK(refused.value().error() == SendError::kNeighbourBusy);
   CHECK(cache.counters().waiters_refused == 1);
   // The same task polling again is not a new waiter.
-  Context again(waker_for(0));
+  pollstack::testing::ManualContext again(waker_for(0));
   CHECK(cache.poll_resolve(kPeer, again).is_pending());
   cache.learn(kPeer, kPeerMac, false, Instant{});
   for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) CHECK(woken[i] == 1);

@@ -1,7 +1,7 @@
 #pragma once
-/// ThreadParker: lets one thread sleep until another wakes it. Hosted (Linux) builds only; it is
-/// what block_on() and Executor::run() sleep on. A firmware build uses run_ready() in its own idle
-/// loop instead (e.g. with WFI).
+/// ThreadParker: lets one thread sleep until another wakes it, or until a deadline. Hosted (Linux)
+/// builds only; it is what block_on() and run() sleep on. A firmware build sleeps its own way
+/// (wait for interrupt) around Executor::run_ready().
 ///
 /// unpark() costs one atomic exchange, plus a futex system call only when the owner is actually
 /// asleep, so waking a busy thread (the common case under load) never enters the kernel.
@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "statemachines/clock.h"
 #include "statemachines/waker.h"
 
 namespace pollstack {
@@ -23,7 +24,10 @@ class ThreadParker {
 
   /// Sleeps until unpark() has been called since the last park() returned. Returns at once if it
   /// already was. Only the owning thread may park.
-  void park() noexcept;
+  void park() noexcept { park_until(kNever); }
+
+  /// The same, but returns no later than `deadline` on SteadyClock (kNever: no limit).
+  void park_until(Instant deadline) noexcept;
 
   /// Wakes the owner, or makes its next park() return at once. Any thread, any time.
   void unpark() noexcept;
