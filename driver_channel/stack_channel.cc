@@ -103,23 +103,30 @@ void StackChannel::check_ring_faults() noexcept {
 }
 
 std::optional<ChannelResult<TxBuffer>> StackChannel::try_reserve_tx() noexcept {
+  if (!tx_waiters_.is_empty()) return std::nullopt;  // others were first
+  Waiter unqueued;
+  return try_reserve_tx(unqueued);
+}
+
+std::optional<ChannelResult<TxBuffer>> StackChannel::try_reserve_tx(Waiter& waiter) noexcept {
   if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
   reap_tx_done();
   check_ring_faults();
   if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
-  if (tx_.free_slots() > tx_reserved_) {
+  if (tx_.free_slots() > tx_reserved_ && tx_waiters_.may_take(waiter)) {
     if (std::optional<std::uint32_t> b = ledger_.take_free()) {
       ++tx_reserved_;
+      tx_waiters_.claimed(waiter);
       return ChannelResult<TxBuffer>(TxBuffer(*this, *b));
     }
   }
   return std::nullopt;
 }
 
-Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(const Waker& waker) noexcept {
-  if (std::optional<ChannelResult<TxBuffer>> r = try_reserve_tx()) return std::move(*r);
+Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(Waiter& waiter, const Waker& waker) noexcept {
+  if (std::optional<ChannelResult<TxBuffer>> r = try_reserve_tx(waiter)) return std::move(*r);
   ++counters_.tx_pending;
-  tx_waiter_.store(waker);
+  tx_waiters_.wait(waiter, waker);
   return pending;
 }
 
@@ -145,7 +152,7 @@ bool StackChannel::submit_tx(std::uint32_t buffer, std::uint32_t length) noexcep
 void StackChannel::cancel_tx(std::uint32_t buffer) noexcept {
   --tx_reserved_;
   ledger_.release(buffer);
-  tx_waiter_.wake();  // a buffer and a slot are free again
+  tx_waiters_.notify_one();  // a buffer and a slot are free again: the next in line
 }
 
 std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexcept {
@@ -164,23 +171,21 @@ std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexcept {
   return std::nullopt;
 }
 
-Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(const Waker& waker) noexcept {
-  if (std::optional<ChannelResult<RxBuffer>> r = try_receive()) return std::move(*r);
-  rx_waiter_.store(waker);
+Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(Waiter& waiter, const Waker& waker) noexcept {
+  if (std::optional<ChannelResult<RxBuffer>> r = try_receive()) {
+    rx_waiters_.claimed(waiter);
+    return std::move(*r);
+  }
+  rx_waiters_.wait(waiter, waker);
   return pending;
 }
 
 bool StackChannel::service() noexcept {
   if (!link_up_) return false;
   bool woke = false;
-  if (reap_tx_done() > 0 && !tx_waiter_.is_empty()) {
-    tx_waiter_.wake();
-    woke = true;
-  }
-  if (rx_.available() > 0 && !rx_waiter_.is_empty()) {
-    rx_waiter_.wake();
-    woke = true;
-  }
+  // One waiter per buffer given back (bounded: reaping takes at most kMaxBatch).
+  for (std::uint32_t freed = reap_tx_done(); freed > 0 && tx_waiters_.notify_one(); --freed) woke = true;
+  if (rx_.available() > 0 && rx_waiters_.notify_one()) woke = true;
   check_ring_faults();
   return woke || !link_up_;  // a fault just took the link down, which woke the waiters
 }
@@ -194,8 +199,8 @@ void StackChannel::link_down() noexcept {
   link_up_ = false;
   ++counters_.link_downs;
   ledger_.reclaim_lent();
-  tx_waiter_.wake();
-  rx_waiter_.wake();
+  tx_waiters_.notify_all();
+  rx_waiters_.notify_all();
 }
 
 }  // namespace pollstack::driver_channel

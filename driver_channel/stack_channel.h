@@ -1,9 +1,11 @@
 #pragma once
 /// StackChannel: the stack's end of the driver channel. Poll-style, no allocation.
 ///
+/// It implements the NIC contract (layers/nic/nic.h; static_assert below):
 ///  - reserve_tx() is a state machine: Ready with a TxBuffer when a pool buffer and a TX slot are
-///    free, Pending otherwise (its waker fires when the driver returns buffers). This is where
-///    backpressure is born.
+///    free, Pending otherwise. Waiting reservations queue first come, first served (WaiterList):
+///    each buffer the driver gives back wakes the next one, and a reservation dropped while it
+///    waits leaves the queue. This is where backpressure is born.
 ///  - TxBuffer is an owning handle: submit(length) hands the frame to the driver; dropping it
 ///    unsubmitted returns the buffer to the pool.
 ///  - receive() is a state machine: Ready with an RxBuffer when a frame arrived, Pending otherwise.
@@ -25,20 +27,19 @@
 #include "driver_channel/doorbell.h"
 #include "driver_channel/region.h"
 #include "driver_channel/ring.h"
+#include "layers/nic/nic.h"
 #include "statemachines/result.h"
 #include "statemachines/state_cell.h"
 #include "statemachines/state_machine.h"
-#include "statemachines/waker_slot.h"
+#include "statemachines/waiter_list.h"
 
 namespace pollstack::driver_channel {
 
-enum class ChannelError : std::uint8_t {
-  kLinkDown,  // the driver is gone or broke the ring protocol
-};
-
-/// A value or a ChannelError.
+/// The channel's errors are the NIC contract's: kLinkDown when the driver is gone or broke the
+/// ring protocol.
+using ChannelError = net::NicError;
 template <class T>
-using ChannelResult = Result<T, ChannelError>;
+using ChannelResult = net::NicResult<T>;
 
 struct ChannelCounters {
   std::uint64_t tx_submitted = 0;
@@ -95,6 +96,12 @@ class RxBuffer {
 
 class StackChannel {
  public:
+  // The NIC contract's names and capacities (layers/nic/nic.h).
+  using TxBuffer = driver_channel::TxBuffer;
+  using RxBuffer = driver_channel::RxBuffer;
+  static constexpr std::size_t kBufferBytes = driver_channel::kBufferBytes;
+  static constexpr std::size_t kRxBuffers = kRxFillBuffers;
+
   /// Takes the region's rings over (they must be empty) and lends kRxFillBuffers to the driver.
   /// `driver_doorbell` (may be null: a busy-polling driver) is rung when the driver said it
   /// sleeps and the stack gave it work.
@@ -103,8 +110,9 @@ class StackChannel {
   StackChannel& operator=(const StackChannel&) = delete;
 
   /// A channel operation as a state machine: Ready with a `Buffer` (or kLinkDown), Pending while
-  /// the channel has none for it, with the waker stored. `Attempt` is the channel's one try.
-  template <class Buffer, Poll<ChannelResult<Buffer>> (StackChannel::*Attempt)(const Waker&) noexcept>
+  /// the channel has none for it, queued in the channel's waiter list for that direction.
+  /// `Attempt` is the channel's one try. Dropping the operation takes it out of the queue.
+  template <class Buffer, Poll<ChannelResult<Buffer>> (StackChannel::*Attempt)(Waiter&, const Waker&) noexcept>
   class Operation {
    public:
     using Output = ChannelResult<Buffer>;
@@ -112,7 +120,7 @@ class StackChannel {
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
-      Poll<Output> result = (channel_->*Attempt)(cx.waker());
+      Poll<Output> result = (channel_->*Attempt)(waiter_, cx.waker());
       if (result.is_ready()) state_.set(State::Done);
       return result;
     }
@@ -120,13 +128,14 @@ class StackChannel {
    private:
     enum class State : std::uint8_t { Waiting, Done };
     StackChannel* channel_;
+    Waiter waiter_;
     StateCell<Operation, State> state_{State::Waiting};
   };
 
  private:
   // Declared before the aliases below, which name them.
-  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(const Waker& waker) noexcept;
-  Poll<ChannelResult<RxBuffer>> poll_receive(const Waker& waker) noexcept;
+  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(Waiter& waiter, const Waker& waker) noexcept;
+  Poll<ChannelResult<RxBuffer>> poll_receive(Waiter& waiter, const Waker& waker) noexcept;
 
  public:
   /// reserve_tx() returns one of these: Ready with a TxBuffer, or with kLinkDown.
@@ -137,14 +146,11 @@ class StackChannel {
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
 
-  /// The same two attempts without waiting: nullopt where the operations would be Pending. For
-  /// synchronous callers (the benchmarks' plain-function baseline); nothing is woken later.
+  /// The same two attempts without waiting: nullopt where the operations would be Pending (a
+  /// reservation also while others queue for room: it does not jump the queue). For synchronous
+  /// callers and for taking frames that are already there; nothing is woken later.
   std::optional<ChannelResult<TxBuffer>> try_reserve_tx() noexcept;
   std::optional<ChannelResult<RxBuffer>> try_receive() noexcept;
-
-  /// The handle types, for code generic over channels (the layers, and their tests' fakes).
-  using TxBufferType = TxBuffer;
-  using RxBufferType = RxBuffer;
 
   /// Takes back sent buffers, notices new frames and ring faults, and wakes waiters. Bounded:
   /// at most kMaxBatch descriptors. Returns true if it woke anyone.
@@ -168,9 +174,10 @@ class StackChannel {
   const BufferLedger& ledger() const noexcept { return ledger_; }
 
  private:
-  friend class TxBuffer;
-  friend class RxBuffer;
+  friend class driver_channel::TxBuffer;
+  friend class driver_channel::RxBuffer;
 
+  std::optional<ChannelResult<TxBuffer>> try_reserve_tx(Waiter& waiter) noexcept;
   std::uint32_t reap_tx_done() noexcept;
   void lend_for_rx(std::uint32_t buffer) noexcept;
   void lend_rx_fill() noexcept;
@@ -189,8 +196,8 @@ class StackChannel {
   BufferLedger ledger_;
   std::uint32_t tx_reserved_ = 0;  // TxBuffers alive: each has a TX slot set aside
   bool link_up_ = true;
-  WakerSlot tx_waiter_;
-  WakerSlot rx_waiter_;
+  WaiterList tx_waiters_;
+  WaiterList rx_waiters_;
   ChannelCounters counters_;
 };
 
@@ -203,5 +210,7 @@ inline TxBuffer::~TxBuffer() {
 inline RxBuffer::~RxBuffer() {
   if (channel_ != nullptr) channel_->lend_for_rx(descriptor_.buffer);
 }
+
+static_assert(net::Nic<StackChannel>);
 
 }  // namespace pollstack::driver_channel

@@ -1,14 +1,14 @@
 #pragma once
-/// Interface<Channel>: one network interface: the layers composed by value over one driver
-/// channel, and the task that runs its receive path.
+/// Interface<Device, Config>: one network interface: the layers composed by value over one
+/// network device (the NIC contract, layers/nic/nic.h), sized by a configuration (layers/config.h),
+/// and the task that runs its receive path.
 ///
-///   Udp<Ipv4<Arp<Ethernet<Channel>>>>     application sends: UDP -> IPv4 -> ARP -> Ethernet -> channel
-///   Icmp<Ipv4<Arp<Ethernet<Channel>>>>
+///   Udp<Ipv4<Arp<Ethernet<Device>>>>     application sends: UDP -> IPv4 -> ARP -> Ethernet -> device
+///   Icmp<Ipv4<Arp<Ethernet<Device>>>>
 ///
 /// So `Udp::Send` holds an `Ipv4::Send`, which holds an `Arp::Send`, which holds an
-/// `Ethernet::Send`, which holds the channel's TX reservation: one object of a size known at
-/// compile time (interface_sizes.h reports them), and a Pending at the bottom is a Pending at the
-/// top.
+/// `Ethernet::Send`, which holds the device's TX reservation: one object of a size known at
+/// compile time (tools/sizes prints them), and a Pending at the bottom is a Pending at the top.
 ///
 /// The receive path is `Interface::Task`, a state machine the owner polls alongside its
 /// application tasks. Per poll it runs the ARP timers, sends due ARP requests, and takes at most
@@ -28,9 +28,11 @@
 #include "layers/arp/arp.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
+#include "layers/config.h"
 #include "layers/ethernet/ethernet.h"
 #include "layers/icmp/icmp.h"
 #include "layers/ipv4/ipv4.h"
+#include "layers/nic/nic.h"
 #include "layers/options.h"
 #include "layers/udp/udp.h"
 #include "statemachines/poll.h"
@@ -50,14 +52,23 @@ struct InterfaceCounters {
   ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;
 };
 
-template <class Channel>
+template <Nic Channel, StackConfig Config = DefaultConfig>
 class Interface {
  public:
+  // The configuration must fit the device it runs on.
+  static_assert(kMtu + wire::kEthernetHeaderBytes <= Channel::kBufferBytes,
+                "a full-size frame (kMtu + Ethernet header) must fit one device buffer");
+  static_assert(Config::kUdpSockets * Config::kUdpReceiveQueueDepth <= Channel::kRxBuffers / 2,
+                "UDP socket queues may hold at most half of the device's receive buffers, so that an "
+                "unread socket cannot starve ARP, ping and the other sockets: lower kUdpSockets or "
+                "kUdpReceiveQueueDepth in the stack's configuration");
+
+  using ConfigType = Config;
   using EthernetLayer = Ethernet<Channel>;
-  using ArpLayer = Arp<EthernetLayer>;
+  using ArpLayer = Arp<EthernetLayer, Config>;
   using Ipv4Layer = Ipv4<ArpLayer>;
   using IcmpLayer = Icmp<Ipv4Layer>;
-  using UdpLayer = Udp<Ipv4Layer>;
+  using UdpLayer = Udp<Ipv4Layer, Config>;
   using RxBuffer = typename EthernetLayer::RxBuffer;
 
   Interface(Channel& channel, const InterfaceConfig& config) noexcept
@@ -132,7 +143,7 @@ class Interface {
   /// The receive path as a task. Output: why it stopped (the link went down).
   class Task {
    public:
-    using Output = driver_channel::ChannelError;
+    using Output = NicError;
     explicit Task(Interface& iface) noexcept : iface_(&iface) {}
 
     Poll<Output> poll(Context& cx) noexcept {
@@ -140,7 +151,7 @@ class Interface {
       NeighbourCache& neighbours = iface_->arp_.neighbours();
       neighbours.set_requester(cx.waker());
       cx.wake_at(neighbours.run_timers(cx.now()));
-      for (std::uint32_t frames = 0;;) {
+      for (std::size_t frames = 0;;) {
         if (state_.get() == State::Answering) {
           if (poll_answer(cx).is_pending()) return pending;
           frame_.reset();  // the answer is sent: the received buffer goes back to the driver
@@ -155,17 +166,17 @@ class Interface {
           state_.set(State::Answering);
           continue;
         }
-        if (frames == kRxFramesPerPoll) {
+        if (frames == Config::kRxFramesPerPoll) {
           ++iface_->counters_.polls_yielded;
           cx.waker().wake();  // budget spent: let the application run, then continue
           return pending;
         }
         // A frame waiting is taken directly; only an empty ring needs the receive operation, which
         // stores our waker with the channel.
-        std::optional<driver_channel::ChannelResult<RxBuffer>> received = iface_->ethernet_.channel().try_receive();
+        std::optional<NicResult<RxBuffer>> received = iface_->ethernet_.channel().try_receive();
         if (!received) {
           if (!receive_) receive_.emplace(iface_->ethernet_.channel().receive());
-          Poll<driver_channel::ChannelResult<RxBuffer>> waited = receive_->poll(cx);
+          Poll<NicResult<RxBuffer>> waited = receive_->poll(cx);
           if (waited.is_pending()) return pending;
           receive_.reset();
           received.emplace(std::move(waited).value());
@@ -179,7 +190,7 @@ class Interface {
         const typename Answer::Kind kind = iface_->process(frame_, cx.now(), answer_);
         if (kind == Answer::Kind::kNone || kind == Answer::Kind::kEndTurn) {
           frame_.reset();
-          if (kind == Answer::Kind::kEndTurn) frames = kRxFramesPerPoll;  // yield below
+          if (kind == Answer::Kind::kEndTurn) frames = Config::kRxFramesPerPoll;  // yield below
           continue;
         }
         start_answer();

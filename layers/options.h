@@ -1,12 +1,13 @@
 #pragma once
 /// Every capacity and timeout of the protocol layers, in one place, with what it costs and why it
-/// has its value. (The driver channel's own capacities are in driver_channel/options.h.)
+/// has its value. The capacities are the defaults of DefaultConfig (layers/config.h): an embedder
+/// changes them there, per stack, without editing this file. A device's own capacities are its
+/// own (layers/nic/nic.h; the driver channel's are in driver_channel/options.h).
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 
-#include "driver_channel/options.h"
 #include "statemachines/clock.h"
 
 namespace pollstack::net {
@@ -16,13 +17,12 @@ using namespace std::chrono_literals;
 // ---- Ethernet / interface --------------------------------------------------------------------
 
 /// Largest IP packet the interface sends or accepts (the Ethernet MTU). A frame is this plus the
-/// 14-byte Ethernet header, and must fit one channel buffer.
+/// 14-byte Ethernet header, and must fit one device buffer (checked in Interface<Device>).
 inline constexpr std::size_t kMtu = 1500;
 
 /// The smallest MTU an interface may be configured with (RFC 791: every host must accept 576-byte
 /// datagrams; a smaller link would need fragmentation, which this stack does not do).
 inline constexpr std::size_t kMinimumMtu = 576;
-static_assert(kMtu + 14 <= driver_channel::kBufferBytes, "a full-size frame must fit one buffer");
 
 /// Frames the interface task takes from the channel in one poll before it yields, so that a
 /// flood of arriving frames cannot starve the application's tasks (bounded work per poll).
@@ -30,7 +30,8 @@ inline constexpr std::uint32_t kRxFramesPerPoll = 32;
 
 // ---- ARP -------------------------------------------------------------------------------------
 
-/// Neighbour cache entries (IPv4 address -> MAC). ~64 bytes each with their waiters.
+/// Neighbour cache entries (IPv4 address -> MAC). 64 bytes each (the waiters are queued through
+/// their own operations).
 inline constexpr std::size_t kNeighbourCacheEntries = 16;
 
 /// How long a learned address is trusted before it must be confirmed again (RFC 1122 asks for a
@@ -76,13 +77,11 @@ inline constexpr std::size_t kIcmpQuoteBytes = 20 + 8;
 inline constexpr std::size_t kUdpSockets = 8;
 
 /// Datagrams a socket holds for an application that has not read them yet. Each holds its
-/// received channel buffer (zero copy), so all queues together must leave the driver buffers to
-/// receive into: see the static_assert below. The overflow of a full queue is the one place the
-/// stack drops a good packet, and it is counted per socket.
+/// received device buffer (zero copy), so all queues together must leave the device buffers to
+/// receive into: at most half of the device's receive buffers (checked in Interface<Device>).
+/// The overflow of a full queue is the one place the stack drops a good packet, and it is
+/// counted per socket.
 inline constexpr std::size_t kUdpReceiveQueueDepth = 8;
-
-static_assert(kUdpSockets * kUdpReceiveQueueDepth <= driver_channel::kRxFillBuffers / 2,
-              "socket queues may hold at most half of the receive buffers");
 
 /// The ephemeral port range bind(0) allocates from (IANA dynamic ports, RFC 6335).
 inline constexpr std::uint16_t kEphemeralPortFirst = 49152;

@@ -12,8 +12,9 @@
 ///  - a Waiter destroyed while queued leaves the list; destroyed while notified, it passes the
 ///    notification on to the next waiter, so a unit of the resource is never lost to an operation
 ///    that was dropped between its wake and its poll;
-///  - may_take(w): a newcomer takes the resource without queueing only when nobody is queued (a
-///    notified waiter may take it, of course). That keeps the order fair without a lost wake.
+///  - may_take(w): a newcomer takes the resource without queueing only when nobody is queued; a
+///    notified waiter, or the first in line (polled for another reason before its wake), may take
+///    it. That keeps the order fair without a lost wake.
 ///
 /// Compared with WakerSlot (one waiter; a second displaces the first and wakes it), N tasks
 /// waiting here are woken in order, once each, with no evictions.
@@ -61,13 +62,16 @@ class WaiterList {
   WaiterList& operator=(const WaiterList&) = delete;
   ~WaiterList() { expect(head_ == nullptr, "WaiterList destroyed with waiters queued"); }
 
-  /// May `w` take the resource now? Yes when nobody is queued, or when `w` was notified.
-  bool may_take(const Waiter& w) const noexcept { return head_ == nullptr || w.is_notified(); }
+  /// May `w` take the resource now? Yes when nobody is queued, when `w` is first in line, or when
+  /// `w` was notified.
+  bool may_take(const Waiter& w) const noexcept { return head_ == nullptr || head_ == &w || w.is_notified(); }
 
   /// Queues `w` to be woken through `waker`: at the back if it was not waiting, at the front if it
   /// had been notified (it keeps its turn), in place (waker refreshed) if it is queued.
   void wait(Waiter& w, const Waker& waker) noexcept {
-    expect(w.list_ == nullptr || w.list_ == this, "Waiter used with two lists");
+    // A waiter that moves on to another resource (a neighbour entry reused for another address)
+    // leaves its old list first, without passing anything on: it is being polled right now.
+    if (w.list_ != nullptr && w.list_ != this) w.list_->claimed(w);
     w.waker_ = waker;
     if (w.standing_ == Waiter::Standing::kQueued) return;
     const bool keeps_turn = w.standing_ == Waiter::Standing::kNotified;
@@ -91,7 +95,7 @@ class WaiterList {
   /// for a Waiter that never waited.
   void claimed(Waiter& w) noexcept {
     if (w.standing_ == Waiter::Standing::kIdle) return;
-    if (w.standing_ == Waiter::Standing::kQueued) unlink(w);
+    if (w.standing_ == Waiter::Standing::kQueued) w.list_->unlink(w);  // its own list, whichever
     w.standing_ = Waiter::Standing::kIdle;
     w.list_ = nullptr;
   }

@@ -67,10 +67,12 @@ struct ArpBoxed final : Resolver {
     wire::Ipv4Address next_hop;
     std::uint16_t ethertype;
     Box<FrameResult> lower;
+    Waiter waiter;  // as the state machine's ARP send holds one
     Op(ArpBoxed* a, const wire::Ipv4Address& hop, std::uint16_t type) : arp(a), next_hop(hop), ethertype(type) {}
     Poll<FrameResult> poll(Context& cx) override {
       if (!lower) {
-        Poll<Result<wire::MacAddress, net::SendError>> mac = arp->w->stack().arp().neighbours().poll_resolve(next_hop, cx);
+        Poll<Result<wire::MacAddress, net::SendError>> mac =
+            arp->w->stack().arp().neighbours().poll_resolve(next_hop, waiter, cx);
         if (mac.is_pending()) return pending;
         if (!mac.value().ok()) return FrameResult(mac.value().error());
         lower = arp->link->send(mac.value().value(), ethertype);

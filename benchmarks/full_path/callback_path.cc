@@ -141,16 +141,18 @@ struct EthernetInput {
 void delivery_reported(void*, bool&&) {}
 
 // The application's read: calls back with the datagram when one is queued; when the socket is
-// empty it is registered with the socket through its receive operation, with the waker it is
-// given, and returns false (parked until the caller sees the waker fire and reads again).
+// empty it parks its receive operation (registered with the socket, with the waker it is given)
+// and returns false, until the caller sees the waker fire and reads again.
 struct SocketRead {
   UdpWorld* w;
   Callback<bool> done;
+  std::optional<net::UdpReceive> parked;  // kept while waiting: the socket queues its Waiter
   bool read(const Waker& waker) {
-    net::UdpReceive receive = w->stack().udp().recv_from(w->socket(), w->receive_buffer());
+    if (!parked) parked.emplace(w->stack().udp().recv_from(w->socket(), w->receive_buffer()));
     Context cx(waker, w->now(), w->deadline());
-    Poll<net::Stack::UdpLayer::RecvOutput> got = receive.poll(cx);
+    Poll<net::Stack::UdpLayer::RecvOutput> got = parked->poll(cx);
     if (got.is_pending()) return false;
+    parked.reset();
     done(got.value().ok());
     return true;
   }
@@ -187,7 +189,7 @@ void count_read(void* reader, bool&& ok) {
 
 [[gnu::noinline]] std::uint32_t callback_receive(UdpWorld& w) {
   Reader app;
-  SocketRead socket{&w, {&app, &count_read}};
+  SocketRead socket{&w, {&app, &count_read}, std::nullopt};
   if (!socket.read(w.read_waker())) {  // the socket is empty: the read parks
     // The stack's receive path over every delivered frame; the first delivery wakes the read.
     (void)w.stack().arp().neighbours().run_timers(w.now());  // as the state machine's task does

@@ -53,15 +53,16 @@ struct SocketRead {
   Resumer* resumer;
   bool may_wait;
   std::optional<net::Stack::UdpLayer::RecvOutput> got;
+  std::optional<net::UdpReceive> read;  // kept while suspended: the socket queues its Waiter
 
   bool await_ready() {
     got = world->stack().udp().try_receive(world->socket(), world->receive_buffer());
     return got.has_value() || !may_wait;
   }
   bool await_suspend(std::coroutine_handle<> h) {
-    net::UdpReceive read = world->stack().udp().recv_from(world->socket(), world->receive_buffer());
+    read.emplace(world->stack().udp().recv_from(world->socket(), world->receive_buffer()));
     Context cx(world->read_waker(), world->now(), world->deadline());
-    Poll<net::Stack::UdpLayer::RecvOutput> p = read.poll(cx);
+    Poll<net::Stack::UdpLayer::RecvOutput> p = read->poll(cx);
     if (p.is_ready()) {
       got.emplace(std::move(p).value());
       return false;  // it arrived meanwhile: do not suspend
@@ -135,7 +136,7 @@ struct Coroutines {
   // The application: reads one datagram, waiting for it if `may_wait`; false when none came.
   static Task<bool> udp_read(UdpWorld& w, Resumer& r, bool may_wait) {
     for (;;) {
-      std::optional<net::Stack::UdpLayer::RecvOutput> got = co_await SocketRead{&w, &r, may_wait, std::nullopt};
+      std::optional<net::Stack::UdpLayer::RecvOutput> got = co_await SocketRead{&w, &r, may_wait, std::nullopt, std::nullopt};
       if (got) co_return got->ok();
       if (!may_wait) co_return false;
       // woken: ask again

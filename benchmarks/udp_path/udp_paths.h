@@ -18,7 +18,7 @@
 #include "driver_channel/driver_port.h"
 #include "driver_channel/region.h"
 #include "driver_channel/stack_channel.h"
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 
 namespace pollstack::bench {
 

@@ -17,6 +17,7 @@
 #include "layers/arp/neighbour_cache.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
+#include "layers/config.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"
 #include "statemachines/state_cell.h"
@@ -43,7 +44,7 @@ struct ArpCounters {
 /// ICMP errors) may not: they would stall the receive path behind a 3-second ARP exchange.
 enum class ResolvePolicy : std::uint8_t { kWait, kCachedOnly };
 
-template <class Link>
+template <class Link, StackConfig Config = DefaultConfig>
 class Arp {
  public:
   using LinkType = Link;
@@ -51,7 +52,8 @@ class Arp {
   using RxBuffer = typename Link::RxBuffer;
   using SendResult = Result<Frame, SendError>;
 
-  Arp(Link& link, const wire::Ipv4Address& address) noexcept : link_(&link), address_(address) {}
+  Arp(Link& link, const wire::Ipv4Address& address) noexcept
+      : link_(&link), address_(address), neighbours_(Config::kArpWaitersPerEntry) {}
   Arp(const Arp&) = delete;
   Arp& operator=(const Arp&) = delete;
 
@@ -92,12 +94,13 @@ class Arp {
     enum class State : std::uint8_t { Resolving, Sending, Done };
 
     Poll<Result<wire::MacAddress, SendError>> resolve(Context& cx) noexcept {
-      if (policy_ == ResolvePolicy::kWait) return arp_->neighbours_.poll_resolve(next_hop_, cx);
-      return arp_->neighbours_.resolve_now(next_hop_, cx.now());
+      if (policy_ == ResolvePolicy::kWait) return arp_->neighbours().poll_resolve(next_hop_, waiter_, cx);
+      return arp_->neighbours().resolve_now(next_hop_, cx.now());
     }
 
     Arp* arp_;
     typename Link::Send link_send_;  // by value; its destination is filled in once resolved
+    Waiter waiter_;                  // its place among the senders waiting on next_hop_
     wire::Ipv4Address next_hop_;
     ResolvePolicy policy_;
     StateCell<Send, State> state_{State::Resolving};
@@ -132,9 +135,9 @@ class Arp {
     if (arp.operation == wire::arp_operation::kReply) ++counters_.replies_received;
     if (arp.sender_ip == arp.target_ip) ++counters_.gratuitous_received;
     // RFC 826: update a known sender; add it only when the packet was meant for us.
-    if (!probe) neighbours_.learn(arp.sender_ip, arp.sender_mac, for_us, now);
+    if (!probe) neighbours().learn(arp.sender_ip, arp.sender_mac, for_us, now);
     if (!for_us) {
-      if (neighbours_.state_of(arp.sender_ip) == NeighbourCache::EntryState::kFree) {
+      if (neighbours().state_of(arp.sender_ip) == NeighbourCache::EntryState::kFree) {
         counters_.dropped.count(ArpDrop::kNotForUs);
       }
       return std::nullopt;
@@ -154,8 +157,8 @@ class Arp {
     return {wire::arp_operation::kRequest, link_->mac(), address_, wire::MacAddress{}, target};
   }
 
-  NeighbourCache& neighbours() noexcept { return neighbours_; }
-  const NeighbourCache& neighbours() const noexcept { return neighbours_; }
+  NeighbourCache& neighbours() noexcept { return neighbours_.cache(); }
+  const NeighbourCache& neighbours() const noexcept { return neighbours_.cache(); }
   const wire::Ipv4Address& address() const noexcept { return address_; }
   const ArpCounters& counters() const noexcept { return counters_; }
 
@@ -169,7 +172,7 @@ class Arp {
 
   Link* link_;
   wire::Ipv4Address address_;
-  NeighbourCache neighbours_;
+  NeighbourTable<Config::kNeighbourCacheEntries> neighbours_;
   ArpCounters counters_;
 };
 

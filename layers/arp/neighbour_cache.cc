@@ -22,7 +22,7 @@ NeighbourCache::EntryState NeighbourCache::state_of(Ipv4Address ip) const noexce
 }
 
 void NeighbourCache::free(Entry& e) noexcept {
-  e.waiters.wake_all();  // nobody may sleep on an entry that no longer exists
+  e.waiters.notify_all();  // nobody may sleep on an entry that no longer exists
   e.state = EntryState::kFree;
   e.request_due = false;
   e.deadline = kNever;
@@ -73,24 +73,29 @@ Result<NeighbourCache::Entry*, SendError> NeighbourCache::find_or_start(Ipv4Addr
   return e;
 }
 
-Poll<Result<MacAddress, SendError>> NeighbourCache::poll_resolve(Ipv4Address ip, Context& cx) noexcept {
+Poll<Result<MacAddress, SendError>> NeighbourCache::poll_resolve(Ipv4Address ip, Waiter& waiter,
+                                                                 Context& cx) noexcept {
+  using Out = Result<MacAddress, SendError>;
   Result<Entry*, SendError> found = find_or_start(ip, cx.now());
-  if (!found.ok()) return Result<MacAddress, SendError>(found.error());
+  if (!found.ok()) return Out(found.error());
   Entry& e = *found.value();
   switch (e.state) {
     case EntryState::kReachable:
+      e.waiters.claimed(waiter);
       e.last_used = cx.now();
-      return Result<MacAddress, SendError>(e.mac);
+      return Out(e.mac);
     case EntryState::kFailed:
-      return Result<MacAddress, SendError>(SendError::kHostUnreachable);
+      e.waiters.claimed(waiter);
+      return Out(SendError::kHostUnreachable);
     case EntryState::kIncomplete:
     case EntryState::kFree:
       break;
   }
-  if (!e.waiters.store(cx.waker())) {
+  if (!waiter.is_queued() && e.waiters.size() >= waiters_per_entry_) {
     ++counters_.waiters_refused;
-    return Result<MacAddress, SendError>(SendError::kNeighbourBusy);
+    return Out(SendError::kNeighbourBusy);
   }
+  e.waiters.wait(waiter, cx.waker());
   return pending;
 }
 
@@ -125,7 +130,7 @@ void NeighbourCache::learn(Ipv4Address ip, const MacAddress& mac, bool create, I
   e->state = EntryState::kReachable;
   e->request_due = false;
   e->deadline = now + kNeighbourReachableTime;
-  e->waiters.wake_all();
+  e->waiters.notify_all();
 }
 
 Instant NeighbourCache::run_timers(Instant now) noexcept {
@@ -144,7 +149,7 @@ Instant NeighbourCache::run_timers(Instant now) noexcept {
             ++counters_.failed;
             e.state = EntryState::kFailed;
             e.deadline = now + kArpFailedHoldTime;
-            e.waiters.wake_all();
+            e.waiters.notify_all();
           }
           break;
         case EntryState::kReachable:

@@ -9,14 +9,20 @@
 ///                          │  a request every kArpRetryInterval, at most kArpMaxRequests
 ///                          └──no answer──► Failed ──kArpFailedHoldTime──► Free
 ///
-/// Senders waiting on an Incomplete entry are woken when it becomes Reachable or Failed; each then
-/// polls again and reads the outcome. A full cache reuses the Failed, then the least recently used
-/// Reachable entry; when every entry is Incomplete, resolution of a new address fails at once.
+/// Senders waiting on an Incomplete entry queue in its WaiterList (each sender's operation holds
+/// its Waiter, so a sender dropped while it waits leaves the queue) and are woken when it becomes
+/// Reachable or Failed; each then polls again and reads the outcome. A full cache reuses the
+/// Failed, then the least recently used Reachable entry; when every entry is Incomplete,
+/// resolution of a new address fails at once.
+///
+/// The entries are storage the owner supplies (NeighbourTable<N> bundles both), so the table's
+/// size is the stack configuration's choice, not this file's.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
@@ -26,7 +32,7 @@
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"
-#include "statemachines/waker_set.h"
+#include "statemachines/waiter_list.h"
 #include "statemachines/waker_slot.h"
 
 namespace pollstack::net {
@@ -47,9 +53,30 @@ class NeighbourCache {
  public:
   enum class EntryState : std::uint8_t { kFree, kIncomplete, kReachable, kFailed };
 
-  /// Resolve for a sender that may wait: Ready with the MAC or an error, or Pending with the
-  /// waker stored (woken on an answer or on giving up) and a request scheduled.
-  Poll<Result<wire::MacAddress, SendError>> poll_resolve(wire::Ipv4Address ip, Context& cx) noexcept;
+  /// One address. Opaque to owners, who only provide the storage.
+  class Entry {
+   private:
+    friend class NeighbourCache;
+    wire::Ipv4Address ip;
+    wire::MacAddress mac;
+    EntryState state = EntryState::kFree;
+    bool request_due = false;
+    std::uint8_t requests_sent = 0;
+    Instant deadline = kNever;  // Incomplete: next retry; Reachable: expiry; Failed: end of hold
+    Instant last_used{};
+    WaiterList waiters;
+  };
+
+  /// A cache over `entries` (which must outlive it); at most `waiters_per_entry` senders wait on
+  /// one address at once, the next is refused with kNeighbourBusy.
+  NeighbourCache(std::span<Entry> entries, std::size_t waiters_per_entry) noexcept
+      : entries_(entries), waiters_per_entry_(waiters_per_entry) {}
+  NeighbourCache(const NeighbourCache&) = delete;
+  NeighbourCache& operator=(const NeighbourCache&) = delete;
+
+  /// Resolve for a sender that may wait: Ready with the MAC or an error, or Pending with
+  /// `waiter` queued on the entry (woken on an answer or on giving up) and a request scheduled.
+  Poll<Result<wire::MacAddress, SendError>> poll_resolve(wire::Ipv4Address ip, Waiter& waiter, Context& cx) noexcept;
 
   /// Resolve for a sender that must not wait (replies generated on receive): the MAC if cached,
   /// otherwise kNeighbourUnresolved (a resolution is started so the next one finds it) or the
@@ -81,17 +108,6 @@ class NeighbourCache {
   const NeighbourCounters& counters() const noexcept { return counters_; }
 
  private:
-  struct Entry {
-    wire::Ipv4Address ip;
-    wire::MacAddress mac;
-    EntryState state = EntryState::kFree;
-    bool request_due = false;
-    std::uint8_t requests_sent = 0;
-    Instant deadline = kNever;  // Incomplete: next retry; Reachable: expiry; Failed: end of hold
-    Instant last_used{};
-    WakerSet<kArpWaitersPerEntry> waiters;
-  };
-
   Entry* find(wire::Ipv4Address ip) noexcept;
   const Entry* find(wire::Ipv4Address ip) const noexcept;
   Entry* allocate() noexcept;
@@ -99,10 +115,25 @@ class NeighbourCache {
   Result<Entry*, SendError> find_or_start(wire::Ipv4Address ip, Instant now) noexcept;
   std::optional<wire::Ipv4Address> find_due_request(Instant now) noexcept;
 
-  std::array<Entry, kNeighbourCacheEntries> entries_{};
+  std::span<Entry> entries_;
+  std::size_t waiters_per_entry_;
   bool maybe_due_ = false;  // false: no entry has request_due (the receive path asks per frame)
   WakerSlot requester_;
   NeighbourCounters counters_;
+};
+
+/// A neighbour cache with its own storage for N entries.
+template <std::size_t N>
+class NeighbourTable {
+ public:
+  explicit NeighbourTable(std::size_t waiters_per_entry = kArpWaitersPerEntry) noexcept
+      : cache_(entries_, waiters_per_entry) {}
+  NeighbourCache& cache() noexcept { return cache_; }
+  const NeighbourCache& cache() const noexcept { return cache_; }
+
+ private:
+  std::array<NeighbourCache::Entry, N> entries_{};  // before cache_, which refers to it
+  NeighbourCache cache_;
 };
 
 }  // namespace pollstack::net

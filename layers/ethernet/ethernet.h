@@ -1,22 +1,22 @@
 #pragma once
-/// Ethernet<Channel>: the link layer over a driver channel. Its send operation holds the channel's
-/// TX reservation by value: Pending while the channel is full (backpressure starts here), then
-/// Ready with a TxFrame whose Ethernet header is written. Its receive side filters frames by
-/// destination and classifies them by EtherType.
+/// Ethernet<Device>: the link layer over a network device (the NIC contract, layers/nic/nic.h).
+/// Its send operation holds the device's TX reservation by value: Pending while the device is
+/// full (backpressure starts here), then Ready with a TxFrame whose Ethernet header is written.
+/// Its receive side filters frames by destination and classifies them by EtherType.
 ///
-/// `Channel` is driver_channel::StackChannel in the product and a fake in the layer's own tests:
-/// anything with reserve_tx() (a machine whose output is ChannelResult<TxBufferType>).
+/// `Device` is driver_channel::StackChannel on Linux, the LAN9118 in tools/firmware, and a fake
+/// in the layer's own tests.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 
-#include "driver_channel/stack_channel.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
 #include "layers/common/tx_frame.h"
 #include "layers/ethernet/ethernet_wire.h"
+#include "layers/nic/nic.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"
 #include "statemachines/state_cell.h"
@@ -38,12 +38,12 @@ struct EthernetCounters {
   ReasonCounters<EthernetDrop, kEthernetDropKinds> dropped;
 };
 
-template <class Channel>
+template <Nic Channel>
 class Ethernet {
  public:
   using ChannelType = Channel;
-  using TxBuffer = typename Channel::TxBufferType;
-  using RxBuffer = typename Channel::RxBufferType;
+  using TxBuffer = typename Channel::TxBuffer;
+  using RxBuffer = typename Channel::RxBuffer;
   using Frame = TxFrame<TxBuffer>;
   using SendResult = Result<Frame, SendError>;
 
@@ -64,7 +64,7 @@ class Ethernet {
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
-      Poll<driver_channel::ChannelResult<TxBuffer>> reserved = reservation_.poll(cx);
+      Poll<NicResult<TxBuffer>> reserved = reservation_.poll(cx);
       if (reserved.is_pending()) {
         ++link_->counters_.send_pending;
         return pending;

@@ -6,7 +6,7 @@
 ///
 /// Receive is zero copy up to the application: a queued datagram keeps the channel buffer it
 /// arrived in, and recv_from copies it into the caller's buffer. Each queue is bounded
-/// (kUdpReceiveQueueDepth); a datagram for a full queue is the one good packet the stack drops,
+/// (Config::kUdpReceiveQueueDepth); a datagram for a full queue is the one good packet the stack drops,
 /// and it is counted, per socket and in total.
 
 #include <array>
@@ -19,13 +19,14 @@
 #include "layers/common/bytes.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
+#include "layers/config.h"
 #include "layers/ipv4/ipv4.h"
 #include "layers/options.h"
 #include "layers/udp/udp_wire.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"
 #include "statemachines/state_cell.h"
-#include "statemachines/waker_slot.h"
+#include "statemachines/waiter_list.h"
 
 namespace pollstack::net {
 
@@ -44,7 +45,7 @@ struct UdpSocketId {
 
 enum class BindError : std::uint8_t {
   kPortInUse,
-  kTableFull,  // kUdpSockets sockets are bound
+  kTableFull,  // every socket of the table (Config::kUdpSockets) is bound
 };
 
 enum class RecvError : std::uint8_t {
@@ -84,7 +85,7 @@ struct UdpSocketCounters {
 /// the receive task ends its turn so the reader can drain it before more frames arrive.
 enum class UdpDelivery : std::uint8_t { kQueued, kQueuedNowFull, kMalformed, kQueueFull, kClosedPort };
 
-template <class Ip>
+template <class Ip, StackConfig Config = DefaultConfig>
 class Udp {
  public:
   using Frame = typename Ip::Frame;
@@ -120,7 +121,7 @@ class Udp {
     while (s->count > 0) s->pop();
     s->bound = false;
     ++s->generation;
-    s->reader.wake();
+    s->readers.notify_all();
   }
 
   /// The port a socket is bound to (0 for a bad handle).
@@ -199,6 +200,8 @@ class Udp {
   }
 
   /// Receives the next datagram on socket `id` into `buffer` (which must outlive the operation).
+  /// Several readers of one socket are served in the order they started waiting; a reader dropped
+  /// while it waits leaves the queue.
   class Receive {
    public:
     using Output = RecvOutput;
@@ -206,7 +209,7 @@ class Udp {
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
-      Poll<Output> result = udp_->poll_receive(id_, buffer_, cx);
+      Poll<Output> result = udp_->poll_receive(id_, buffer_, waiter_, cx);
       if (result.is_ready()) state_.set(State::Done);
       return result;
     }
@@ -215,6 +218,7 @@ class Udp {
     enum class State : std::uint8_t { Waiting, Done };
     Udp* udp_;
     std::span<std::byte> buffer_;
+    Waiter waiter_;
     UdpSocketId id_;
     StateCell<Receive, State> state_{State::Waiting};
   };
@@ -255,20 +259,20 @@ class Udp {
       counters_.dropped.count(UdpDrop::kClosedPort);
       return UdpDelivery::kClosedPort;
     }
-    if (s->count == kUdpReceiveQueueDepth) {
+    if (s->count == Config::kUdpReceiveQueueDepth) {
       ++s->counters.queue_overflows;
       counters_.dropped.count(UdpDrop::kQueueFull);
       return UdpDelivery::kQueueFull;
     }
-    const std::size_t tail = (s->head + s->count) % kUdpReceiveQueueDepth;
+    const std::size_t tail = (s->head + s->count) % Config::kUdpReceiveQueueDepth;
     s->queue[tail] = Queued{{packet.header.source, parsed.repr().source_port}, parsed.payload()};
     s->buffers[tail].emplace(std::move(*frame));
     frame.reset();
     ++s->count;
     ++s->counters.queued;
     ++counters_.datagrams_queued;
-    s->reader.wake();
-    return s->count == kUdpReceiveQueueDepth ? UdpDelivery::kQueuedNowFull : UdpDelivery::kQueued;
+    s->readers.notify_one();
+    return s->count == Config::kUdpReceiveQueueDepth ? UdpDelivery::kQueuedNowFull : UdpDelivery::kQueued;
   }
 
   /// An ICMP port unreachable answered a datagram we sent from `source_port`: the socket's next
@@ -276,7 +280,7 @@ class Udp {
   void on_port_unreachable(std::uint16_t source_port) noexcept {
     if (Socket* s = find_port(source_port)) {
       s->error = RecvError::kPortUnreachable;
-      s->reader.wake();
+      s->readers.notify_one();
     }
   }
 
@@ -302,22 +306,31 @@ class Udp {
     std::uint16_t port = 0;
     std::size_t head = 0;
     std::size_t count = 0;
-    std::array<Queued, kUdpReceiveQueueDepth> queue{};
-    std::array<std::optional<RxBuffer>, kUdpReceiveQueueDepth> buffers{};
+    std::array<Queued, Config::kUdpReceiveQueueDepth> queue{};
+    std::array<std::optional<RxBuffer>, Config::kUdpReceiveQueueDepth> buffers{};
     std::optional<RecvError> error;
-    WakerSlot reader;
+    WaiterList readers;
     UdpSocketCounters counters;
 
     void pop() noexcept {
       buffers[head].reset();  // the buffer goes back to the driver
-      head = (head + 1) % kUdpReceiveQueueDepth;
+      head = (head + 1) % Config::kUdpReceiveQueueDepth;
       --count;
     }
   };
 
-  Poll<RecvOutput> poll_receive(UdpSocketId id, std::span<std::byte> buffer, Context& cx) noexcept {
-    if (std::optional<RecvOutput> r = try_receive(id, buffer)) return std::move(*r);
-    lookup(id)->reader.store(cx.waker());
+  // A closed socket's waiting readers were notified; each completes with kBadSocket here (its
+  // Waiter leaves the old queue when the operation is dropped).
+  Poll<RecvOutput> poll_receive(UdpSocketId id, std::span<std::byte> buffer, Waiter& waiter, Context& cx) noexcept {
+    Socket* s = lookup(id);
+    if (s == nullptr) return RecvOutput(RecvError::kBadSocket);
+    if (s->readers.may_take(waiter)) {
+      if (std::optional<RecvOutput> r = try_receive(id, buffer)) {
+        s->readers.claimed(waiter);
+        return std::move(*r);
+      }
+    }
+    s->readers.wait(waiter, cx.waker());
     return pending;
   }
 
@@ -339,7 +352,7 @@ class Udp {
   }
 
   // A port in the ephemeral range no socket uses. There are more ports than sockets, so at most
-  // kUdpSockets + 1 candidates are tried.
+  // Config::kUdpSockets + 1 candidates are tried.
   std::uint16_t ephemeral_port() noexcept {
     for (;;) {
       const std::uint16_t candidate = next_ephemeral_;
@@ -349,7 +362,7 @@ class Udp {
   }
 
   Ip* ip_;
-  std::array<Socket, kUdpSockets> sockets_{};
+  std::array<Socket, Config::kUdpSockets> sockets_{};
   std::uint16_t next_ephemeral_ = kEphemeralPortFirst;
   UdpCounters counters_;
 };

@@ -1,8 +1,8 @@
 #pragma once
-// FakeChannel: an in-memory stand-in for driver_channel::StackChannel, so a layer can be tested
-// alone and deterministically: the test decides when TX room appears (set_tx_slots) and which
-// frames arrive (inject), and reads what the stack sent (take_sent). Same API shape as the real
-// channel: reserve_tx()/receive() operations, owning buffer handles.
+// FakeChannel: an in-memory network device (the NIC contract, layers/nic/nic.h), so a layer can
+// be tested alone and deterministically: the test decides when TX room appears (set_tx_slots) and
+// which frames arrive (inject), and reads what the stack sent (take_sent). Waiting reservations
+// queue first come, first served, like the real channel's.
 
 #include <array>
 #include <cstddef>
@@ -13,10 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "driver_channel/stack_channel.h"
+#include "layers/nic/nic.h"
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
-#include "statemachines/waker_slot.h"
+#include "statemachines/waiter_list.h"
 
 namespace pollstack::net::testing {
 
@@ -26,12 +26,13 @@ class FakeChannel {
  public:
   static constexpr std::size_t kSlots = 8;
   static constexpr std::size_t kBufferBytes = 2048;
+  static constexpr std::size_t kRxBuffers = 256;  // as the hosted channel lends the driver
 
-  class TxBufferType {
+  class TxBuffer {
    public:
-    TxBufferType(TxBufferType&& o) noexcept : channel_(std::exchange(o.channel_, nullptr)), slot_(o.slot_) {}
-    TxBufferType& operator=(TxBufferType&&) = delete;
-    ~TxBufferType() {
+    TxBuffer(TxBuffer&& o) noexcept : channel_(std::exchange(o.channel_, nullptr)), slot_(o.slot_) {}
+    TxBuffer& operator=(TxBuffer&&) = delete;
+    ~TxBuffer() {
       if (channel_ != nullptr) channel_->release(slot_);
     }
     std::span<std::byte> bytes() noexcept { return channel_->slots_[slot_]; }
@@ -45,23 +46,23 @@ class FakeChannel {
 
    private:
     friend class FakeChannel;
-    TxBufferType(FakeChannel& c, std::size_t slot) noexcept : channel_(&c), slot_(slot) {}
+    TxBuffer(FakeChannel& c, std::size_t slot) noexcept : channel_(&c), slot_(slot) {}
     FakeChannel* channel_;
     std::size_t slot_;
   };
 
-  class RxBufferType {
+  class RxBuffer {
    public:
-    RxBufferType(RxBufferType&& o) noexcept : channel_(std::exchange(o.channel_, nullptr)), frame_(std::move(o.frame_)) {}
-    RxBufferType& operator=(RxBufferType&&) = delete;
-    ~RxBufferType() {
+    RxBuffer(RxBuffer&& o) noexcept : channel_(std::exchange(o.channel_, nullptr)), frame_(std::move(o.frame_)) {}
+    RxBuffer& operator=(RxBuffer&&) = delete;
+    ~RxBuffer() {
       if (channel_ != nullptr) --channel_->rx_held_;
     }
     std::span<const std::byte> bytes() const noexcept { return frame_; }
 
    private:
     friend class FakeChannel;
-    RxBufferType(FakeChannel& c, Frame f) noexcept : channel_(&c), frame_(std::move(f)) { ++c.rx_held_; }
+    RxBuffer(FakeChannel& c, Frame f) noexcept : channel_(&c), frame_(std::move(f)) { ++c.rx_held_; }
     FakeChannel* channel_;
     Frame frame_;
   };
@@ -69,36 +70,37 @@ class FakeChannel {
   template <class Buffer, bool IsTx>
   class Operation {
    public:
-    using Output = driver_channel::ChannelResult<Buffer>;
+    using Output = NicResult<Buffer>;
     explicit Operation(FakeChannel& c) noexcept : channel_(&c) {}
     Poll<Output> poll(Context& cx) noexcept {
       if constexpr (IsTx) {
-        return channel_->poll_reserve(cx);
+        return channel_->poll_reserve(waiter_, cx);
       } else {
-        return channel_->poll_receive(cx);
+        return channel_->poll_receive(waiter_, cx);
       }
     }
 
    private:
     FakeChannel* channel_;
+    Waiter waiter_;
   };
-  using TxReservation = Operation<TxBufferType, true>;
-  using Receive = Operation<RxBufferType, false>;
+  using TxReservation = Operation<TxBuffer, true>;
+  using Receive = Operation<RxBuffer, false>;
 
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
-  std::optional<driver_channel::ChannelResult<RxBufferType>> try_receive() noexcept {
-    if (!link_up_) return driver_channel::ChannelResult<RxBufferType>(driver_channel::ChannelError::kLinkDown);
+  std::optional<NicResult<RxBuffer>> try_receive() noexcept {
+    if (!link_up_) return NicResult<RxBuffer>(NicError::kLinkDown);
     if (inbox_.empty()) return std::nullopt;
     Frame f = std::move(inbox_.front());
     inbox_.pop_front();
-    return driver_channel::ChannelResult<RxBufferType>(RxBufferType(*this, std::move(f)));
+    return NicResult<RxBuffer>(RxBuffer(*this, std::move(f)));
   }
 
   // ---- the test's side ----
   void inject(Frame frame) {
     inbox_.push_back(std::move(frame));
-    rx_waiter_.wake();
+    rx_waiters_.notify_one();
   }
   std::optional<Frame> take_sent() {
     if (sent_.empty()) return std::nullopt;
@@ -110,41 +112,48 @@ class FakeChannel {
   /// How many TX buffers may be out at once (0: the channel is full).
   void set_tx_slots(std::size_t n) {
     tx_limit_ = n;
-    tx_waiter_.wake();
+    tx_waiters_.notify_all();
   }
   void set_link_down() {
     link_up_ = false;
-    tx_waiter_.wake();
-    rx_waiter_.wake();
+    tx_waiters_.notify_all();
+    rx_waiters_.notify_all();
   }
   std::size_t rx_held() const { return rx_held_; }
   std::size_t tx_pending_polls() const { return tx_pending_polls_; }
 
  private:
-  Poll<driver_channel::ChannelResult<TxBufferType>> poll_reserve(Context& cx) noexcept {
-    if (!link_up_) return driver_channel::ChannelResult<TxBufferType>(driver_channel::ChannelError::kLinkDown);
-    if (tx_out_ < tx_limit_) {
+  Poll<NicResult<TxBuffer>> poll_reserve(Waiter& waiter, Context& cx) noexcept {
+    if (!link_up_) {
+      tx_waiters_.claimed(waiter);
+      return NicResult<TxBuffer>(NicError::kLinkDown);
+    }
+    if (tx_out_ < tx_limit_ && tx_waiters_.may_take(waiter)) {
       for (std::size_t i = 0; i < kSlots; ++i) {
         if (!used_[i]) {
           used_[i] = true;
           ++tx_out_;
-          return driver_channel::ChannelResult<TxBufferType>(TxBufferType(*this, i));
+          tx_waiters_.claimed(waiter);
+          return NicResult<TxBuffer>(TxBuffer(*this, i));
         }
       }
     }
     ++tx_pending_polls_;
-    tx_waiter_.store(cx.waker());
+    tx_waiters_.wait(waiter, cx.waker());
     return pending;
   }
-  Poll<driver_channel::ChannelResult<RxBufferType>> poll_receive(Context& cx) noexcept {
-    if (std::optional<driver_channel::ChannelResult<RxBufferType>> got = try_receive()) return std::move(*got);
-    rx_waiter_.store(cx.waker());
+  Poll<NicResult<RxBuffer>> poll_receive(Waiter& waiter, Context& cx) noexcept {
+    if (std::optional<NicResult<RxBuffer>> got = try_receive()) {
+      rx_waiters_.claimed(waiter);
+      return std::move(*got);
+    }
+    rx_waiters_.wait(waiter, cx.waker());
     return pending;
   }
   void release(std::size_t slot) noexcept {
     used_[slot] = false;
     --tx_out_;
-    tx_waiter_.wake();
+    tx_waiters_.notify_one();
   }
 
   std::array<std::array<std::byte, kBufferBytes>, kSlots> slots_{};
@@ -156,8 +165,10 @@ class FakeChannel {
   bool link_up_ = true;
   std::deque<Frame> sent_;
   std::deque<Frame> inbox_;
-  WakerSlot tx_waiter_;
-  WakerSlot rx_waiter_;
+  WaiterList tx_waiters_;
+  WaiterList rx_waiters_;
 };
+
+static_assert(Nic<FakeChannel>);
 
 }  // namespace pollstack::net::testing

@@ -17,7 +17,7 @@
 #include "driver_channel/loopback.h"
 #include "driver_channel/region.h"
 #include "driver_channel/stack_channel.h"
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 #include "statemachines/state_machine.h"
 
 namespace pollstack::net::testing {

@@ -29,6 +29,9 @@ class Pool {
     ++units_;
     list_.notify_one();
   }
+  // A unit the resource found without telling anyone (as a channel reaps completions while
+  // serving a reservation).
+  void give_silently() { ++units_; }
   WaiterList& list() { return list_; }
   int units() const { return units_; }
 
@@ -127,6 +130,34 @@ TEST_CASE("a notified waiter that lost the unit keeps its turn at the front") {
   CHECK(wakes[1] == 0);
   CHECK(pool.try_take(first, testing::counting_waker(wakes[0])));
   pool.list().claimed(second);
+}
+
+TEST_CASE("the first in line may take a unit it was not woken for; a newcomer behind it may not") {
+  Pool pool;
+  int wakes[3] = {};
+  Waiter first, second, newcomer;
+  CHECK_FALSE(pool.try_take(first, testing::counting_waker(wakes[0])));
+  CHECK_FALSE(pool.try_take(second, testing::counting_waker(wakes[1])));
+  pool.give();  // notifies first
+  pool.give();  // notifies second
+  CHECK(pool.list().is_empty());
+  // Both notified: a newcomer arriving now finds nobody queued and may take a unit; the notified
+  // waiter that then finds none keeps its turn at the front.
+  CHECK(pool.try_take(newcomer, testing::counting_waker(wakes[2])));
+  CHECK(pool.try_take(second, testing::counting_waker(wakes[1])));
+  CHECK_FALSE(pool.try_take(first, testing::counting_waker(wakes[0])));
+  CHECK(pool.list().size() == 1);
+  // A unit found without a notification: the first in line, polled for another reason, takes
+  // it (otherwise nobody would ever be woken for it); the one behind may not.
+  Waiter behind;
+  CHECK_FALSE(pool.try_take(behind, testing::counting_waker(wakes[2])));  // queued behind first
+  pool.give_silently();
+  CHECK_FALSE(pool.try_take(behind, testing::counting_waker(wakes[2])));
+  CHECK(pool.try_take(first, testing::counting_waker(wakes[0])));
+  CHECK(pool.list().size() == 1);
+  pool.give();
+  CHECK(pool.try_take(behind, testing::counting_waker(wakes[2])));
+  CHECK(pool.list().is_empty());
 }
 
 TEST_CASE("a queued waiter moved keeps its place") {

@@ -32,7 +32,7 @@
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack_channel.h"
 #include "benchmarks/full_path/variants.h"
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 #include "statemachines/select.h"
 
 extern char** environ;

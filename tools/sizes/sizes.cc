@@ -5,7 +5,7 @@
 
 #include "driver_channel/stack_channel.h"
 #include "layers/services/udp_echo.h"
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 
 int main() {
   using namespace pollstack;

@@ -35,7 +35,7 @@
 #include "driver_channel/io_loop.h"
 #include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 #include "tools/stack/report.h"
 
 extern char** environ;

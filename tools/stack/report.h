@@ -3,7 +3,7 @@
 // left out, so what is printed is what happened). Hosted tools only (stdio).
 #include <cstdio>
 
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 
 namespace pollstack::tools {
 

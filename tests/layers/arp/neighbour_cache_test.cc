@@ -18,15 +18,17 @@ constexpr MacAddress kPeerMac{{2, 0, 0, 0, 0, 2}};
 
 Ipv4Address host(int n) { return {{10, 0, 1, static_cast<std::uint8_t>(n)}}; }
 
-struct Resolver {  // a sender waiting on the cache, with its own waker
+struct Resolver {  // a sender waiting on the cache, with its own waker and its place in the queue
   NeighbourCache* cache;
   Ipv4Address ip;
+  Waiter waiter;
   using Output = Result<MacAddress, SendError>;
-  Poll<Output> poll(Context& cx) { return cache->poll_resolve(ip, cx); }
+  Poll<Output> poll(Context& cx) { return cache->poll_resolve(ip, waiter, cx); }
 };
 
 TEST_CASE("resolving schedules a request, and an answer wakes the waiting sender") {
-  NeighbourCache cache;
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
   Driver d;
   int requester_wakes = 0;
   cache.set_requester(Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &requester_wakes));
@@ -49,7 +51,8 @@ TEST_CASE("resolving schedules a request, and an answer wakes the waiting sender
 }
 
 TEST_CASE("retries once per interval, then fails every waiter with kHostUnreachable, then forgets") {
-  NeighbourCache cache;
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
   Driver d;
   Resolver r{&cache, kPeer};
   CHECK(d.poll(r).is_pending());
@@ -76,28 +79,64 @@ TEST_CASE("retries once per interval, then fails every waiter with kHostUnreacha
 }
 
 TEST_CASE("a bounded number of senders wait on one address; the next is refused") {
-  NeighbourCache cache;
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
   std::array<int, kArpWaitersPerEntry + 1> woken{};
+  std::array<Waiter, kArpWaitersPerEntry + 1> waiters;
   auto waker_for = [&](std::size_t i) { return Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &woken[i]); };
   for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) {
     pollstack::testing::ManualContext cx(waker_for(i));
-    CHECK(cache.poll_resolve(kPeer, cx).is_pending());
+    CHECK(cache.poll_resolve(kPeer, waiters[i], cx).is_pending());
   }
   pollstack::testing::ManualContext extra(waker_for(kArpWaitersPerEntry));
-  Poll<Result<MacAddress, SendError>> refused = cache.poll_resolve(kPeer, extra);
+  Poll<Result<MacAddress, SendError>> refused = cache.poll_resolve(kPeer, waiters[kArpWaitersPerEntry], extra);
   REQUIRE(refused.is_ready());
   CHECK(refused.value().error() == SendError::kNeighbourBusy);
   CHECK(cache.counters().waiters_refused == 1);
-  // The same task polling again is not a new waiter.
+  // The same sender polling again is not a new waiter.
   pollstack::testing::ManualContext again(waker_for(0));
-  CHECK(cache.poll_resolve(kPeer, again).is_pending());
+  CHECK(cache.poll_resolve(kPeer, waiters[0], again).is_pending());
   cache.learn(kPeer, kPeerMac, false, Instant{});
   for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) CHECK(woken[i] == 1);
   CHECK(woken[kArpWaitersPerEntry] == 0);
+  for (std::size_t i = 0; i < kArpWaitersPerEntry; ++i) {
+    pollstack::testing::ManualContext cx(waker_for(i));
+    CHECK(cache.poll_resolve(kPeer, waiters[i], cx).is_ready());
+  }
+}
+
+TEST_CASE("a sender dropped while it waits leaves the queue: its place goes to the next, its waker is forgotten") {
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
+  std::array<int, kArpWaitersPerEntry + 1> woken{};
+  auto waker_for = [&](std::size_t i) { return Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &woken[i]); };
+  std::array<Waiter, kArpWaitersPerEntry - 1> staying;
+  for (std::size_t i = 0; i < staying.size(); ++i) {
+    pollstack::testing::ManualContext cx(waker_for(i));
+    CHECK(cache.poll_resolve(kPeer, staying[i], cx).is_pending());
+  }
+  {
+    Waiter dropped;
+    pollstack::testing::ManualContext cx(waker_for(kArpWaitersPerEntry - 1));
+    CHECK(cache.poll_resolve(kPeer, dropped, cx).is_pending());
+  }  // the sender's operation is gone: with ASan, a waker left behind here would be a use after scope
+  Waiter late;
+  pollstack::testing::ManualContext cx(waker_for(kArpWaitersPerEntry));
+  CHECK(cache.poll_resolve(kPeer, late, cx).is_pending());  // the freed place: not kNeighbourBusy
+  cache.learn(kPeer, kPeerMac, false, Instant{});
+  CHECK(woken[kArpWaitersPerEntry - 1] == 0);  // the dropped sender was not woken
+  CHECK(woken[kArpWaitersPerEntry] == 1);
+  for (std::size_t i = 0; i < staying.size(); ++i) {
+    pollstack::testing::ManualContext again(waker_for(i));
+    CHECK(cache.poll_resolve(kPeer, staying[i], again).is_ready());
+  }
+  pollstack::testing::ManualContext again(waker_for(kArpWaitersPerEntry));
+  CHECK(cache.poll_resolve(kPeer, late, again).is_ready());
 }
 
 TEST_CASE("learn() creates entries only when asked, and updates known ones") {
-  NeighbourCache cache;
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
   cache.learn(kPeer, kPeerMac, /*create=*/false, Instant{});
   CHECK(cache.state_of(kPeer) == State::kFree);
   cache.learn(kPeer, kPeerMac, /*create=*/true, Instant{});
@@ -109,7 +148,8 @@ TEST_CASE("learn() creates entries only when asked, and updates known ones") {
 }
 
 TEST_CASE("entries expire after the reachable time") {
-  NeighbourCache cache;
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
   cache.learn(kPeer, kPeerMac, true, Instant{});
   CHECK(cache.run_timers(Instant{}) == Instant{} + kNeighbourReachableTime);
   cache.run_timers(Instant{} + kNeighbourReachableTime - Duration{1});
@@ -120,7 +160,8 @@ TEST_CASE("entries expire after the reachable time") {
 }
 
 TEST_CASE("a full table reuses the least recently used entry; all-incomplete refuses") {
-  NeighbourCache cache;
+  NeighbourTable<kNeighbourCacheEntries> table;
+  NeighbourCache& cache = table.cache();
   Instant t{};
   for (std::size_t i = 0; i < kNeighbourCacheEntries; ++i) {
     cache.learn(host(static_cast<int>(i)), kPeerMac, true, t);
@@ -132,7 +173,8 @@ TEST_CASE("a full table reuses the least recently used entry; all-incomplete ref
   CHECK(cache.state_of(host(0)) == State::kReachable);
   CHECK(cache.counters().evicted == 1);
 
-  NeighbourCache pending_only;
+  NeighbourTable<kNeighbourCacheEntries> pending_table;
+  NeighbourCache& pending_only = pending_table.cache();
   for (std::size_t i = 0; i < kNeighbourCacheEntries; ++i) {
     CHECK(pending_only.resolve_now(host(static_cast<int>(i)), t).error() == SendError::kNeighbourUnresolved);
   }

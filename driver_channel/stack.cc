@@ -2,7 +2,7 @@
 // that the firmware build and the no-heap check (tools/no_heap_check.sh) cover every layer's code
 // and not only the parts some test happens to use.
 
-#include "layers/stack.h"
+#include "driver_channel/stack.h"
 
 #include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"

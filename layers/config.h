@@ -1,0 +1,50 @@
+#pragma once
+/// The capacities of one stack, chosen at compile time by its embedder. Every layer that holds a
+/// table takes its size from here, so a firmware image sizes the stack without editing project
+/// files:
+///
+///   struct SmallConfig : pollstack::net::DefaultConfig {
+///     static constexpr std::size_t kUdpSockets = 2;
+///     static constexpr std::size_t kUdpReceiveQueueDepth = 2;
+///   };
+///   using MyStack = pollstack::net::Interface<MyNic, SmallConfig>;
+///
+/// The defaults are the documented values of layers/options.h (with their RAM costs and
+/// reasons). The rules that tie a configuration to its device (socket queues against the device's
+/// receive buffers, the MTU against its buffer size) are checked where the two meet, in
+/// Interface<Device, Config>, at compile time.
+
+#include <concepts>
+#include <cstddef>
+
+#include "layers/options.h"
+
+namespace pollstack::net {
+
+struct DefaultConfig {
+  /// Frames the interface task takes from the device per poll before it yields.
+  static constexpr std::size_t kRxFramesPerPoll = net::kRxFramesPerPoll;
+  /// Neighbour (ARP) cache entries.
+  static constexpr std::size_t kNeighbourCacheEntries = net::kNeighbourCacheEntries;
+  /// Senders that may wait on one unresolved address.
+  static constexpr std::size_t kArpWaitersPerEntry = net::kArpWaitersPerEntry;
+  /// UDP sockets in the socket table.
+  static constexpr std::size_t kUdpSockets = net::kUdpSockets;
+  /// Datagrams one socket holds for its reader (each keeps its receive buffer).
+  static constexpr std::size_t kUdpReceiveQueueDepth = net::kUdpReceiveQueueDepth;
+};
+
+/// What a configuration must define (derive from DefaultConfig and override what differs).
+template <class C>
+concept StackConfig = requires {
+  { C::kRxFramesPerPoll } -> std::convertible_to<std::size_t>;
+  { C::kNeighbourCacheEntries } -> std::convertible_to<std::size_t>;
+  { C::kArpWaitersPerEntry } -> std::convertible_to<std::size_t>;
+  { C::kUdpSockets } -> std::convertible_to<std::size_t>;
+  { C::kUdpReceiveQueueDepth } -> std::convertible_to<std::size_t>;
+} && C::kRxFramesPerPoll >= 1 && C::kNeighbourCacheEntries >= 1 && C::kArpWaitersPerEntry >= 1 &&
+                      C::kUdpSockets >= 1 && C::kUdpSockets <= 255 && C::kUdpReceiveQueueDepth >= 1;
+
+static_assert(StackConfig<DefaultConfig>);
+
+}  // namespace pollstack::net
