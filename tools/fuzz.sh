@@ -3,7 +3,9 @@
 #   tools/fuzz.sh                 a short run of each harness (what tools/test.sh does)
 #   tools/fuzz.sh --runs N        N executions per harness (e.g. 10000000 for a long run)
 #   tools/fuzz.sh --seconds S     S seconds per harness
-# Seeds come from tests/fuzz/make_seeds.py; findings (crash-*) land in out/fuzz/<harness>/.
+# Seeds come from tests/fuzz/make_seeds.py and tests/fuzz/regressions/<harness>/ (past findings,
+# which `bazel test` also replays); new findings (crash-*) land in out/fuzz/<harness>/: move one
+# into tests/fuzz/regressions/<harness>/ once its bug is fixed.
 # Exits non-zero if any harness finds anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +27,10 @@ for source in tests/fuzz/*_fuzz.cc; do
   clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -o "$out/bin/$harness" "$source" statemachines/contract.cc layers/arp/neighbour_cache.cc
   mkdir -p "$out/$harness/corpus"
-  if (cd "$out/$harness" && "../bin/$harness" corpus "../seeds/$harness" "$limit" -print_final_stats=1 \
+  # Past findings (tests/fuzz/regressions/<harness>/, also replayed by `bazel test`) seed the run.
+  regressions=()
+  if [[ -d "tests/fuzz/regressions/$harness" ]]; then regressions=("$PWD/tests/fuzz/regressions/$harness"); fi
+  if (cd "$out/$harness" && "../bin/$harness" corpus "../seeds/$harness" "${regressions[@]}" "$limit" -print_final_stats=1 \
         > log.txt 2>&1); then
     echo "fuzz: $harness ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$out/$harness/log.txt" | grep -o '[0-9]*$') executions)"
   else

@@ -28,6 +28,10 @@ struct Ipv4Config {
   wire::Ipv4Address gateway;  // 0.0.0.0: none (off-link destinations get kNoRoute)
   std::uint8_t ttl = kDefaultTtl;
   std::uint16_t mtu = kMtu;   // largest IP packet sent; at most kMtu (the buffers are sized for it)
+  /// Accept packets whose source is our own address (Linux's accept_local). Off by default: such
+  /// a packet is a martian (RFC 1122 §3.2.1.3). On for a loopback driver that reflects our frames
+  /// back to us (the self-test, the end-to-end tests).
+  bool accept_local = false;
 
   constexpr std::uint32_t netmask() const noexcept {
     return prefix_length == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_length);
@@ -47,7 +51,7 @@ struct Ipv4Config {
 enum class Ipv4Drop : std::uint8_t {
   kNotForUs,          // destination is neither our address nor a broadcast
   kUnknownProtocol,   // neither ICMP nor UDP
-  kBadSource,         // source is broadcast or multicast (RFC 1122 §3.2.1.3)
+  kMartianSource,     // a source no host can send from (RFC 1122 §3.2.1.3): see is_martian_source()
 };
 inline constexpr std::size_t kIpv4DropKinds = 3;
 
@@ -177,8 +181,8 @@ class Ipv4 {
       counters_.dropped.count(Ipv4Drop::kNotForUs);
       return std::nullopt;
     }
-    if (config_.is_broadcast(h.source) || h.source.octets[0] >= 224) {
-      counters_.dropped.count(Ipv4Drop::kBadSource);
+    if (is_martian_source(h.source)) {
+      counters_.dropped.count(Ipv4Drop::kMartianSource);
       return std::nullopt;
     }
     if (h.protocol != wire::ip_protocol::kIcmp && h.protocol != wire::ip_protocol::kUdp) {
@@ -187,6 +191,16 @@ class Ipv4 {
     }
     ++counters_.packets_received;
     return Received{h, parsed.payload(), broadcast};
+  }
+
+  /// Sources that must be discarded (RFC 1122 §3.2.1.3, as Linux's martian filter does): our own
+  /// address (a reflection, or someone using it; unless accept_local), 0.0.0.0 ("this host", only for a host learning
+  /// its address, e.g. a DHCP client, which we never are on receive), loopback 127/8 (never on a
+  /// wire), broadcast (limited or our subnet's), multicast 224/4 and the reserved class E 240/4.
+  bool is_martian_source(const wire::Ipv4Address& source) const noexcept {
+    const std::uint8_t first = source.octets[0];
+    return (source == config_.address && !config_.accept_local) || source == wire::Ipv4Address{} || first == 127 ||
+           first >= 224 || config_.is_broadcast(source);
   }
 
   Lower& lower() noexcept { return *lower_; }

@@ -39,7 +39,8 @@ struct LoopbackWorld {
   driver_channel::StackChannel channel;
   driver_channel::DriverPort port;
   driver_channel::Loopback loopback;
-  Stack iface{channel, {kLoopMac, {kLoopIp, 24, {}, kDefaultTtl}}};
+  // The loopback driver reflects our frames: we talk to ourselves, so our own source is accepted.
+  Stack iface{channel, {kLoopMac, {kLoopIp, 24, {}, kDefaultTtl, kMtu, /*accept_local=*/true}}};
   Stack::Task task = iface.task();
   Instant now{Duration{1'000'000}};
   std::uint64_t rounds = 0;

@@ -153,6 +153,9 @@ Options parse(int argc, char** argv) {
   if (ip.gateway != wire::Ipv4Address{} && !ip.on_link(ip.gateway)) usage("--gateway must be on the interface's subnet");
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
   if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
+  // The self-test talks to our own address through a driver that reflects our frames (loopback):
+  // our own source address is then expected, not a martian (Linux: accept_local).
+  o.interface.ip.accept_local = o.self_test;
   if (o.driver.empty() && !o.driver_args.empty()) usage("--driver-arg needs --driver");
   return o;
 }

@@ -98,6 +98,48 @@ TEST_CASE("a send to a silent neighbour retries, then fails with kHostUnreachabl
   CHECK(p.value().error() == SendError::kHostUnreachable);
 }
 
+TEST_CASE("martian sources are dropped and counted, never answered or delivered") {
+  InterfaceFixture f;
+  f.meet();
+  const auto& counters = f.iface.ipv4().counters();
+  const UdpSocketId socket = f.iface.udp().bind(7).value();
+  const testing::Bytes ping(8);
+  const wire::Ipv4Address martians[] = {
+      kOurIp,                    // our own address
+      {{127, 0, 0, 1}},          // loopback
+      {{0, 0, 0, 0}},            // "this host"
+      {{240, 0, 0, 1}},          // class E
+      {{224, 0, 0, 1}},          // multicast
+      {{10, 0, 0, 255}},         // our subnet's broadcast
+      {{255, 255, 255, 255}},    // limited broadcast
+  };
+  for (const wire::Ipv4Address& source : martians) {
+    Peer spoofer = kPeer;
+    spoofer.ip = source;
+    f.receive(spoofer.udp(kOurMac, kOurIp, 5000, 7, testing::text("spoofed")));  // to an open port
+    f.receive(spoofer.udp(kOurMac, kOurIp, 5000, 9, testing::text("spoofed")));  // closed: no unreachable
+    f.receive(spoofer.icmp(kOurMac, kOurIp, {wire::icmp_type::kEchoRequest, 0, 1, 1}, ping));  // no reply
+  }
+  CHECK(counters.dropped[Ipv4Drop::kMartianSource] == 3 * std::size(martians));
+  CHECK(counters.packets_received == 0);
+  CHECK(f.iface.udp().queued(socket) == 0);
+  CHECK(f.channel.sent_count() == 0);  // nothing answered: no ARP for ourselves, no echo, no unreachable
+  CHECK(f.iface.arp().neighbours().state_of(kOurIp) == NeighbourCache::EntryState::kFree);
+}
+
+TEST_CASE("accept_local (a loopback driver reflecting our frames) accepts our own source, and only it") {
+  InterfaceFixture f({kOurIp, 24, kGateway, kDefaultTtl, kMtu, /*accept_local=*/true});
+  const UdpSocketId socket = f.iface.udp().bind(7).value();
+  Peer self = kPeer;
+  self.ip = kOurIp;
+  f.receive(self.udp(kOurMac, kOurIp, 5000, 7, testing::text("reflected")));
+  CHECK(f.iface.udp().queued(socket) == 1);
+  self.ip = {{127, 0, 0, 1}};
+  f.receive(self.udp(kOurMac, kOurIp, 5000, 7, testing::text("loopback")));
+  CHECK(f.iface.udp().queued(socket) == 1);
+  CHECK(f.iface.ipv4().counters().dropped[Ipv4Drop::kMartianSource] == 1);
+}
+
 TEST_CASE("the receive filter and every malformed class, counted by reason") {
   InterfaceFixture f;
   auto& counters = f.iface.ipv4().counters();
@@ -113,7 +155,7 @@ TEST_CASE("the receive filter and every malformed class, counted by reason") {
   f.receive(bad.ipv4(kOurMac, kOurIp, wire::ip_protocol::kUdp, udp));
   CHECK(counters.dropped[Ipv4Drop::kNotForUs] == 1);
   CHECK(counters.dropped[Ipv4Drop::kUnknownProtocol] == 1);
-  CHECK(counters.dropped[Ipv4Drop::kBadSource] == 1);
+  CHECK(counters.dropped[Ipv4Drop::kMartianSource] == 1);
 
   // Each malformed class, made from a good packet by changing one thing.
   const testing::Bytes good = kPeer.ipv4(kOurMac, kOurIp, wire::ip_protocol::kUdp, udp);
