@@ -80,8 +80,5 @@ SharedRegion::~SharedRegion() {
   if (fd_ >= 0) close(fd_);
 }
 
-std::span<std::byte> SharedRegion::buffer(std::uint32_t index) noexcept {
-  return std::span<std::byte>(layout_->buffers[index], kBufferBytes);
-}
 
 }  // namespace pollstack::driver_channel

@@ -54,7 +54,9 @@ class SharedRegion {
 
   RegionLayout& layout() noexcept { return *layout_; }
   int fd() const noexcept { return fd_; }
-  std::span<std::byte> buffer(std::uint32_t index) noexcept;
+  std::span<std::byte> buffer(std::uint32_t index) noexcept {  // inline: on every frame's path
+    return std::span<std::byte>(layout_->buffers[index], kBufferBytes);
+  }
 
  private:
   SharedRegion(int fd, RegionLayout* layout) noexcept : fd_(fd), layout_(layout) {}

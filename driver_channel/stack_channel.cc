@@ -6,11 +6,6 @@ namespace pollstack::driver_channel {
 
 // ---- TxBuffer / RxBuffer: owning handles -------------------------------------------------------
 
-std::span<std::byte> TxBuffer::bytes() noexcept {
-  expect(channel_ != nullptr, "TxBuffer::bytes() after submit()");
-  return channel_->region_->buffer(buffer_);
-}
-
 bool TxBuffer::submit(std::uint32_t length) noexcept {
   expect(channel_ != nullptr, "TxBuffer::submit() twice");
   expect(length <= kBufferBytes, "TxBuffer::submit(): frame longer than the buffer");
@@ -18,9 +13,6 @@ bool TxBuffer::submit(std::uint32_t length) noexcept {
   return channel->submit_tx(buffer_, length);
 }
 
-std::span<const std::byte> RxBuffer::bytes() const noexcept {
-  return channel_->region_->buffer(descriptor_.buffer).subspan(descriptor_.offset, descriptor_.length);
-}
 
 // ---- StackChannel -----------------------------------------------------------------------------
 
@@ -104,19 +96,17 @@ void StackChannel::check_ring_faults() noexcept {
 
 std::optional<ChannelResult<TxBuffer>> StackChannel::try_reserve_tx() noexcept {
   if (!tx_waiters_.is_empty()) return std::nullopt;  // others were first
-  Waiter unqueued;
-  return try_reserve_tx(unqueued);
+  return reserve_now();
 }
 
-std::optional<ChannelResult<TxBuffer>> StackChannel::try_reserve_tx(Waiter& waiter) noexcept {
+std::optional<ChannelResult<TxBuffer>> StackChannel::reserve_now() noexcept {
   if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
   reap_tx_done();
   check_ring_faults();
   if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
-  if (tx_.free_slots() > tx_reserved_ && tx_waiters_.may_take(waiter)) {
+  if (tx_.free_slots() > tx_reserved_) {
     if (std::optional<std::uint32_t> b = ledger_.take_free()) {
       ++tx_reserved_;
-      tx_waiters_.claimed(waiter);
       return ChannelResult<TxBuffer>(TxBuffer(*this, *b));
     }
   }
@@ -124,7 +114,12 @@ std::optional<ChannelResult<TxBuffer>> StackChannel::try_reserve_tx(Waiter& wait
 }
 
 Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(Waiter& waiter, const Waker& waker) noexcept {
-  if (std::optional<ChannelResult<TxBuffer>> r = try_reserve_tx(waiter)) return std::move(*r);
+  if (tx_waiters_.may_take(waiter)) {
+    if (std::optional<ChannelResult<TxBuffer>> r = reserve_now()) {
+      tx_waiters_.claimed(waiter);
+      return std::move(*r);
+    }
+  }
   ++counters_.tx_pending;
   tx_waiters_.wait(waiter, waker);
   return pending;

@@ -177,7 +177,7 @@ class StackChannel {
   friend class driver_channel::TxBuffer;
   friend class driver_channel::RxBuffer;
 
-  std::optional<ChannelResult<TxBuffer>> try_reserve_tx(Waiter& waiter) noexcept;
+  std::optional<ChannelResult<TxBuffer>> reserve_now() noexcept;
   std::uint32_t reap_tx_done() noexcept;
   void lend_for_rx(std::uint32_t buffer) noexcept;
   void lend_rx_fill() noexcept;
@@ -209,6 +209,16 @@ inline TxBuffer::~TxBuffer() {
 
 inline RxBuffer::~RxBuffer() {
   if (channel_ != nullptr) channel_->lend_for_rx(descriptor_.buffer);
+}
+
+// Inline too: every layer writes or reads its header through these.
+inline std::span<std::byte> TxBuffer::bytes() noexcept {
+  expect(channel_ != nullptr, "TxBuffer::bytes() after submit()");
+  return channel_->region_->buffer(buffer_);
+}
+
+inline std::span<const std::byte> RxBuffer::bytes() const noexcept {
+  return channel_->region_->buffer(descriptor_.buffer).subspan(descriptor_.offset, descriptor_.length);
 }
 
 static_assert(net::Nic<StackChannel>);

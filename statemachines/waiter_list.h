@@ -36,7 +36,7 @@ class WaiterList;
 
 class Waiter {
  public:
-  constexpr Waiter() noexcept = default;
+  Waiter() noexcept {}  // not "= default": leaves prev_, next_ and waker_ unwritten (see below)
   Waiter(Waiter&& other) noexcept;
   Waiter& operator=(Waiter&&) = delete;
   ~Waiter();
@@ -48,9 +48,12 @@ class Waiter {
   friend class WaiterList;
   enum class Standing : std::uint8_t { kIdle, kQueued, kNotified };
 
+  // Only list_ and standing_ are set by construction: a Waiter is created with every operation
+  // that might wait (every send of every datagram), and most never do. The links and the waker
+  // are written by WaiterList::wait() and read only while queued.
   WaiterList* list_ = nullptr;  // set while queued or notified
-  Waiter* prev_ = nullptr;
-  Waiter* next_ = nullptr;
+  Waiter* prev_;
+  Waiter* next_;
   Waker waker_;
   Standing standing_ = Standing::kIdle;
 };
@@ -152,9 +155,11 @@ class WaiterList {
   std::size_t queued_ = 0;
 };
 
-inline Waiter::Waiter(Waiter&& other) noexcept
-    : list_(other.list_), waker_(other.waker_), standing_(other.standing_) {
-  if (standing_ == Standing::kQueued) list_->replace(other, *this);
+inline Waiter::Waiter(Waiter&& other) noexcept : list_(other.list_), standing_(other.standing_) {
+  if (standing_ == Standing::kQueued) {
+    waker_ = other.waker_;
+    list_->replace(other, *this);
+  }
   other.list_ = nullptr;
   other.standing_ = Standing::kIdle;
 }

@@ -229,21 +229,7 @@ class Udp {
   std::optional<RecvOutput> try_receive(UdpSocketId id, std::span<std::byte> buffer) noexcept {
     Socket* s = lookup(id);
     if (s == nullptr) return RecvOutput(RecvError::kBadSocket);
-    if (s->count > 0) {
-      const Queued& q = s->queue[s->head];
-      const std::size_t n = q.payload.size() < buffer.size() ? q.payload.size() : buffer.size();
-      wire::copy_bytes(buffer, q.payload.first(n));
-      const ReceivedDatagram d{q.from, n, n < q.payload.size()};
-      s->pop();
-      ++counters_.datagrams_read;
-      return RecvOutput(d);
-    }
-    if (s->error) {
-      const RecvError e = *s->error;
-      s->error.reset();
-      return RecvOutput(e);
-    }
-    return std::nullopt;
+    return take(*s, buffer);
   }
 
   /// Queues one received datagram (`packet` is its IPv4 packet; `frame` holds the bytes). Takes
@@ -325,13 +311,32 @@ class Udp {
     Socket* s = lookup(id);
     if (s == nullptr) return RecvOutput(RecvError::kBadSocket);
     if (s->readers.may_take(waiter)) {
-      if (std::optional<RecvOutput> r = try_receive(id, buffer)) {
+      if (std::optional<RecvOutput> r = take(*s, buffer)) {
         s->readers.claimed(waiter);
         return std::move(*r);
       }
     }
     s->readers.wait(waiter, cx.waker());
     return pending;
+  }
+
+  // The next datagram (or pending error) of `s` into `buffer`; nullopt when there is none.
+  std::optional<RecvOutput> take(Socket& s, std::span<std::byte> buffer) noexcept {
+    if (s.count > 0) {
+      const Queued& q = s.queue[s.head];
+      const std::size_t n = q.payload.size() < buffer.size() ? q.payload.size() : buffer.size();
+      wire::copy_bytes(buffer, q.payload.first(n));
+      const ReceivedDatagram d{q.from, n, n < q.payload.size()};
+      s.pop();
+      ++counters_.datagrams_read;
+      return RecvOutput(d);
+    }
+    if (s.error) {
+      const RecvError e = *s.error;
+      s.error.reset();
+      return RecvOutput(e);
+    }
+    return std::nullopt;
   }
 
   Socket* lookup(UdpSocketId id) noexcept {
