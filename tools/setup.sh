@@ -19,6 +19,8 @@ packages=(
   iputils-ping       # ping: Linux pinging the stack in the interop tests
   util-linux         # unshare: the interop tests' private network namespace
   valgrind           # callgrind: instructions per datagram in tools/run.sh
+  gcc-arm-none-eabi  # arm-none-eabi-g++ 12: the Cortex-M4 image (tools/firmware/build.sh)
+  libstdc++-arm-none-eabi-newlib  # newlib(-nano) and libstdc++'s headers for that image
 )
 
 missing=()

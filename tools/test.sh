@@ -2,7 +2,9 @@
 # The whole test suite: the README's test command, and what CI runs.
 #   1. installs what is missing (tools/setup.sh);
 #   2. `bazel test //...` in the default config, then under ASan and UBSan;
-#   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti);
+#   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti), then
+#      cross-compiles it for a Cortex-M4 with the example NIC and main loop (tools/firmware:
+#      arm-none-eabi-g++, newlib-nano, no OS headers; no heap, exception or RTTI symbol);
 #   4. a short run of every libFuzzer harness (tools/fuzz.sh, clang with ASan + UBSan);
 #   5. the interop tests against the Linux kernel over a TAP device in a private network namespace
 #      (tests/interop/interop_test.sh; reported as SKIPPED, never as passed, without root or
@@ -26,6 +28,9 @@ bazel test --config=ubsan //...
 step "firmware config builds the product code (statemachines/, driver_channel/, layers/)"
 bazel build --config=firmware //statemachines/... //driver_channel/... //layers/... \
   //tests/statemachines:firmware_probe
+
+step "Cortex-M4 image: statemachines/ and layers/ cross-compiled, no heap/exception/RTTI symbol"
+tools/firmware/build.sh
 
 step "a short run of every fuzz harness"
 tools/fuzz.sh
