@@ -49,6 +49,7 @@ struct InterfaceConfig {
 struct InterfaceCounters {
   std::uint64_t frames_processed = 0;
   std::uint64_t polls_yielded = 0;  // the task spent its frame budget, or filled a socket queue, and yielded
+  std::uint64_t address_changes = 0;  // set_ipv4_config() calls that took effect
   ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;
 };
 
@@ -72,7 +73,8 @@ class Interface {
   using RxBuffer = typename EthernetLayer::RxBuffer;
 
   Interface(Channel& channel, const InterfaceConfig& config) noexcept
-      : ethernet_(channel, config.mac), arp_(ethernet_, config.ip.address), ipv4_(arp_, config.ip), icmp_(ipv4_),
+      : ip_config_(config.ip), ethernet_(channel, config.mac), arp_(ethernet_, ip_config_.address),
+        ipv4_(arp_, ip_config_), icmp_(ipv4_),
         udp_(ipv4_) {}
   Interface(const Interface&) = delete;
   Interface& operator=(const Interface&) = delete;
@@ -83,6 +85,20 @@ class Interface {
   ArpLayer& arp() noexcept { return arp_; }
   EthernetLayer& ethernet() noexcept { return ethernet_; }
   const InterfaceCounters& counters() const noexcept { return counters_; }
+
+  /// Replaces the interface's IPv4 configuration (a DHCP lease, an operator's change), for every
+  /// layer at once: the neighbour cache is flushed (entries learned under the old subnet may be
+  /// wrong; senders waiting on one resolve again), sockets send from the new address from their
+  /// next datagram, and the receive filter accepts the new address only. Sends already routed
+  /// complete on their old route. An invalid configuration is refused and changes nothing.
+  std::optional<Ipv4ConfigError> set_ipv4_config(const Ipv4Config& ip) noexcept {
+    if (std::optional<Ipv4ConfigError> error = ip.check()) return error;
+    ip_config_ = ip;
+    arp_.neighbours().flush();
+    ++counters_.address_changes;
+    return std::nullopt;
+  }
+  const Ipv4Config& ipv4_config() const noexcept { return ip_config_; }
 
   /// What processing one received frame asks for.
   struct Answer {
@@ -263,6 +279,7 @@ class Interface {
   Task task() noexcept { return Task(*this); }
 
  private:
+  Ipv4Config ip_config_;  // the address record: IPv4 and ARP read it (declared first: built first)
   EthernetLayer ethernet_;
   ArpLayer arp_;
   Ipv4Layer ipv4_;

@@ -52,8 +52,10 @@ class Arp {
   using RxBuffer = typename Link::RxBuffer;
   using SendResult = Result<Frame, SendError>;
 
+  /// `address` is the interface's (it must outlive the layer, and may change: it is read on every
+  /// packet).
   Arp(Link& link, const wire::Ipv4Address& address) noexcept
-      : link_(&link), address_(address), neighbours_(Config::kArpWaitersPerEntry) {}
+      : link_(&link), address_(&address), neighbours_(Config::kArpWaitersPerEntry) {}
   Arp(const Arp&) = delete;
   Arp& operator=(const Arp&) = delete;
 
@@ -127,11 +129,11 @@ class Arp {
       counters_.dropped.count(ArpDrop::kBadSender);
       return std::nullopt;
     }
-    if (arp.sender_ip == address_ && arp.sender_mac != link_->mac()) {
+    if (arp.sender_ip == *address_ && arp.sender_mac != link_->mac()) {
       counters_.dropped.count(ArpDrop::kAddressConflict);
       return std::nullopt;
     }
-    const bool for_us = arp.target_ip == address_;
+    const bool for_us = arp.target_ip == *address_;
     if (arp.operation == wire::arp_operation::kReply) ++counters_.replies_received;
     if (arp.sender_ip == arp.target_ip) ++counters_.gratuitous_received;
     // RFC 826: update a known sender; add it only when the packet was meant for us.
@@ -144,7 +146,7 @@ class Arp {
     }
     if (arp.operation != wire::arp_operation::kRequest) return std::nullopt;
     ++counters_.requests_received;
-    return wire::ArpRepr{wire::arp_operation::kReply, link_->mac(), address_, arp.sender_mac, arp.sender_ip};
+    return wire::ArpRepr{wire::arp_operation::kReply, link_->mac(), *address_, arp.sender_mac, arp.sender_ip};
   }
 
   /// Writes an ARP packet as a frame's payload and submits it. Returns false on link down.
@@ -154,12 +156,12 @@ class Arp {
 
   /// The request for `target`, from us.
   wire::ArpRepr request_for(const wire::Ipv4Address& target) const noexcept {
-    return {wire::arp_operation::kRequest, link_->mac(), address_, wire::MacAddress{}, target};
+    return {wire::arp_operation::kRequest, link_->mac(), *address_, wire::MacAddress{}, target};
   }
 
   NeighbourCache& neighbours() noexcept { return neighbours_.cache(); }
   const NeighbourCache& neighbours() const noexcept { return neighbours_.cache(); }
-  const wire::Ipv4Address& address() const noexcept { return address_; }
+  const wire::Ipv4Address& address() const noexcept { return *address_; }
   const ArpCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -171,7 +173,7 @@ class Arp {
   }
 
   Link* link_;
-  wire::Ipv4Address address_;
+  const wire::Ipv4Address* address_;
   NeighbourTable<Config::kNeighbourCacheEntries> neighbours_;
   ArpCounters counters_;
 };

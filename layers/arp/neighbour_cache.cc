@@ -28,6 +28,15 @@ void NeighbourCache::free(Entry& e) noexcept {
   e.deadline = kNever;
 }
 
+void NeighbourCache::flush() noexcept {
+  for (Entry& e : entries_) {
+    if (e.state == EntryState::kFree) continue;
+    ++counters_.flushed;
+    free(e);
+  }
+  maybe_due_ = false;
+}
+
 // A free entry; else a Failed one; else the least recently used Reachable one; else none.
 NeighbourCache::Entry* NeighbourCache::allocate() noexcept {
   Entry* failed = nullptr;

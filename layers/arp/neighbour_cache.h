@@ -47,6 +47,7 @@ struct NeighbourCounters {
   std::uint64_t updated = 0;           // a known entry's MAC refreshed by an ARP packet
   std::uint64_t waiters_refused = 0;   // kNeighbourBusy
   std::uint64_t cache_full = 0;        // kNeighbourCacheFull
+  std::uint64_t flushed = 0;           // entries forgotten by flush()
 };
 
 class NeighbourCache {
@@ -101,6 +102,10 @@ class NeighbourCache {
 
   /// The task that transmits requests: woken when a new one becomes due.
   void set_requester(const Waker& waker) noexcept { requester_.store(waker); }
+
+  /// Forgets every entry (the interface's address changed): waiting senders are woken and resolve
+  /// again under the new configuration.
+  void flush() noexcept;
 
   /// For tests and tools: the state of `ip`'s entry (kFree if it has none).
   EntryState state_of(wire::Ipv4Address ip) const noexcept;

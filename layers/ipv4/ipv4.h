@@ -21,7 +21,16 @@
 
 namespace pollstack::net {
 
-/// The interface's IPv4 configuration.
+/// Why an IPv4 configuration is refused.
+enum class Ipv4ConfigError : std::uint8_t {
+  kNotUnicast,      // the address is 0.0.0.0, loopback, multicast, class E or a broadcast address
+  kBadPrefix,       // prefix length outside 1..32
+  kMtuOutOfRange,   // MTU outside kMinimumMtu..kMtu
+  kGatewayOffLink,  // a gateway outside the interface's subnet
+};
+
+/// The interface's IPv4 configuration: one record, owned by the Interface, read by IPv4 and ARP
+/// through a reference, so that Interface::set_ipv4_config() changes it for every layer at once.
 struct Ipv4Config {
   wire::Ipv4Address address;
   std::uint8_t prefix_length = 24;
@@ -44,6 +53,18 @@ struct Ipv4Config {
   }
   constexpr bool is_broadcast(const wire::Ipv4Address& a) const noexcept {
     return a == wire::Ipv4Address{{255, 255, 255, 255}} || (prefix_length < 31 && a == subnet_broadcast());
+  }
+
+  /// Whether this is a configuration an interface can use (nullopt: it is).
+  constexpr std::optional<Ipv4ConfigError> check() const noexcept {
+    if (prefix_length < 1 || prefix_length > 32) return Ipv4ConfigError::kBadPrefix;
+    const std::uint8_t first = address.octets[0];
+    if (address == wire::Ipv4Address{} || first == 127 || first >= 224 || is_broadcast(address)) {
+      return Ipv4ConfigError::kNotUnicast;
+    }
+    if (mtu < kMinimumMtu || mtu > kMtu) return Ipv4ConfigError::kMtuOutOfRange;
+    if (gateway != wire::Ipv4Address{} && !on_link(gateway)) return Ipv4ConfigError::kGatewayOffLink;
+    return std::nullopt;
   }
 };
 
@@ -71,8 +92,10 @@ class Ipv4 {
   using RxBuffer = typename Lower::RxBuffer;
   using SendResult = Result<Frame, SendError>;
 
-  Ipv4(Lower& lower, const Ipv4Config& config) noexcept : lower_(&lower), config_(config) {
-    expect(config.mtu >= kMinimumMtu && config.mtu <= kMtu, "Ipv4Config: MTU out of range");
+  /// `config` is the interface's record (it must outlive the layer); it is read on every packet,
+  /// so a change to it takes effect at once.
+  Ipv4(Lower& lower, const Ipv4Config& config) noexcept : lower_(&lower), config_(&config) {
+    expect(!config.check().has_value(), "Ipv4: invalid configuration (see Ipv4Config::check)");
   }
   Ipv4(const Ipv4&) = delete;
   Ipv4& operator=(const Ipv4&) = delete;
@@ -83,10 +106,10 @@ class Ipv4 {
     wire::Ipv4Address next_hop;
   };
   Result<Route, SendError> route(const wire::Ipv4Address& destination) const noexcept {
-    if (config_.is_broadcast(destination)) return Route{true, destination};
-    if (config_.on_link(destination)) return Route{false, destination};
-    if (config_.gateway == wire::Ipv4Address{}) return SendError::kNoRoute;
-    return Route{false, config_.gateway};
+    if (config_->is_broadcast(destination)) return Route{true, destination};
+    if (config_->on_link(destination)) return Route{false, destination};
+    if (config_->gateway == wire::Ipv4Address{}) return SendError::kNoRoute;
+    return Route{false, config_->gateway};
   }
 
   /// Route, resolve and reserve through the layers below, then write the IPv4 header for a
@@ -110,7 +133,7 @@ class Ipv4 {
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
       if (state_.get() == State::Routing) {
-        if (payload_length_ + wire::kIpv4HeaderBytes > ip_->config_.mtu) return fail(SendError::kMessageTooLong);
+        if (payload_length_ + wire::kIpv4HeaderBytes > ip_->config_->mtu) return fail(SendError::kMessageTooLong);
         if (!route_.ok()) return fail(route_.error());
         state_.set(State::Sending);
       }
@@ -151,10 +174,10 @@ class Ipv4 {
   void write_header(Frame& frame, const wire::Ipv4Address& destination, std::uint8_t protocol,
                     std::size_t payload_length) noexcept {
     wire::Ipv4Repr repr;
-    repr.source = config_.address;
+    repr.source = config_->address;
     repr.destination = destination;
     repr.protocol = protocol;
-    repr.ttl = config_.ttl;
+    repr.ttl = config_->ttl;
     repr.identification = next_identification_++;
     repr.payload_length = static_cast<std::uint16_t>(payload_length);
     frame.advance(wire::emit_ipv4(repr, frame.payload()));
@@ -176,8 +199,8 @@ class Ipv4 {
       return std::nullopt;
     }
     const wire::Ipv4Repr& h = parsed.repr();
-    const bool broadcast = config_.is_broadcast(h.destination);
-    if (h.destination != config_.address && !broadcast) {
+    const bool broadcast = config_->is_broadcast(h.destination);
+    if (h.destination != config_->address && !broadcast) {
       counters_.dropped.count(Ipv4Drop::kNotForUs);
       return std::nullopt;
     }
@@ -199,17 +222,17 @@ class Ipv4 {
   /// wire), broadcast (limited or our subnet's), multicast 224/4 and the reserved class E 240/4.
   bool is_martian_source(const wire::Ipv4Address& source) const noexcept {
     const std::uint8_t first = source.octets[0];
-    return (source == config_.address && !config_.accept_local) || source == wire::Ipv4Address{} || first == 127 ||
-           first >= 224 || config_.is_broadcast(source);
+    return (source == config_->address && !config_->accept_local) || source == wire::Ipv4Address{} || first == 127 ||
+           first >= 224 || config_->is_broadcast(source);
   }
 
   Lower& lower() noexcept { return *lower_; }
-  const Ipv4Config& config() const noexcept { return config_; }
+  const Ipv4Config& config() const noexcept { return *config_; }
   const Ipv4Counters& counters() const noexcept { return counters_; }
 
  private:
   Lower* lower_;
-  Ipv4Config config_;
+  const Ipv4Config* config_;
   std::uint16_t next_identification_ = 1;
   Ipv4Counters counters_;
 };

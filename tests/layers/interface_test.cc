@@ -57,6 +57,48 @@ TEST_CASE("under the Executor, a send to a silent host fails with kHostUnreachab
   CHECK_FALSE(ex.is_done(0));  // the receive task runs on
 }
 
+TEST_CASE("the address record changes for every layer at once; an invalid one is refused") {
+  testing::InterfaceFixture f;
+  f.meet();  // the neighbour is in the cache
+  const UdpSocketId socket = f.iface.udp().bind(4000).value();
+  REQUIRE(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourCache::EntryState::kReachable);
+
+  Ipv4Config bad{{{127, 0, 0, 1}}, 8, {}, kDefaultTtl};
+  CHECK(f.iface.set_ipv4_config(bad) == Ipv4ConfigError::kNotUnicast);
+  bad = {{{10, 0, 0, 9}}, 24, {{10, 9, 9, 9}}, kDefaultTtl};
+  CHECK(f.iface.set_ipv4_config(bad) == Ipv4ConfigError::kGatewayOffLink);
+  bad = {{{10, 0, 0, 9}}, 24, {}, kDefaultTtl, 100};
+  CHECK(f.iface.set_ipv4_config(bad) == Ipv4ConfigError::kMtuOutOfRange);
+  CHECK(f.iface.ipv4_config().address == kOurIp);  // unchanged
+  CHECK(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourCache::EntryState::kReachable);
+
+  constexpr wire::Ipv4Address kNewIp{{10, 0, 0, 9}};
+  CHECK_FALSE(f.iface.set_ipv4_config({kNewIp, 24, {}, kDefaultTtl}).has_value());
+  CHECK(f.iface.counters().address_changes == 1);
+  CHECK(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourCache::EntryState::kFree);
+  CHECK(f.iface.arp().neighbours().counters().flushed == 1);
+
+  // ARP answers for the new address only.
+  f.receive(testing::kPeer.arp(wire::arp_operation::kRequest, wire::MacAddress::broadcast(), {}, kOurIp));
+  CHECK(f.channel.sent_count() == 0);
+  f.receive(testing::kPeer.arp(wire::arp_operation::kRequest, wire::MacAddress::broadcast(), {}, kNewIp));
+  const Sent reply = f.sent();
+  REQUIRE(reply.arp.has_value());
+  CHECK(reply.arp->sender_ip == kNewIp);
+  // IPv4 accepts the new address only.
+  f.receive(testing::kPeer.udp(kOurMac, kOurIp, 5000, 4000, testing::text("old")));
+  CHECK(f.iface.udp().queued(socket) == 0);
+  f.receive(testing::kPeer.udp(kOurMac, kNewIp, 5000, 4000, testing::text("new")));
+  CHECK(f.iface.udp().queued(socket) == 1);
+  // A bound socket sends from the new address.
+  const testing::Bytes payload = testing::text("hello");
+  auto send = f.iface.udp().send_to(socket, {testing::kPeer.ip, 5000}, payload);
+  REQUIRE(f.d.poll(send).is_ready());
+  const Sent datagram = f.sent();
+  REQUIRE(datagram.ip.has_value());
+  CHECK(datagram.ip->source == kNewIp);
+}
+
 // A configuration for a small device: what an embedder writes to fit a NIC with few buffers.
 struct TinyConfig : DefaultConfig {
   static constexpr std::size_t kUdpSockets = 2;

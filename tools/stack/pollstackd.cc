@@ -146,11 +146,16 @@ Options parse(int argc, char** argv) {
   }
   if (o.socket.empty()) usage("--socket is required");
   if (!have_address) usage("--address is required");
-  const net::Ipv4Config& ip = o.interface.ip;
-  if (ip.address == wire::Ipv4Address{} || ip.is_broadcast(ip.address) || ip.address.octets[0] >= 224) {
-    usage("--address must be a unicast host address");
+  // The stack's own rules (Ipv4Config::check), worded for the command line. The MTU's range is
+  // checked as it is parsed.
+  if (const std::optional<net::Ipv4ConfigError> error = o.interface.ip.check()) {
+    switch (*error) {
+      case net::Ipv4ConfigError::kNotUnicast: usage("--address must be a unicast host address");
+      case net::Ipv4ConfigError::kGatewayOffLink: usage("--gateway must be on the interface's subnet");
+      case net::Ipv4ConfigError::kBadPrefix: usage("--address prefix must be 1..32");
+      case net::Ipv4ConfigError::kMtuOutOfRange: usage("--mtu out of range");
+    }
   }
-  if (ip.gateway != wire::Ipv4Address{} && !ip.on_link(ip.gateway)) usage("--gateway must be on the interface's subnet");
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
   if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
   // The self-test talks to our own address through a driver that reflects our frames (loopback):
