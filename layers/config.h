@@ -24,6 +24,8 @@ namespace pollstack::net {
 struct DefaultConfig {
   /// Frames the interface task takes from the device per poll before it yields.
   static constexpr std::size_t kRxFramesPerPoll = net::kRxFramesPerPoll;
+  /// Multicast groups the Ethernet filter can be told to accept.
+  static constexpr std::size_t kMulticastGroups = net::kMulticastGroups;
   /// Neighbour (ARP) cache entries.
   static constexpr std::size_t kNeighbourCacheEntries = net::kNeighbourCacheEntries;
   /// Senders that may wait on one unresolved address.
@@ -38,6 +40,7 @@ struct DefaultConfig {
 template <class C>
 concept StackConfig = requires {
   { C::kRxFramesPerPoll } -> std::convertible_to<std::size_t>;
+  { C::kMulticastGroups } -> std::convertible_to<std::size_t>;
   { C::kNeighbourCacheEntries } -> std::convertible_to<std::size_t>;
   { C::kArpWaitersPerEntry } -> std::convertible_to<std::size_t>;
   { C::kUdpSockets } -> std::convertible_to<std::size_t>;

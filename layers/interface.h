@@ -65,7 +65,7 @@ class Interface {
                 "kUdpReceiveQueueDepth in the stack's configuration");
 
   using ConfigType = Config;
-  using EthernetLayer = Ethernet<Channel>;
+  using EthernetLayer = Ethernet<Channel, Config>;
   using ArpLayer = Arp<EthernetLayer, Config>;
   using Ipv4Layer = Ipv4<ArpLayer>;
   using IcmpLayer = Icmp<Ipv4Layer>;

@@ -24,6 +24,11 @@ inline constexpr std::size_t kMtu = 1500;
 /// datagrams; a smaller link would need fragmentation, which this stack does not do).
 inline constexpr std::size_t kMinimumMtu = 576;
 
+/// Multicast groups (destination MACs) the Ethernet filter accepts besides our own MAC and
+/// broadcast. 8 bytes each. IPv6's neighbour discovery will join one solicited-node group per
+/// address (RFC 4861 §7.2.1), mDNS one more.
+inline constexpr std::size_t kMulticastGroups = 4;
+
 /// Frames the interface task takes from the channel in one poll before it yields, so that a
 /// flood of arriving frames cannot starve the application's tasks (bounded work per poll).
 inline constexpr std::uint32_t kRxFramesPerPoll = 32;

@@ -2,11 +2,13 @@
 /// Ethernet<Device>: the link layer over a network device (the NIC contract, layers/nic/nic.h).
 /// Its send operation holds the device's TX reservation by value: Pending while the device is
 /// full (backpressure starts here), then Ready with a TxFrame whose Ethernet header is written.
-/// Its receive side filters frames by destination and classifies them by EtherType.
+/// Its receive side filters frames by destination (our MAC, broadcast, and the multicast groups
+/// joined) and classifies them by EtherType.
 ///
-/// `Device` is driver_channel::StackChannel on Linux, the LAN9118 in tools/firmware, and a fake
+/// `Device` is driver_channel::StackChannel on Linux, the example NIC in tools/firmware, and a fake
 /// in the layer's own tests.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -15,6 +17,7 @@
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
 #include "layers/common/tx_frame.h"
+#include "layers/config.h"
 #include "layers/ethernet/ethernet_wire.h"
 #include "layers/nic/nic.h"
 #include "statemachines/poll.h"
@@ -25,7 +28,7 @@ namespace pollstack::net {
 
 /// Frames the Ethernet layer refuses although they parse.
 enum class EthernetDrop : std::uint8_t {
-  kNotForUs,           // destination is neither our MAC nor broadcast
+  kNotForUs,           // destination is neither our MAC, broadcast, nor a multicast group joined
   kUnknownEthertype,   // not IPv4 or ARP
 };
 inline constexpr std::size_t kEthernetDropKinds = 2;
@@ -38,7 +41,13 @@ struct EthernetCounters {
   ReasonCounters<EthernetDrop, kEthernetDropKinds> dropped;
 };
 
-template <Nic Channel>
+/// Why join_multicast() refused.
+enum class MulticastError : std::uint8_t {
+  kNotMulticast,  // the group bit (the first octet's lowest bit) is clear, or it is broadcast
+  kTableFull,     // Config::kMulticastGroups groups are joined
+};
+
+template <Nic Channel, StackConfig Config = DefaultConfig>
 class Ethernet {
  public:
   using ChannelType = Channel;
@@ -94,6 +103,34 @@ class Ethernet {
     return Frame(std::move(buffer), wire::kEthernetHeaderBytes);
   }
 
+  /// Accepts frames sent to the multicast `group` from now on. Joining a group already joined
+  /// changes nothing.
+  std::optional<MulticastError> join_multicast(const wire::MacAddress& group) noexcept {
+    if ((group.octets[0] & 1) == 0 || group == wire::MacAddress::broadcast()) return MulticastError::kNotMulticast;
+    if (is_joined(group)) return std::nullopt;
+    if (groups_joined_ == Config::kMulticastGroups) return MulticastError::kTableFull;
+    groups_[groups_joined_++] = group;
+    return std::nullopt;
+  }
+
+  /// Stops accepting frames sent to `group`. False if it was not joined.
+  bool leave_multicast(const wire::MacAddress& group) noexcept {
+    for (std::size_t i = 0; i < groups_joined_; ++i) {
+      if (groups_[i] == group) {
+        groups_[i] = groups_[--groups_joined_];
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool is_joined(const wire::MacAddress& group) const noexcept {
+    for (std::size_t i = 0; i < groups_joined_; ++i) {
+      if (groups_[i] == group) return true;
+    }
+    return false;
+  }
+
   /// A received frame that passed the filter: its header and the bytes after it.
   struct Received {
     wire::EthernetRepr header;
@@ -108,7 +145,10 @@ class Ethernet {
       return std::nullopt;
     }
     const wire::EthernetRepr& h = parsed.repr();
-    if (h.destination != mac_ && h.destination != wire::MacAddress::broadcast()) {
+    // Multicast groups are looked up only for a multicast destination other than broadcast.
+    const bool group = (h.destination.octets[0] & 1) != 0;
+    if (h.destination != mac_ && h.destination != wire::MacAddress::broadcast() &&
+        !(group && is_joined(h.destination))) {
       counters_.dropped.count(EthernetDrop::kNotForUs);
       return std::nullopt;
     }
@@ -127,6 +167,8 @@ class Ethernet {
  private:
   Channel* channel_;
   wire::MacAddress mac_;
+  std::array<wire::MacAddress, Config::kMulticastGroups> groups_{};
+  std::size_t groups_joined_ = 0;
   EthernetCounters counters_;
 };
 

@@ -1,5 +1,5 @@
 // Prints the compile-time sizes of the composed stack and of each operation (the budgets they
-// must stay within are static_asserted in layers/stack.h). Each send operation holds the one
+// must stay within are static_asserted in driver_channel/stack.h). Each send operation holds the one
 // below it by value, so each line is the line below plus that layer's own fields.
 #include <cstdio>
 
@@ -16,12 +16,12 @@ int main() {
     const char* holds;
   };
   const Row rows[] = {
-      {"StackChannel::TxReservation", sizeof(driver_channel::StackChannel::TxReservation), "channel pointer, state"},
+      {"StackChannel::TxReservation", sizeof(driver_channel::StackChannel::TxReservation), "channel pointer, Waiter, state"},
       {"Ethernet::Send", sizeof(EthernetSend), "TxReservation"},
-      {"Arp::Send", sizeof(ArpSend), "Ethernet::Send"},
+      {"Arp::Send", sizeof(ArpSend), "Ethernet::Send, Waiter"},
       {"Ipv4::Send", sizeof(Ipv4Send), "Arp::Send, the route"},
       {"Udp::Send", sizeof(UdpSend), "Ipv4::Send"},
-      {"Udp::Receive", sizeof(UdpReceive), "socket id, caller's buffer span"},
+      {"Udp::Receive", sizeof(UdpReceive), "socket id, caller's buffer span, Waiter"},
       {"Interface::Task (receive path)", sizeof(Stack::Task), "Receive, held frame, answer, two send operations"},
       {"UdpEchoService", sizeof(UdpEchoService<Stack::UdpLayer>), "Receive, Udp::Send, 1472-byte buffer"},
       {"Interface (all layers, 8 sockets)", sizeof(Stack), "Ethernet, Arp + cache, Ipv4, Icmp, Udp socket table"},

@@ -75,5 +75,30 @@ TEST_CASE("the receive filter: ours and broadcast pass; the rest is counted by r
   CHECK(eth.counters().malformed[wire::EthernetError::kTruncated] == 1);
 }
 
+TEST_CASE("multicast groups: frames to a joined group pass, others do not; the table is bounded") {
+  FakeChannel channel;
+  Ethernet<FakeChannel> eth(channel, kOurMac);
+  const testing::Bytes payload(20);
+  const MacAddress all_nodes{{0x33, 0x33, 0, 0, 0, 1}};         // IPv6 all-nodes
+  const MacAddress solicited{{0x33, 0x33, 0xff, 0, 0, 0x01}};   // a solicited-node group
+  CHECK_FALSE(eth.accept(kPeer.ethernet(all_nodes, wire::ethertype::kIpv4, payload)).has_value());
+  CHECK_FALSE(eth.join_multicast(all_nodes).has_value());
+  CHECK_FALSE(eth.join_multicast(all_nodes).has_value());  // again: no second entry
+  CHECK(eth.accept(kPeer.ethernet(all_nodes, wire::ethertype::kIpv4, payload)).has_value());
+  CHECK_FALSE(eth.accept(kPeer.ethernet(solicited, wire::ethertype::kIpv4, payload)).has_value());
+  CHECK(eth.join_multicast(kPeer.mac) == MulticastError::kNotMulticast);  // a unicast address
+  CHECK(eth.join_multicast(MacAddress::broadcast()) == MulticastError::kNotMulticast);
+  for (std::size_t i = 1; i < kMulticastGroups; ++i) {
+    CHECK_FALSE(eth.join_multicast({{0x01, 0, 0x5e, 0, 0, static_cast<std::uint8_t>(i)}}).has_value());
+  }
+  CHECK(eth.join_multicast(solicited) == MulticastError::kTableFull);
+  CHECK(eth.leave_multicast(all_nodes));
+  CHECK_FALSE(eth.leave_multicast(all_nodes));
+  CHECK_FALSE(eth.accept(kPeer.ethernet(all_nodes, wire::ethertype::kIpv4, payload)).has_value());
+  CHECK_FALSE(eth.join_multicast(solicited).has_value());  // the freed place
+  CHECK(eth.accept(kPeer.ethernet(solicited, wire::ethertype::kIpv4, payload)).has_value());
+  CHECK(eth.counters().dropped[EthernetDrop::kNotForUs] == 3);
+}
+
 }  // namespace
 }  // namespace pollstack::net
