@@ -5,9 +5,9 @@
 /// The task set is part of the type, so the executor's size is known at compile time and nothing
 /// is allocated: `Executor ex{make_sender(), make_receiver()};`. Each task gets its own Waker,
 /// which sets that task's bit in one atomic word, and its own deadline. `run_ready(now)` polls,
-/// once and in task order, every task that was woken or whose deadline is due, then reports the
-/// earliest deadline still pending (`next_deadline()`), so its owner can sleep until then or until
-/// a waker fires. A Ready task is never polled again and its output is kept for output<I>().
+/// once and in task order, every task that was woken or whose deadline is due, then
+/// `next_deadline()` reports the earliest deadline still pending, so its owner can sleep until
+/// then or until a waker fires. A Ready task is never polled again and its output is kept for output<I>().
 ///
 /// Portable: no clock and no way of sleeping of its own. The owner reads its clock, calls
 /// run_ready(), and sleeps the way its platform does: hosted/run.h parks the thread on a futex;
@@ -44,13 +44,15 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  /// Polls each task that was woken since its last poll or whose deadline is at or before `now`,
-  /// once. Returns how many were polled. Bounded work: at most kTaskCount polls, even if tasks
-  /// wake each other meanwhile (those run on the next call).
+  /// Polls, in task order, each task that was woken since its last poll or whose deadline is at
+  /// or before `now`, once. A task woken by an earlier task of the same turn is polled in that
+  /// turn (a receive path that fills a socket wakes its reader, which drains it before the receive
+  /// path runs again); one woken by a later task waits for the next turn. Returns how many were
+  /// polled. Bounded work: at most kTaskCount polls, however the tasks wake each other.
   std::size_t run_ready(Instant now) noexcept {
-    const std::uint32_t due = (woken_.exchange(0, std::memory_order_acquire) | deadlines_due(now)) & ~done_;
-    poll_due(due, now, std::index_sequence_for<Tasks...>{});
-    return static_cast<std::size_t>(__builtin_popcount(due));
+    std::size_t polled = 0;
+    poll_due(now, polled, std::index_sequence_for<Tasks...>{});
+    return polled;
   }
 
   /// The earliest time an unfinished task asked to be polled at (kNever: none). The owner may
@@ -113,17 +115,21 @@ class Executor {
     target->executor->notifier_.wake();
   }
 
-  std::uint32_t deadlines_due(Instant now) const noexcept {
-    std::uint32_t due = 0;
-    for (std::size_t i = 0; i < kTaskCount; ++i) {
-      if (deadlines_[i] <= now) due |= std::uint32_t{1} << i;
-    }
-    return due;
+  template <std::size_t... I>
+  void poll_due(Instant now, std::size_t& polled, std::index_sequence<I...>) noexcept {
+    (poll_if_due<I>(now, polled), ...);
   }
 
-  template <std::size_t... I>
-  void poll_due(std::uint32_t due, Instant now, std::index_sequence<I...>) noexcept {
-    ((due & (std::uint32_t{1} << I) ? poll_task<I>(now) : void()), ...);
+  // The ready bit is read (and cleared) when the task's turn comes, not once for the whole turn.
+  template <std::size_t I>
+  void poll_if_due(Instant now, std::size_t& polled) noexcept {
+    constexpr std::uint32_t bit = std::uint32_t{1} << I;
+    if ((done_ & bit) != 0) return;
+    const bool woken = (woken_.load(std::memory_order_relaxed) & bit) != 0 &&
+                       (woken_.fetch_and(~bit, std::memory_order_acquire) & bit) != 0;
+    if (!woken && deadlines_[I] > now) return;
+    poll_task<I>(now);
+    ++polled;
   }
 
   template <std::size_t I>

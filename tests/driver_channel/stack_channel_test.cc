@@ -120,22 +120,25 @@ TEST_CASE("a TxBuffer dropped unsubmitted goes back to the pool and wakes a wait
   CHECK(r.poll(cx).is_ready());
 }
 
-// A task that reserves one TX buffer, then records its id in the order it got one.
+// A task that reserves one TX buffer, keeps it (in `kept`), and records its id in the order it
+// got one.
 struct ReserveOne {
   using Output = int;
-  ReserveOne(StackChannel& channel, int id, std::vector<int>& order)
-      : reservation(channel.reserve_tx()), id(id), order(&order) {}
+  ReserveOne(StackChannel& channel, int id, std::vector<int>& order, std::vector<TxBuffer>& kept)
+      : reservation(channel.reserve_tx()), id(id), order(&order), kept(&kept) {}
   Poll<int> poll(Context& cx) {
     ++polls;
     Poll<ChannelResult<TxBuffer>> p = reservation.poll(cx);
     if (p.is_pending()) return pending;
     REQUIRE(p.value().ok());
     order->push_back(id);
-    return id;  // the buffer is dropped unsubmitted: back to the pool, which wakes the next
+    kept->push_back(std::move(p.value().value()));
+    return id;
   }
   StackChannel::TxReservation reservation;
   int id;
   std::vector<int>* order;
+  std::vector<TxBuffer>* kept;
   int polls = 0;
 };
 
@@ -144,25 +147,30 @@ TEST_CASE("eight tasks waiting for TX room are woken in FIFO order, one per free
   std::vector<TxBuffer> held;
   for (std::uint32_t i = 0; i < kTxBuffers; ++i) held.push_back(reserve_now(f.channel));
   std::vector<int> order;
-  Executor ex{ReserveOne(f.channel, 0, order), ReserveOne(f.channel, 1, order), ReserveOne(f.channel, 2, order),
-              ReserveOne(f.channel, 3, order), ReserveOne(f.channel, 4, order), ReserveOne(f.channel, 5, order),
-              ReserveOne(f.channel, 6, order), ReserveOne(f.channel, 7, order)};
+  std::vector<TxBuffer> kept;
+  kept.reserve(8);
+  Executor ex{ReserveOne(f.channel, 0, order, kept), ReserveOne(f.channel, 1, order, kept),
+              ReserveOne(f.channel, 2, order, kept), ReserveOne(f.channel, 3, order, kept),
+              ReserveOne(f.channel, 4, order, kept), ReserveOne(f.channel, 5, order, kept),
+              ReserveOne(f.channel, 6, order, kept), ReserveOne(f.channel, 7, order, kept)};
   CHECK(ex.run_ready(Instant{}) == 8);  // all find the channel full and queue, in task order
   CHECK(order.empty());
-  // A newcomer does not jump the queue: a synchronous attempt finds room taken by those waiting.
+  // A newcomer does not jump the queue: a synchronous attempt finds the freed room taken by
+  // those waiting.
   held.pop_back();
   CHECK_FALSE(f.channel.try_reserve_tx().has_value());
   // Each buffer freed wakes exactly the next task: one poll per round, no task woken twice.
   for (int round = 0; round < 8; ++round) {
+    if (round > 0) held.pop_back();
     CHECK(ex.run_ready(Instant{}) == 1);
-    // Each task drops its buffer as it finishes, which frees the room for the next one.
   }
   CHECK(ex.all_done());
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7});
   CHECK(ex.task<0>().polls == 2);
   CHECK(ex.task<7>().polls == 2);
   CHECK(f.channel.counters().tx_pending == 8);  // each waited once: nobody was displaced
-  CHECK(f.channel.try_reserve_tx().has_value());  // and now nobody queues
+  kept.pop_back();
+  CHECK(f.channel.try_reserve_tx().has_value());  // nobody queues now: a newcomer takes the room
 }
 
 TEST_CASE("a reservation dropped while it waits leaves no waker behind") {

@@ -72,6 +72,45 @@ TEST_CASE("each task's waker wakes only that task") {
   CHECK(ex.output<0>().value() == 1);
 }
 
+// Pending until woken through the waker it leaves in `waker_out`; then gives the gate a permit.
+struct GiveWhenWoken {
+  using Output = int;
+  testing::Gate* gate;
+  Waker* waker_out;
+  int polls = 0;
+  Poll<int> poll(Context& cx) {
+    if (polls++ == 0) {
+      *waker_out = cx.waker();
+      return pending;
+    }
+    gate->give();
+    return 0;
+  }
+};
+
+TEST_CASE("a task woken by an earlier task runs in the same turn; by a later one, in the next") {
+  {
+    Gate gate;
+    Waker giver;
+    Executor ex{GiveWhenWoken{&gate, &giver}, TakeFromGate(gate, 1)};
+    CHECK(ex.run_ready(kStart) == 2);
+    giver.wake();
+    CHECK(ex.run_ready(kStart) == 2);  // the giver, then the taker it woke
+    CHECK(ex.all_done());
+  }
+  {
+    Gate gate;
+    Waker giver;
+    Executor ex{TakeFromGate(gate, 1), GiveWhenWoken{&gate, &giver}};
+    CHECK(ex.run_ready(kStart) == 2);
+    giver.wake();
+    CHECK(ex.run_ready(kStart) == 1);  // the giver; the taker's turn has passed
+    CHECK(ex.has_woken());
+    CHECK(ex.run_ready(kStart) == 1);
+    CHECK(ex.all_done());
+  }
+}
+
 // A task that sleeps `d`, then counts its polls: how often it was polled before its time.
 struct SleepThenCount {
   using Output = int;

@@ -17,6 +17,7 @@
 #include "layers/config.h"
 #include "layers/interface.h"
 #include "layers/services/udp_echo.h"
+#include "statemachines/by_ref.h"
 #include "statemachines/clock.h"
 #include "statemachines/executor.h"
 #include "statemachines/state_machine.h"
@@ -61,20 +62,9 @@ class StaticStorage {
   alignas(T) std::byte bytes_[sizeof(T)];
 };
 
-/// An Executor holds its tasks by value, and UdpEchoService cannot move (its operations point
-/// into its own buffer): the executor polls it where it lives, through this.
-template <StateMachine M>
-class Borrowed {
- public:
-  using Output = OutputOf<M>;
-  explicit Borrowed(M& machine) noexcept : machine_(&machine) {}
-  Poll<Output> poll(Context& cx) noexcept { return machine_->poll(cx); }
-
- private:
-  M* machine_;
-};
-
-using App = Executor<Stack::Task, Borrowed<Echo>>;
+// An Executor holds its tasks by value, and UdpEchoService cannot move (its operations point
+// into its own buffer): the executor polls it where it lives, through by_ref().
+using App = Executor<Stack::Task, ByRef<Echo>>;
 
 // Named so that `arm-none-eabi-nm --size-sort` shows what each costs (tools/firmware/build.sh).
 StaticStorage<FakeMac> g_mac;
@@ -145,7 +135,7 @@ inline void wait_for_interrupt() noexcept { asm volatile("dsb\n\twfi" ::: "memor
   const Result<net::UdpSocketId, net::BindError> socket = stack.udp().bind(kEchoPort);
   if (!socket.ok()) halt();  // cannot happen: the socket table is empty
   Echo& echo = g_echo.emplace(stack.udp(), socket.value());
-  App& app = g_app.emplace(stack.task(), Borrowed<Echo>(echo));
+  App& app = g_app.emplace(stack.task(), by_ref(echo));
 
   TickClock clock;
   start_systick();

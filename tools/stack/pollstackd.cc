@@ -33,9 +33,11 @@
 
 #include "driver_channel/attach.h"
 #include "driver_channel/io_loop.h"
+#include "driver_channel/stack.h"
 #include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"
-#include "driver_channel/stack.h"
+#include "statemachines/executor.h"
+#include "statemachines/state_cell.h"
 #include "tools/stack/report.h"
 
 extern char** environ;
@@ -180,10 +182,11 @@ class SelfTest {
   SelfTest(SelfTest&&) = delete;  // its operations point into its own buffers
 
   Poll<bool> poll(Context& cx) {
+    state_.expect_pollable();
     const wire::Ipv4Address self = stack_->ipv4().config().address;
     for (;;) {
-      switch (step_) {
-        case Step::kPing: {
+      switch (state_.get()) {
+        case State::Ping: {
           if (!ping_) {
             pong_.emplace(stack_->icmp().receive_echo_reply(kPingId));
             ping_.emplace(stack_->icmp().ping(self, kPingId, 1, std::span(out_).first(56)));
@@ -192,36 +195,44 @@ class SelfTest {
             Poll<Result<std::size_t, net::SendError>> sent = ping_->poll(cx);
             if (sent.is_pending()) return pending;
             ping_done_ = true;
-            if (!sent.value().ok()) return report(false, "ping: the echo request was not sent");
+            if (!sent.value().ok()) return finish(false, "ping: the echo request was not sent");
           }
           if (pong_->poll(cx).is_pending()) return pending;
           report(true, "ping of our own address: ARP resolved it, the echo reply came back");
-          step_ = Step::kEcho;
+          state_.set(State::Echo);
           break;
         }
-        case Step::kEcho:
+        case State::Echo:
           if (Poll<bool> done = exchange(cx, echo_port_, sizes_[size_index_]); done.is_pending()) {
             return pending;
           } else if (!done.value()) {
-            return report(false, "UDP echo: a datagram did not come back intact");
+            return finish(false, "UDP echo: a datagram did not come back intact");
           }
           if (++size_index_ < sizes_.size()) break;
           report(true, "UDP echo: datagrams of 1, 64, 512 and 1472 bytes came back byte for byte");
-          step_ = Step::kClosedPort;
+          state_.set(State::ClosedPort);
           break;
-        case Step::kClosedPort: {
+        case State::ClosedPort: {
           Poll<bool> done = exchange(cx, kClosedPort, 32);
           if (done.is_pending()) return pending;
           const bool refused = !done.value() && refused_;
-          return report(refused, refused ? "UDP to a closed port: ICMP port unreachable, reported to our socket"
+          return finish(refused, refused ? "UDP to a closed port: ICMP port unreachable, reported to our socket"
                                          : "UDP to a closed port: no port unreachable came back");
         }
+        case State::Done:
+          break;
       }
     }
   }
 
  private:
-  enum class Step : std::uint8_t { kPing, kEcho, kClosedPort };
+  enum class State : std::uint8_t { Ping, Echo, ClosedPort, Done };
+
+  // The last report: the self-test is over, passed or not.
+  bool finish(bool ok, const char* what) {
+    state_.set(State::Done);
+    return report(ok, what);
+  }
 
   bool report(bool ok, const char* what) {
     std::printf("%s: self-test: %s %s\n", kProgram, ok ? "ok  " : "FAIL", what);
@@ -255,7 +266,7 @@ class SelfTest {
   net::Stack* stack_;
   std::uint16_t echo_port_;
   net::UdpSocketId socket_;
-  Step step_ = Step::kPing;
+  StateCell<SelfTest, State> state_{State::Ping};
   std::optional<net::Stack::IcmpLayer::EchoRequest> ping_;
   std::optional<net::Stack::IcmpLayer::ReceiveEchoReply> pong_;
   bool ping_done_ = false;
@@ -268,36 +279,39 @@ class SelfTest {
   std::array<std::byte, net::kUdpMaxPayload> in_{};
 };
 
-// Everything the program runs, as one machine for the I/O loop: the interface's receive task and
-// the two services, plus a look at the signal flags every 100 ms. Output: why it stopped.
-struct Daemon {
-  using Output = const char*;
-
-  net::Stack* stack;
-  net::Stack::Task* task;
-  net::UdpEchoService<Udp>* echo;        // null when disabled
-  net::UdpDiscardService<Udp>* discard;  // null when disabled
-  SelfTest* self_test;                   // null unless --self-test
-  bool self_test_passed = false;
-
+// A task the program may or may not run (a service turned off on the command line): polls the
+// machine where it lives, or, without one, never completes and is never woken again.
+template <StateMachine M>
+class Maybe {
+ public:
+  using Output = OutputOf<M>;
+  explicit Maybe(M* machine) noexcept : machine_(machine) {}
   Poll<Output> poll(Context& cx) {
-    if (g_stop) return "stopped by a signal";
+    if (machine_ == nullptr) return pending;  // nothing to run: nobody will wake this task
+    return machine_->poll(cx);
+  }
+
+ private:
+  M* machine_;
+};
+
+// The signals, looked at every 100 ms: SIGUSR1 prints the counters, SIGINT/SIGTERM stop.
+class SignalWatch {
+ public:
+  using Output = bool;
+  explicit SignalWatch(net::Stack& stack) noexcept : stack_(&stack) {}
+  Poll<bool> poll(Context& cx) {
+    if (g_stop) return true;
     if (g_report) {
       g_report = 0;
-      print_stack_counters(stdout, *stack);
+      print_stack_counters(stdout, *stack_);
     }
     cx.wake_at(cx.now() + std::chrono::milliseconds(100));
-    if (task->poll(cx).is_ready()) return "the driver went away (link down)";
-    if (echo != nullptr && echo->poll(cx).is_ready()) return "the echo socket failed";
-    if (discard != nullptr && discard->poll(cx).is_ready()) return "the discard socket failed";
-    if (self_test != nullptr) {
-      if (Poll<bool> done = self_test->poll(cx); done.is_ready()) {
-        self_test_passed = done.value();
-        return self_test_passed ? "the self-test passed" : "the self-test FAILED";
-      }
-    }
     return pending;
   }
+
+ private:
+  net::Stack* stack_;
 };
 
 int run(int argc, char** argv) {
@@ -349,7 +363,6 @@ int run(int argc, char** argv) {
 
   driver_channel::StackChannel channel(*region, &driver_bell);
   static net::Stack stack(channel, options.interface);  // static: kept off the stack frame
-  net::Stack::Task task = stack.task();
   std::optional<net::UdpEchoService<Udp>> echo;
   std::optional<net::UdpDiscardService<Udp>> discard;
   for (auto [port, name] : {std::pair{options.echo_port, "echo"}, std::pair{options.discard_port, "discard"}}) {
@@ -371,16 +384,30 @@ int run(int argc, char** argv) {
 
   std::optional<SelfTest> self_test;
   if (options.self_test) self_test.emplace(stack, options.echo_port);
-  Daemon daemon{&stack, &task, echo ? &*echo : nullptr, discard ? &*discard : nullptr,
-                self_test ? &*self_test : nullptr};
-  const char* why = driver_channel::run_with_channel(daemon, channel, stack_bell, lifeline);
+  // The program's tasks on the runtime: each is polled only when woken or when its deadline came;
+  // the program stops when any of them finishes (each finishing means something below).
+  Executor tasks{stack.task(), Maybe<net::UdpEchoService<Udp>>(echo ? &*echo : nullptr),
+                 Maybe<net::UdpDiscardService<Udp>>(discard ? &*discard : nullptr),
+                 Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack)};
+  driver_channel::serve(tasks, channel, stack_bell, lifeline, [&tasks] {
+    for (std::size_t i = 0; i < tasks.kTaskCount; ++i) {
+      if (tasks.is_done(i)) return true;
+    }
+    return false;
+  });
+  const char* why = "stopped by a signal";
+  if (tasks.is_done(0)) why = "the driver went away (link down)";
+  if (tasks.is_done(1)) why = "the echo socket failed";
+  if (tasks.is_done(2)) why = "the discard socket failed";
+  const bool self_test_passed = tasks.is_done(3) && tasks.output<3>().value();
+  if (tasks.is_done(3)) why = self_test_passed ? "the self-test passed" : "the self-test FAILED";
   std::printf("%s: %s; counters:\n", kProgram, why);
   print_stack_counters(stdout, stack);
   if (echo) std::printf("echo:\n  echoed=%" PRIu64 "\n", echo->counters().echoed);
   if (discard) std::printf("discard:\n  datagrams=%" PRIu64 "\n", discard->counters().datagrams);
   close(lifeline);  // the driver sees its lifeline close and exits
   if (driver_pid > 0) waitpid(driver_pid, nullptr, 0);
-  return options.self_test && !daemon.self_test_passed ? 1 : 0;
+  return options.self_test && !self_test_passed ? 1 : 0;
 }
 
 }  // namespace
