@@ -58,7 +58,8 @@ UdpWorld::UdpWorld(std::size_t payload_bytes, driver_channel::SharedRegion regio
   wire::emit_ipv4(ip, frame.subspan(wire::kEthernetHeaderBytes));
   std::span<std::byte> datagram = frame.subspan(wire::kEthernetHeaderBytes + wire::kIpv4HeaderBytes);
   std::memcpy(datagram.data() + wire::kUdpHeaderBytes, payload_.data(), payload_bytes);
-  wire::emit_udp({kPeerPort, kOurPort}, kPeerIp, kOurIp, payload_bytes, datagram);
+  wire::emit_udp({kPeerPort, kOurPort}, wire::ipv4_pseudo_header(kPeerIp, kOurIp, wire::ip_protocol::kUdp), payload_bytes,
+                 datagram);
 }
 
 std::size_t UdpWorld::fill_tx() {

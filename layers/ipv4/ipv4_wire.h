@@ -11,6 +11,7 @@
 #include "layers/common/bytes.h"
 #include "layers/common/checksum.h"
 #include "layers/common/parsed.h"
+#include "layers/common/pseudo_header.h"
 
 namespace pollstack::wire {
 
@@ -119,16 +120,16 @@ constexpr std::size_t emit_ipv4(const Ipv4Repr& repr, std::span<std::byte> out) 
   return kIpv4HeaderBytes;
 }
 
-/// The IPv4 pseudo-header's contribution to a UDP (or TCP) checksum.
-constexpr std::uint32_t ipv4_pseudo_header_sum(const Ipv4Address& source, const Ipv4Address& destination,
-                                               std::uint8_t protocol, std::uint16_t length) {
+/// The IPv4 pseudo-header of a UDP or TCP segment from `source` to `destination` (its length is
+/// added by the transport codec).
+constexpr PseudoHeader ipv4_pseudo_header(const Ipv4Address& source, const Ipv4Address& destination,
+                                          std::uint8_t protocol) {
   std::uint32_t sum = 0;
   sum = checksum_accumulate_word(static_cast<std::uint16_t>(source.to_u32() >> 16), sum);
   sum = checksum_accumulate_word(static_cast<std::uint16_t>(source.to_u32() & 0xffff), sum);
   sum = checksum_accumulate_word(static_cast<std::uint16_t>(destination.to_u32() >> 16), sum);
   sum = checksum_accumulate_word(static_cast<std::uint16_t>(destination.to_u32() & 0xffff), sum);
-  sum = checksum_accumulate_word(protocol, sum);
-  return checksum_accumulate_word(length, sum);
+  return PseudoHeader{checksum_accumulate_word(protocol, sum), true};
 }
 
 }  // namespace pollstack::wire

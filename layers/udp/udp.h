@@ -189,8 +189,9 @@ class Udp {
                 std::span<const std::byte> payload) noexcept {
     std::span<std::byte> datagram = frame.payload();
     wire::copy_bytes(datagram.subspan(wire::kUdpHeaderBytes), payload);
-    const std::size_t length = wire::emit_udp({source_port, to.port}, ip_->config().address, to.address,
-                                              payload.size(), datagram);
+    const std::size_t length =
+        wire::emit_udp({source_port, to.port}, wire::ipv4_pseudo_header(ip_->config().address, to.address, wire::ip_protocol::kUdp),
+                       payload.size(), datagram);
     if (!frame.submit(length)) {
       counters_.send_errors.count(SendError::kLinkDown);
       return false;
@@ -235,7 +236,8 @@ class Udp {
   /// Queues one received datagram (`packet` is its IPv4 packet; `frame` holds the bytes). Takes
   /// the frame's buffer only when it queues the datagram.
   UdpDelivery deliver(const typename Ip::Received& packet, std::optional<RxBuffer>& frame) noexcept {
-    const wire::Parsed<wire::UdpRepr, wire::UdpError> parsed = wire::parse_udp(packet.header, packet.payload);
+    const wire::Parsed<wire::UdpRepr, wire::UdpError> parsed = wire::parse_udp(
+        packet.payload, wire::ipv4_pseudo_header(packet.header.source, packet.header.destination, wire::ip_protocol::kUdp));
     if (!parsed.ok()) {
       counters_.malformed.count(parsed.error());
       return UdpDelivery::kMalformed;

@@ -1,7 +1,8 @@
 #pragma once
-/// UDP datagrams over IPv4 (RFC 768): parse checks the length field against the IP payload and
-/// the checksum over the pseudo-header; emit writes the header and the checksum for a payload that
-/// is already in place after it.
+/// UDP datagrams (RFC 768): parse checks the length field against the IP payload and the checksum
+/// over the pseudo-header; emit writes the header and the checksum for a payload that is already
+/// in place after it. The IP version is the caller's: it passes the PseudoHeader
+/// (layers/common/pseudo_header.h), not an IP header.
 
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include "layers/common/bytes.h"
 #include "layers/common/checksum.h"
 #include "layers/common/parsed.h"
-#include "layers/ipv4/ipv4_wire.h"
+#include "layers/common/pseudo_header.h"
 
 namespace pollstack::wire {
 
@@ -29,17 +30,17 @@ enum class UdpError : std::uint8_t {
 };
 inline constexpr std::size_t kUdpErrorKinds = 4;
 
-/// Parses the UDP datagram that is `ip`'s payload. A zero checksum means "not computed" (allowed
-/// over IPv4) and is accepted. The payload is exactly length - 8 bytes.
-constexpr Parsed<UdpRepr, UdpError> parse_udp(const Ipv4Repr& ip, std::span<const std::byte> datagram) {
+/// Parses the UDP datagram that is an IP packet's payload (`datagram`: all of it). A zero checksum
+/// means "not computed" where the pseudo-header allows it (IPv4) and is then accepted. The payload
+/// is exactly length - 8 bytes.
+constexpr Parsed<UdpRepr, UdpError> parse_udp(std::span<const std::byte> datagram, const PseudoHeader& pseudo) {
   if (datagram.size() < kUdpHeaderBytes) return UdpError::kTruncated;
   const std::size_t length = read_u16(datagram, 4);
   if (length < kUdpHeaderBytes) return UdpError::kLengthTooSmall;
   if (length > datagram.size()) return UdpError::kLengthTooLarge;
+  if (read_u16(datagram, 6) == 0 && !pseudo.zero_checksum_means_none) return UdpError::kBadChecksum;
   if (read_u16(datagram, 6) != 0) {
-    const std::uint32_t sum = checksum_accumulate(
-        datagram.first(length),
-        ipv4_pseudo_header_sum(ip.source, ip.destination, ip_protocol::kUdp, static_cast<std::uint16_t>(length)));
+    const std::uint32_t sum = checksum_accumulate(datagram.first(length), pseudo.sum_with_length(length));
     if (!checksum_valid(sum)) return UdpError::kBadChecksum;
   }
   UdpRepr repr{read_u16(datagram, 0), read_u16(datagram, 2)};
@@ -48,18 +49,17 @@ constexpr Parsed<UdpRepr, UdpError> parse_udp(const Ipv4Repr& ip, std::span<cons
 
 /// Writes the header at the start of `datagram`, whose payload (payload_length bytes) already
 /// follows it, and computes the checksum. Returns header + payload length.
-constexpr std::size_t emit_udp(const UdpRepr& repr, const Ipv4Address& source, const Ipv4Address& destination,
-                               std::size_t payload_length, std::span<std::byte> datagram) {
+constexpr std::size_t emit_udp(const UdpRepr& repr, const PseudoHeader& pseudo, std::size_t payload_length,
+                               std::span<std::byte> datagram) {
   const std::size_t length = kUdpHeaderBytes + payload_length;
   expect(length <= datagram.size() && length <= 0xffff, "emit_udp: datagram does not fit");
   write_u16(datagram, 0, repr.source_port);
   write_u16(datagram, 2, repr.destination_port);
   write_u16(datagram, 4, static_cast<std::uint16_t>(length));
   write_u16(datagram, 6, 0);
-  std::uint16_t checksum = checksum_finish(checksum_accumulate(
-      datagram.first(length),
-      ipv4_pseudo_header_sum(source, destination, ip_protocol::kUdp, static_cast<std::uint16_t>(length))));
-  if (checksum == 0) checksum = 0xffff;  // 0 would mean "no checksum"
+  std::uint16_t checksum =
+      checksum_finish(checksum_accumulate(datagram.first(length), pseudo.sum_with_length(static_cast<std::uint32_t>(length))));
+  if (checksum == 0) checksum = 0xffff;  // 0 would mean "no checksum" (RFC 768; RFC 8200 §8.1)
   write_u16(datagram, 6, checksum);
   return length;
 }

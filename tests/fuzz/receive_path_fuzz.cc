@@ -40,7 +40,9 @@ void check_sent(std::span<const std::byte> frame) {
     fuzz::require(wire::parse_icmp(ip.payload()).ok(), "a sent ICMP message parses, checksum included");
   } else {
     fuzz::require(ip.repr().protocol == wire::ip_protocol::kUdp, "a sent packet is ICMP or UDP");
-    fuzz::require(wire::parse_udp(ip.repr(), ip.payload()).ok(), "a sent UDP datagram parses, checksum included");
+    fuzz::require(wire::parse_udp(ip.payload(), wire::ipv4_pseudo_header(ip.repr().source, ip.repr().destination,
+                                                                       wire::ip_protocol::kUdp))
+                      .ok(), "a sent UDP datagram parses, checksum included");
   }
 }
 

@@ -73,7 +73,7 @@ struct Peer {
             std::uint16_t to_port, std::span<const std::byte> payload) const {
     Bytes d(wire::kUdpHeaderBytes + payload.size());
     wire::copy_bytes(std::span(d).subspan(wire::kUdpHeaderBytes), payload);
-    wire::emit_udp({from_port, to_port}, ip, to, payload.size(), d);
+    wire::emit_udp({from_port, to_port}, wire::ipv4_pseudo_header(ip, to, wire::ip_protocol::kUdp), payload.size(), d);
     return ipv4(eth_to, to, wire::ip_protocol::kUdp, d);
   }
 
@@ -115,7 +115,8 @@ struct Sent {
       s.icmp = icmp.repr();
       s.payload.assign(icmp.payload().begin(), icmp.payload().end());
     } else if (s.ip->protocol == wire::ip_protocol::kUdp) {
-      const auto udp = wire::parse_udp(ip.repr(), ip.payload());
+      const auto udp = wire::parse_udp(
+          ip.payload(), wire::ipv4_pseudo_header(ip.repr().source, ip.repr().destination, wire::ip_protocol::kUdp));
       REQUIRE(udp.ok());  // the UDP checksum is verified here
       s.udp = udp.repr();
       s.payload.assign(udp.payload().begin(), udp.payload().end());
