@@ -50,6 +50,7 @@ struct InterfaceCounters {
   std::uint64_t frames_processed = 0;
   std::uint64_t polls_yielded = 0;  // the task spent its frame budget, or filled a socket queue, and yielded
   std::uint64_t address_changes = 0;  // set_ipv4_config() calls that took effect
+  std::uint64_t transport_errors_unclaimed = 0;  // ICMP errors quoting a protocol we do not speak
   ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;
 };
 
@@ -133,9 +134,7 @@ class Interface {
     if (packet->header.protocol == wire::ip_protocol::kIcmp) {
       const IcmpAction action = icmp_.on_message(*packet);
       if (action.kind == IcmpAction::Kind::kUnreachableReceived) {
-        if (action.code == wire::icmp_unreachable_code::kPortUnreachable) {
-          udp_.on_port_unreachable(action.quoted_udp.source_port);
-        }
+        deliver_transport_error(action.error);
         return Kind::kNone;
       }
       if (action.kind != IcmpAction::Kind::kEchoReply) return Kind::kNone;
@@ -154,6 +153,19 @@ class Interface {
     answer.to = packet->header.source;
     answer.data = ip_packet;
     return answer.kind = Kind::kPortUnreachable;
+  }
+
+  /// An ICMP error about a segment we sent, to the transport that sent it (one path for all of
+  /// them); an error for a protocol nobody here speaks is counted.
+  void deliver_transport_error(const TransportError& error) noexcept {
+    switch (error.protocol) {
+      case wire::ip_protocol::kUdp:
+        udp_.on_transport_error(error);
+        return;
+      default:
+        ++counters_.transport_errors_unclaimed;
+        return;
+    }
   }
 
   /// The receive path as a task. Output: why it stopped (the link went down).

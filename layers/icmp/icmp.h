@@ -1,7 +1,7 @@
 #pragma once
 /// Icmp<Ip>: echo (ping) in both directions, and destination-unreachable errors: sent, rate
-/// limited, for UDP datagrams to closed ports; received, and handed to UDP so the socket that sent
-/// the datagram learns of it.
+/// limited, for UDP datagrams to closed ports; received, checked, and handed (as a TransportError)
+/// to the transport that sent the offending packet, so the socket or connection learns of it.
 ///
 /// Receiving never transmits by itself: on_message() says what to answer and the interface task
 /// sends it (see layers/interface.h), through the same Ipv4 send operation everything else uses.
@@ -15,10 +15,10 @@
 #include "layers/common/bytes.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
+#include "layers/common/transport_error.h"
 #include "layers/icmp/icmp_wire.h"
 #include "layers/ipv4/ipv4.h"
 #include "layers/options.h"
-#include "layers/udp/udp_wire.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"
 #include "statemachines/state_cell.h"
@@ -30,7 +30,7 @@ namespace pollstack::net {
 enum class IcmpDrop : std::uint8_t {
   kUnhandledType,        // neither echo nor destination unreachable
   kBroadcastEcho,        // echo request to a broadcast address (not answered, as Linux by default)
-  kBadQuote,             // an unreachable error quoting something that is not one of our UDP datagrams
+  kBadQuote,             // an error quoting something we did not send (or too little of it)
   kUnmatchedEchoReply,   // an echo reply nobody is waiting for
 };
 inline constexpr std::size_t kIcmpDropKinds = 4;
@@ -50,9 +50,7 @@ struct IcmpAction {
   Kind kind = Kind::kNone;
   wire::IcmpRepr echo;                      // kEchoReply: identifier and sequence to echo
   std::span<const std::byte> echo_data;     // kEchoReply: the data to echo (in the received frame)
-  std::uint8_t code = 0;                    // kUnreachableReceived: the unreachable code
-  wire::Ipv4Repr quoted_ip;                 // kUnreachableReceived: the datagram it refers to
-  wire::UdpRepr quoted_udp;                 // kUnreachableReceived: its UDP ports
+  TransportError error;                      // kUnreachableReceived: for the transport that sent it
 };
 
 /// An echo reply a pinger received.
@@ -61,6 +59,9 @@ struct EchoReply {
   std::uint16_t sequence = 0;
   std::size_t data_length = 0;
 };
+
+/// Bytes of the offending packet's transport header an ICMP error must quote for us to act on it.
+inline constexpr std::size_t kQuotedTransportBytes = 8;
 
 template <class Ip>
 class Icmp {
@@ -102,17 +103,22 @@ class Icmp {
         return {};
       case wire::icmp_type::kDestinationUnreachable: {
         ++counters_.unreachables_received;
-        // The quote: the original IP header, then at least 8 bytes of its payload.
+        // The quote: the original IP header, from our address, then at least 8 bytes of its
+        // transport header (RFC 792), which carry the ports of UDP and TCP.
         const auto quoted = wire::parse_ipv4_quote(parsed.payload());
-        if (!quoted.ok() || quoted.repr().protocol != wire::ip_protocol::kUdp ||
-            quoted.repr().source != ip_->config().address || quoted.payload().size() < wire::kUdpHeaderBytes) {
+        if (!quoted.ok() || quoted.repr().source != ip_->config().address ||
+            quoted.payload().size() < kQuotedTransportBytes) {
           counters_.dropped.count(IcmpDrop::kBadQuote);
           return {};
         }
         action.kind = IcmpAction::Kind::kUnreachableReceived;
-        action.code = m.code;
-        action.quoted_ip = quoted.repr();
-        action.quoted_udp = {wire::read_u16(quoted.payload(), 0), wire::read_u16(quoted.payload(), 2)};
+        action.error.kind = m.code == wire::icmp_unreachable_code::kPortUnreachable
+                                ? TransportError::Kind::kPortUnreachable
+                                : TransportError::Kind::kUnreachable;
+        action.error.icmp_code = m.code;
+        action.error.protocol = quoted.repr().protocol;
+        action.error.remote = quoted.repr().destination;
+        action.error.transport = quoted.payload();
         return action;
       }
       default:

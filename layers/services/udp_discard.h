@@ -37,7 +37,7 @@ class UdpDiscardService {
       if (got.is_pending()) return pending;
       receive_.reset();
       if (!got.value().ok()) {
-        if (got.value().error() == RecvError::kPortUnreachable) continue;  // we never send
+        if (got.value().error() != RecvError::kBadSocket) continue;  // ICMP errors: we never send
         state_.set(State::Done);
         return got.value().error();
       }

@@ -24,7 +24,7 @@ struct EchoCounters {
   std::uint64_t echoed = 0;
   std::uint64_t truncated = 0;       // longer than kUdpMaxPayload: cannot happen over IPv4/Ethernet
   std::uint64_t send_failures = 0;   // the answer could not be sent (counted by reason in Udp too)
-  std::uint64_t peer_unreachable = 0;  // an ICMP port unreachable came back for an answer
+  std::uint64_t peer_unreachable = 0;  // an ICMP error (port or host unreachable) came back for an answer
 };
 
 template <class UdpLayer>
@@ -44,7 +44,7 @@ class UdpEchoService {
         if (got.is_pending()) return pending;
         receive_.reset();
         if (!got.value().ok()) {
-          if (got.value().error() == RecvError::kPortUnreachable) {
+          if (got.value().error() != RecvError::kBadSocket) {  // an ICMP error about an echo we sent
             ++counters_.peer_unreachable;
             continue;
           }

@@ -19,6 +19,7 @@
 #include "layers/common/bytes.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
+#include "layers/common/transport_error.h"
 #include "layers/config.h"
 #include "layers/ipv4/ipv4.h"
 #include "layers/options.h"
@@ -51,6 +52,7 @@ enum class BindError : std::uint8_t {
 enum class RecvError : std::uint8_t {
   kBadSocket,        // not a bound socket of this table (closed meanwhile, or never bound)
   kPortUnreachable,  // the peer answered one of this socket's datagrams with ICMP port unreachable
+  kUnreachable,      // an ICMP destination unreachable (net, host, protocol...) answered one of them
 };
 
 struct ReceivedDatagram {
@@ -71,6 +73,8 @@ struct UdpCounters {
   std::uint64_t datagrams_queued = 0;
   std::uint64_t datagrams_read = 0;
   std::uint64_t send_pending = 0;  // send polls that returned Pending (backpressure reached the app)
+  std::uint64_t errors_reported = 0;   // ICMP errors handed to the socket that caused them
+  std::uint64_t errors_unclaimed = 0;  // ICMP errors for a port no socket is bound to
   ReasonCounters<wire::UdpError, wire::kUdpErrorKinds> malformed;
   ReasonCounters<UdpDrop, kUdpDropKinds> dropped;
   ReasonCounters<SendError, kSendErrorKinds> send_errors;
@@ -263,13 +267,20 @@ class Udp {
     return s->count == Config::kUdpReceiveQueueDepth ? UdpDelivery::kQueuedNowFull : UdpDelivery::kQueued;
   }
 
-  /// An ICMP port unreachable answered a datagram we sent from `source_port`: the socket's next
-  /// receive reports it (as Linux reports ECONNREFUSED), once.
-  void on_port_unreachable(std::uint16_t source_port) noexcept {
-    if (Socket* s = find_port(source_port)) {
-      s->error = RecvError::kPortUnreachable;
-      s->readers.notify_one();
+  /// An ICMP error answered a datagram we sent: the socket that sent it (found by the quoted
+  /// source port) reports it on its next receive, once: kPortUnreachable (as Linux reports
+  /// ECONNREFUSED) or kUnreachable (EHOSTUNREACH and its kin). An error for a port no socket holds
+  /// any more is counted.
+  void on_transport_error(const TransportError& error) noexcept {
+    Socket* s = find_port(wire::read_u16(error.transport, 0));
+    if (s == nullptr) {
+      ++counters_.errors_unclaimed;
+      return;
     }
+    s->error = error.kind == TransportError::Kind::kPortUnreachable ? RecvError::kPortUnreachable
+                                                                    : RecvError::kUnreachable;
+    ++counters_.errors_reported;
+    s->readers.notify_one();
   }
 
   const UdpSocketCounters* socket_counters(UdpSocketId id) const noexcept {

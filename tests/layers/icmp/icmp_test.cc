@@ -117,6 +117,30 @@ TEST_CASE("a received port unreachable is reported to the socket that sent the d
   CHECK(r.value().error() == RecvError::kPortUnreachable);
   CHECK_FALSE(udp.try_receive(s, buffer).has_value());  // reported once
 
+  // Other unreachable codes (here: host unreachable) are reported as kUnreachable.
+  f.receive(kPeer.icmp(kOurMac, kOurIp, {icmp_type::kDestinationUnreachable, 1, 0, 0}, quote));
+  auto again = udp.recv_from(s, buffer);
+  auto r2 = f.d.poll(again);
+  REQUIRE(r2.is_ready());
+  CHECK(r2.value().error() == RecvError::kUnreachable);
+  CHECK(udp.counters().errors_reported == 2);
+
+  // An error about a protocol no transport here speaks is counted by the interface.
+  Bytes tcp_quote = quote;
+  tcp_quote[9] = std::byte{6};  // protocol TCP
+  tcp_quote[10] = tcp_quote[11] = std::byte{0};
+  const std::uint16_t c = wire::checksum_finish(wire::checksum_accumulate(std::span(tcp_quote).first(20)));
+  tcp_quote[10] = static_cast<std::byte>(c >> 8);
+  tcp_quote[11] = static_cast<std::byte>(c & 0xff);
+  f.receive(kPeer.icmp(kOurMac, kOurIp, {icmp_type::kDestinationUnreachable, 3, 0, 0}, tcp_quote));
+  CHECK(f.iface.counters().transport_errors_unclaimed == 1);
+  CHECK_FALSE(udp.try_receive(s, buffer).has_value());
+
+  // An error for a port no socket holds is counted by UDP.
+  udp.close(s);
+  f.receive(kPeer.icmp(kOurMac, kOurIp, {icmp_type::kDestinationUnreachable, 3, 0, 0}, quote));
+  CHECK(udp.counters().errors_unclaimed == 1);
+
   // A quote of something we did not send is counted, not reported.
   Bytes forged = quote;
   forged[12] = std::byte{99};  // source address no longer ours (header checksum now wrong too)
