@@ -12,7 +12,8 @@
 namespace pollstack::wire {
 
 struct PseudoHeader {
-  /// One's complement partial sum of the addresses and the protocol.
+  /// The addresses' and the protocol's 16-bit words, added in 32 bits and not folded (the
+  /// transport's checksum_accumulate folds once, at the end): below 2^20 for IPv4, 2^21 for IPv6.
   std::uint32_t partial_sum = 0;
   /// Over IPv4 a UDP checksum of 0 means "none computed" (RFC 768); over IPv6 it is invalid.
   bool zero_checksum_means_none = true;
@@ -20,8 +21,7 @@ struct PseudoHeader {
   /// The whole pseudo-header's sum for a transport of `length` bytes. (IPv4 counts the length in
   /// 16 bits, IPv6 in 32; summing both halves is right for both.)
   constexpr std::uint32_t sum_with_length(std::uint32_t length) const {
-    return checksum_accumulate_word(static_cast<std::uint16_t>(length >> 16),
-                                    checksum_accumulate_word(static_cast<std::uint16_t>(length), partial_sum));
+    return partial_sum + (length & 0xffff) + (length >> 16);
   }
 };
 

@@ -124,12 +124,9 @@ constexpr std::size_t emit_ipv4(const Ipv4Repr& repr, std::span<std::byte> out) 
 /// added by the transport codec).
 constexpr PseudoHeader ipv4_pseudo_header(const Ipv4Address& source, const Ipv4Address& destination,
                                           std::uint8_t protocol) {
-  std::uint32_t sum = 0;
-  sum = checksum_accumulate_word(static_cast<std::uint16_t>(source.to_u32() >> 16), sum);
-  sum = checksum_accumulate_word(static_cast<std::uint16_t>(source.to_u32() & 0xffff), sum);
-  sum = checksum_accumulate_word(static_cast<std::uint16_t>(destination.to_u32() >> 16), sum);
-  sum = checksum_accumulate_word(static_cast<std::uint16_t>(destination.to_u32() & 0xffff), sum);
-  return PseudoHeader{checksum_accumulate_word(protocol, sum), true};
+  const std::uint32_t s = source.to_u32();
+  const std::uint32_t d = destination.to_u32();
+  return PseudoHeader{(s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + protocol, true};
 }
 
 }  // namespace pollstack::wire
