@@ -123,12 +123,12 @@ struct UdpBoxed final : Transport {
     std::span<const std::byte> payload;
     Box<FrameResult> lower;
     Op(UdpBoxed* u, const net::UdpEndpoint& dst, std::span<const std::byte> p)
-        : udp(u), to(dst), payload(p), lower(u->network->send(dst.address, wire::ip_protocol::kUdp, wire::kUdpHeaderBytes + p.size())) {}
+        : udp(u), to(dst), payload(p), lower(u->network->send(dst.address.v4(), wire::ip_protocol::kUdp, wire::kUdpHeaderBytes + p.size())) {}
     Poll<std::uint32_t> poll(Context& cx) override {
       Poll<FrameResult> frame = lower->poll(cx);
       if (frame.is_pending()) return pending;
       if (!frame.value().ok()) return 0u;
-      return udp->w->stack().udp().transmit(frame.value().value(), bench::kOurPort, to, payload) ? 1u : 0u;
+      return udp->w->stack().udp().transmit(frame.value().value(), bench::kOurPort, to.address.v4(), to.port, payload) ? 1u : 0u;
     }
   };
   Box<std::uint32_t> send_to(const net::UdpEndpoint& to, std::span<const std::byte> payload) override {

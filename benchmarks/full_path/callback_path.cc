@@ -98,7 +98,7 @@ struct UdpSend {
   static void on_frame(void* self, FrameResult&& frame) {
     auto* s = static_cast<UdpSend*>(self);
     if (!frame.ok()) return s->done(0u);
-    s->done(s->w->stack().udp().transmit(frame.value(), bench::kOurPort, {bench::kPeerIp, bench::kPeerPort}, s->payload)
+    s->done(s->w->stack().udp().transmit(frame.value(), bench::kOurPort, bench::kPeerIp, bench::kPeerPort, s->payload)
                 ? 1u
                 : 0u);
   }

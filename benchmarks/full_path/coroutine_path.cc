@@ -109,7 +109,7 @@ struct Coroutines {
     std::optional<FrameResult> frame =
         co_await ipv4_send(w, r, bench::kPeerIp, wire::ip_protocol::kUdp, wire::kUdpHeaderBytes + payload.size());
     if (!frame || !frame->ok()) co_return 0u;
-    co_return w.stack().udp().transmit(frame->value(), bench::kOurPort, {bench::kPeerIp, bench::kPeerPort}, payload)
+    co_return w.stack().udp().transmit(frame->value(), bench::kOurPort, bench::kPeerIp, bench::kPeerPort, payload)
         ? 1u
         : 0u;
   }

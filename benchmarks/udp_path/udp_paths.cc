@@ -148,7 +148,7 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   net::Stack::EthernetLayer::Frame frame =
       stack.ethernet().frame(std::move(buffer->value()), mac.value(), wire::ethertype::kIpv4);
   stack.ipv4().write_header(frame, kPeerIp, wire::ip_protocol::kUdp, ip_payload);
-  return stack.udp().transmit(frame, kOurPort, {kPeerIp, kPeerPort}, payload) ? 1 : 0;
+  return stack.udp().transmit(frame, kOurPort, kPeerIp, kPeerPort, payload) ? 1 : 0;
 }
 
 [[gnu::flatten]] std::uint32_t state_machine_receive(UdpWorld& world) {

@@ -16,7 +16,8 @@ enum class SendError : std::uint8_t {
   kNeighbourUnresolved,  // a reply that may not wait found no cached address (resolution started)
   kMessageTooLong,       // payload larger than the MTU allows
   kBadSocket,            // not a bound socket of this table
+  kAddressFamily,        // an IPv6 destination: not routed yet (Linux: EAFNOSUPPORT)
 };
-inline constexpr std::size_t kSendErrorKinds = 8;
+inline constexpr std::size_t kSendErrorKinds = 9;
 
 }  // namespace pollstack::net

@@ -18,6 +18,7 @@
 
 #include "layers/common/bytes.h"
 #include "layers/common/counters.h"
+#include "layers/common/ip_address.h"
 #include "layers/common/send_error.h"
 #include "layers/common/transport_error.h"
 #include "layers/config.h"
@@ -31,11 +32,9 @@
 
 namespace pollstack::net {
 
-struct UdpEndpoint {
-  wire::Ipv4Address address;
-  std::uint16_t port = 0;
-  friend constexpr bool operator==(const UdpEndpoint&, const UdpEndpoint&) = default;
-};
+/// A datagram's source or destination: an address of either IP version and a port. (Sends to
+/// IPv6 addresses fail with kAddressFamily until the IPv6 layer exists.)
+using UdpEndpoint = IpEndpoint;
 
 /// A socket of one table. The generation catches a handle used after its socket was closed and
 /// the slot reused.
@@ -141,15 +140,21 @@ class Udp {
     using Output = SendOutput;
     Send(Udp& udp, UdpSocketId id, const UdpEndpoint& to, std::span<const std::byte> payload) noexcept
         : udp_(&udp),
-          ip_send_(udp.ip_->send(to.address, wire::ip_protocol::kUdp, wire::kUdpHeaderBytes + payload.size())),
+          to_(to.address.is_v4() ? to.address.v4() : wire::Ipv4Address{}),
+          // Built by value at once; for an IPv6 destination it is never polled (kAddressFamily).
+          // From `to`, not from to_: a caller's constant destination stays visible to the routing.
+          ip_send_(udp.ip_->send(to.address.is_v4() ? to.address.v4() : wire::Ipv4Address{}, wire::ip_protocol::kUdp,
+                                 wire::kUdpHeaderBytes + payload.size())),
           payload_(payload),
-          to_(to),
-          id_(id) {}
+          id_(id),
+          to_port_(to.port),
+          to_ipv4_(to.address.is_v4()) {}
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
       if (state_.get() == State::Checking) {
         if (udp_->lookup(id_) == nullptr) return fail(SendError::kBadSocket);
+        if (!to_ipv4_) return fail(SendError::kAddressFamily);
         if (payload_.size() > kUdpMaxPayload) return fail(SendError::kMessageTooLong);
         state_.set(State::Sending);
       }
@@ -162,7 +167,7 @@ class Udp {
       state_.set(State::Done);
       const Socket* s = udp_->lookup(id_);
       if (s == nullptr) return Output(SendError::kBadSocket);  // closed while we waited
-      if (!udp_->transmit(sent.value().value(), s->port, to_, payload_)) return Output(SendError::kLinkDown);
+      if (!udp_->transmit(sent.value().value(), s->port, to_, to_port_, payload_)) return Output(SendError::kLinkDown);
       return Output(payload_.size());
     }
 
@@ -176,10 +181,12 @@ class Udp {
     }
 
     Udp* udp_;
+    wire::Ipv4Address to_;  // the destination, once an IPv4 one (the only family sent today)
     typename Ip::Send ip_send_;
     std::span<const std::byte> payload_;
-    UdpEndpoint to_;
     UdpSocketId id_;
+    std::uint16_t to_port_;
+    bool to_ipv4_;
     StateCell<Send, State> state_{State::Checking};
   };
 
@@ -187,14 +194,14 @@ class Udp {
     return Send(*this, id, to, payload);
   }
 
-  /// Writes the UDP header and payload into a frame whose IPv4 header is written, and submits it.
-  /// Shared by Send and by synchronous callers. False on link down.
-  bool transmit(Frame& frame, std::uint16_t source_port, const UdpEndpoint& to,
+  /// Writes the UDP header and payload into a frame whose IPv4 header (to `to`) is written, and
+  /// submits it. Shared by Send and by synchronous callers. False on link down.
+  bool transmit(Frame& frame, std::uint16_t source_port, const wire::Ipv4Address& to, std::uint16_t to_port,
                 std::span<const std::byte> payload) noexcept {
     std::span<std::byte> datagram = frame.payload();
     wire::copy_bytes(datagram.subspan(wire::kUdpHeaderBytes), payload);
     const std::size_t length =
-        wire::emit_udp({source_port, to.port}, wire::ipv4_pseudo_header(ip_->config().address, to.address, wire::ip_protocol::kUdp),
+        wire::emit_udp({source_port, to_port}, wire::ipv4_pseudo_header(ip_->config().address, to, wire::ip_protocol::kUdp),
                        payload.size(), datagram);
     if (!frame.submit(length)) {
       counters_.send_errors.count(SendError::kLinkDown);

@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
 
   // A send that has to resolve 10.0.0.2 first: frames from the input may answer its ARP request.
   const std::byte hello[5] = {};
-  auto send = iface.udp().send_to(other, {{{10, 0, 0, 2}}, 9}, hello);
+  auto send = iface.udp().send_to(other, {wire::Ipv4Address{{10, 0, 0, 2}}, 9}, hello);
   bool send_done = false;
 
   std::vector<std::byte> buffer(64);

@@ -122,7 +122,7 @@ struct PacedSender {
 
 // The UDP run's addresses: a private test subnet; datagrams go to its broadcast address.
 constexpr net::InterfaceConfig kUdpInterface{{{2, 0, 0, 0, 0, 1}}, {{{10, 11, 0, 1}}, 24, {}, net::kDefaultTtl}};
-constexpr net::UdpEndpoint kUdpDestination{{{10, 11, 0, 255}}, 9};
+constexpr net::UdpEndpoint kUdpDestination{wire::Ipv4Address{{10, 11, 0, 255}}, 9};
 // Where the sequence number sits in each frame: the first payload byte of the UDP datagram.
 constexpr std::size_t kUdpSequenceOffset = 14 + 20 + 8;
 

@@ -185,5 +185,22 @@ TEST_CASE("malformed datagrams are counted by reason and never queued") {
   CHECK(udp.counters().datagrams_queued == 1);
 }
 
+TEST_CASE("a send to an IPv6 endpoint fails with kAddressFamily: nothing is reserved or sent") {
+  InterfaceFixture f;
+  f.meet();
+  const UdpSocketId s = f.iface.udp().bind(4000).value();
+  wire::Ipv6Address v6{};
+  v6.octets[0] = 0xfe;
+  v6.octets[1] = 0x80;
+  v6.octets[15] = 2;
+  const Bytes payload = text("v6?");
+  auto send = f.iface.udp().send_to(s, {v6, 7}, payload);
+  auto p = f.d.poll(send);
+  REQUIRE(p.is_ready());
+  CHECK(p.value().error() == SendError::kAddressFamily);
+  CHECK(f.channel.sent_count() == 0);
+  CHECK(f.iface.udp().counters().send_errors[SendError::kAddressFamily] == 1);
+}
+
 }  // namespace
 }  // namespace pollstack::net
