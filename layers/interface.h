@@ -176,7 +176,7 @@ class Interface {
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
-      NeighbourCache& neighbours = iface_->arp_.neighbours();
+      typename ArpLayer::Cache& neighbours = iface_->arp_.neighbours();
       neighbours.set_requester(cx.waker());
       cx.wake_at(neighbours.run_timers(cx.now()));
       for (std::size_t frames = 0;;) {

@@ -25,7 +25,7 @@ status=0
 for source in tests/fuzz/*_fuzz.cc; do
   harness=$(basename "$source" .cc)
   clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -o "$out/bin/$harness" "$source" statemachines/contract.cc layers/arp/neighbour_cache.cc
+    -o "$out/bin/$harness" "$source" statemachines/contract.cc
   mkdir -p "$out/$harness/corpus"
   # Past findings (tests/fuzz/regressions/<harness>/, also replayed by `bazel test`) seed the run.
   regressions=()

@@ -14,7 +14,7 @@
 #include <span>
 
 #include "layers/arp/arp_wire.h"
-#include "layers/arp/neighbour_cache.h"
+#include "layers/neighbour/neighbour_cache.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
 #include "layers/config.h"
@@ -39,10 +39,6 @@ struct ArpCounters {
   ReasonCounters<wire::ArpError, wire::kArpErrorKinds> malformed;
   ReasonCounters<ArpDrop, kArpDropKinds> dropped;
 };
-
-/// Whether a sender may wait for resolution. Replies generated while receiving (echo replies,
-/// ICMP errors) may not: they would stall the receive path behind a 3-second ARP exchange.
-enum class ResolvePolicy : std::uint8_t { kWait, kCachedOnly };
 
 template <class Link, StackConfig Config = DefaultConfig>
 class Arp {
@@ -139,7 +135,7 @@ class Arp {
     // RFC 826: update a known sender; add it only when the packet was meant for us.
     if (!probe) neighbours().learn(arp.sender_ip, arp.sender_mac, for_us, now);
     if (!for_us) {
-      if (neighbours().state_of(arp.sender_ip) == NeighbourCache::EntryState::kFree) {
+      if (neighbours().state_of(arp.sender_ip) == NeighbourState::kFree) {
         counters_.dropped.count(ArpDrop::kNotForUs);
       }
       return std::nullopt;
@@ -159,8 +155,10 @@ class Arp {
     return {wire::arp_operation::kRequest, link_->mac(), *address_, wire::MacAddress{}, target};
   }
 
-  NeighbourCache& neighbours() noexcept { return neighbours_.cache(); }
-  const NeighbourCache& neighbours() const noexcept { return neighbours_.cache(); }
+  /// ARP's neighbour cache: IPv4 address to MAC.
+  using Cache = NeighbourCache<wire::Ipv4Address>;
+  Cache& neighbours() noexcept { return neighbours_.cache(); }
+  const Cache& neighbours() const noexcept { return neighbours_.cache(); }
   const wire::Ipv4Address& address() const noexcept { return *address_; }
   const ArpCounters& counters() const noexcept { return counters_; }
 
@@ -174,7 +172,7 @@ class Arp {
 
   Link* link_;
   const wire::Ipv4Address* address_;
-  NeighbourTable<Config::kNeighbourCacheEntries> neighbours_;
+  NeighbourTable<wire::Ipv4Address, Config::kNeighbourCacheEntries> neighbours_;
   ArpCounters counters_;
 };
 

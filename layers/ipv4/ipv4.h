@@ -1,5 +1,5 @@
 #pragma once
-/// Ipv4<Lower>: the network layer over ARP. Its send operation holds the ARP send operation by
+/// Ipv4<Lower>: the network layer over neighbour resolution (ARP). Its send operation holds the ARP send operation by
 /// value: it routes the destination (on-link, via the gateway, or broadcast), lets the layer below
 /// resolve and reserve, then writes the IPv4 header. Its receive side checks every header field
 /// (see ipv4_wire.h) and accepts what is addressed to us.
@@ -9,11 +9,11 @@
 #include <optional>
 #include <span>
 
-#include "layers/arp/arp.h"
 #include "layers/common/counters.h"
 #include "layers/common/send_error.h"
 #include "layers/ethernet/ethernet_wire.h"
 #include "layers/ipv4/ipv4_wire.h"
+#include "layers/neighbour/neighbour_cache.h"
 #include "layers/options.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"

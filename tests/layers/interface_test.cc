@@ -61,7 +61,7 @@ TEST_CASE("the address record changes for every layer at once; an invalid one is
   testing::InterfaceFixture f;
   f.meet();  // the neighbour is in the cache
   const UdpSocketId socket = f.iface.udp().bind(4000).value();
-  REQUIRE(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourCache::EntryState::kReachable);
+  REQUIRE(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourState::kReachable);
 
   Ipv4Config bad{{{127, 0, 0, 1}}, 8, {}, kDefaultTtl};
   CHECK(f.iface.set_ipv4_config(bad) == Ipv4ConfigError::kNotUnicast);
@@ -70,12 +70,12 @@ TEST_CASE("the address record changes for every layer at once; an invalid one is
   bad = {{{10, 0, 0, 9}}, 24, {}, kDefaultTtl, 100};
   CHECK(f.iface.set_ipv4_config(bad) == Ipv4ConfigError::kMtuOutOfRange);
   CHECK(f.iface.ipv4_config().address == kOurIp);  // unchanged
-  CHECK(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourCache::EntryState::kReachable);
+  CHECK(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourState::kReachable);
 
   constexpr wire::Ipv4Address kNewIp{{10, 0, 0, 9}};
   CHECK_FALSE(f.iface.set_ipv4_config({kNewIp, 24, {}, kDefaultTtl}).has_value());
   CHECK(f.iface.counters().address_changes == 1);
-  CHECK(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourCache::EntryState::kFree);
+  CHECK(f.iface.arp().neighbours().state_of(testing::kPeer.ip) == NeighbourState::kFree);
   CHECK(f.iface.arp().neighbours().counters().flushed == 1);
 
   // ARP answers for the new address only.

@@ -50,7 +50,7 @@ TEST_CASE("a request for our address is answered, and its sender learned") {
 TEST_CASE("a request for another address is neither answered nor learned") {
   Fixture f;
   CHECK_FALSE(f.receive(kPeer.arp(op::kRequest, MacAddress::broadcast(), {}, {{10, 0, 0, 77}})).has_value());
-  CHECK(f.arp.neighbours().state_of(kPeer.ip) == NeighbourCache::EntryState::kFree);
+  CHECK(f.arp.neighbours().state_of(kPeer.ip) == NeighbourState::kFree);
   CHECK(f.arp.counters().dropped[ArpDrop::kNotForUs] == 1);
 }
 
@@ -63,7 +63,7 @@ TEST_CASE("gratuitous ARP updates a known neighbour and does not create unknown 
   CHECK(f.arp.neighbours().resolve_now(kPeer.ip, f.d.now).value() == moved.mac);
   const Peer stranger{{{2, 0, 0, 0, 0, 3}}, {{10, 0, 0, 3}}};
   f.receive(stranger.arp(op::kReply, MacAddress::broadcast(), MacAddress::broadcast(), stranger.ip));
-  CHECK(f.arp.neighbours().state_of(stranger.ip) == NeighbourCache::EntryState::kFree);
+  CHECK(f.arp.neighbours().state_of(stranger.ip) == NeighbourState::kFree);
   CHECK(f.arp.counters().gratuitous_received == 2);
 }
 
@@ -83,7 +83,7 @@ TEST_CASE("an address probe (sender 0.0.0.0) for our address is answered but not
   const auto reply = f.receive(prober.arp(op::kRequest, MacAddress::broadcast(), {}, kOurIp));
   REQUIRE(reply.has_value());
   CHECK(reply->target_mac == prober.mac);
-  CHECK(f.arp.neighbours().state_of(Ipv4Address{}) == NeighbourCache::EntryState::kFree);
+  CHECK(f.arp.neighbours().state_of(Ipv4Address{}) == NeighbourState::kFree);
 }
 
 TEST_CASE("malformed ARP packets are counted by reason") {

@@ -124,7 +124,7 @@ TEST_CASE("martian sources are dropped and counted, never answered or delivered"
   CHECK(counters.packets_received == 0);
   CHECK(f.iface.udp().queued(socket) == 0);
   CHECK(f.channel.sent_count() == 0);  // nothing answered: no ARP for ourselves, no echo, no unreachable
-  CHECK(f.iface.arp().neighbours().state_of(kOurIp) == NeighbourCache::EntryState::kFree);
+  CHECK(f.iface.arp().neighbours().state_of(kOurIp) == NeighbourState::kFree);
 }
 
 TEST_CASE("accept_local (a loopback driver reflecting our frames) accepts our own source, and only it") {

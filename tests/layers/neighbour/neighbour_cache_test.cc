@@ -1,5 +1,5 @@
 // The ARP table alone: nothing but a clock and wakers.
-#include "layers/arp/neighbour_cache.h"
+#include "layers/neighbour/neighbour_cache.h"
 
 #include <doctest/doctest.h>
 
@@ -11,7 +11,7 @@ namespace {
 using testing::Driver;
 using wire::Ipv4Address;
 using wire::MacAddress;
-using State = NeighbourCache::EntryState;
+using State = NeighbourState;
 
 constexpr Ipv4Address kPeer{{10, 0, 0, 2}};
 constexpr MacAddress kPeerMac{{2, 0, 0, 0, 0, 2}};
@@ -19,7 +19,7 @@ constexpr MacAddress kPeerMac{{2, 0, 0, 0, 0, 2}};
 Ipv4Address host(int n) { return {{10, 0, 1, static_cast<std::uint8_t>(n)}}; }
 
 struct Resolver {  // a sender waiting on the cache, with its own waker and its place in the queue
-  NeighbourCache* cache;
+  NeighbourCache<Ipv4Address>* cache;
   Ipv4Address ip;
   Waiter waiter;
   using Output = Result<MacAddress, SendError>;
@@ -27,8 +27,8 @@ struct Resolver {  // a sender waiting on the cache, with its own waker and its 
 };
 
 TEST_CASE("resolving schedules a request, and an answer wakes the waiting sender") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   Driver d;
   int requester_wakes = 0;
   cache.set_requester(Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &requester_wakes));
@@ -51,8 +51,8 @@ TEST_CASE("resolving schedules a request, and an answer wakes the waiting sender
 }
 
 TEST_CASE("retries once per interval, then fails every waiter with kHostUnreachable, then forgets") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   Driver d;
   Resolver r{&cache, kPeer};
   CHECK(d.poll(r).is_pending());
@@ -79,8 +79,8 @@ TEST_CASE("retries once per interval, then fails every waiter with kHostUnreacha
 }
 
 TEST_CASE("a bounded number of senders wait on one address; the next is refused") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   std::array<int, kArpWaitersPerEntry + 1> woken{};
   std::array<Waiter, kArpWaitersPerEntry + 1> waiters;
   auto waker_for = [&](std::size_t i) { return Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &woken[i]); };
@@ -106,8 +106,8 @@ TEST_CASE("a bounded number of senders wait on one address; the next is refused"
 }
 
 TEST_CASE("a sender dropped while it waits leaves the queue: its place goes to the next, its waker is forgotten") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   std::array<int, kArpWaitersPerEntry + 1> woken{};
   auto waker_for = [&](std::size_t i) { return Waker(+[](void* p) noexcept { ++*static_cast<int*>(p); }, &woken[i]); };
   std::array<Waiter, kArpWaitersPerEntry - 1> staying;
@@ -135,8 +135,8 @@ TEST_CASE("a sender dropped while it waits leaves the queue: its place goes to t
 }
 
 TEST_CASE("learn() creates entries only when asked, and updates known ones") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   cache.learn(kPeer, kPeerMac, /*create=*/false, Instant{});
   CHECK(cache.state_of(kPeer) == State::kFree);
   cache.learn(kPeer, kPeerMac, /*create=*/true, Instant{});
@@ -148,8 +148,8 @@ TEST_CASE("learn() creates entries only when asked, and updates known ones") {
 }
 
 TEST_CASE("entries expire after the reachable time") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   cache.learn(kPeer, kPeerMac, true, Instant{});
   CHECK(cache.run_timers(Instant{}) == Instant{} + kNeighbourReachableTime);
   cache.run_timers(Instant{} + kNeighbourReachableTime - Duration{1});
@@ -160,8 +160,8 @@ TEST_CASE("entries expire after the reachable time") {
 }
 
 TEST_CASE("a full table reuses the least recently used entry; all-incomplete refuses") {
-  NeighbourTable<kNeighbourCacheEntries> table;
-  NeighbourCache& cache = table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
   Instant t{};
   for (std::size_t i = 0; i < kNeighbourCacheEntries; ++i) {
     cache.learn(host(static_cast<int>(i)), kPeerMac, true, t);
@@ -173,8 +173,8 @@ TEST_CASE("a full table reuses the least recently used entry; all-incomplete ref
   CHECK(cache.state_of(host(0)) == State::kReachable);
   CHECK(cache.counters().evicted == 1);
 
-  NeighbourTable<kNeighbourCacheEntries> pending_table;
-  NeighbourCache& pending_only = pending_table.cache();
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> pending_table;
+  NeighbourCache<Ipv4Address>& pending_only = pending_table.cache();
   for (std::size_t i = 0; i < kNeighbourCacheEntries; ++i) {
     CHECK(pending_only.resolve_now(host(static_cast<int>(i)), t).error() == SendError::kNeighbourUnresolved);
   }
