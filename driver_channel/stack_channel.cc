@@ -117,6 +117,9 @@ Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(Waiter& waiter, cons
   if (tx_waiters_.may_take(waiter)) {
     if (std::optional<ChannelResult<TxBuffer>> r = reserve_now()) {
       tx_waiters_.claimed(waiter);
+      // reserve_now() may have taken back more than this one buffer (completions are reaped on
+      // every reservation, not only in service()): pass the room on to the next in line.
+      if (!tx_waiters_.is_empty() && has_tx_room()) tx_waiters_.notify_one();
       return std::move(*r);
     }
   }

@@ -4,8 +4,9 @@
 /// It implements the NIC contract (layers/nic/nic.h; static_assert below):
 ///  - reserve_tx() is a state machine: Ready with a TxBuffer when a pool buffer and a TX slot are
 ///    free, Pending otherwise. Waiting reservations queue first come, first served (WaiterList):
-///    each buffer the driver gives back wakes the next one, and a reservation dropped while it
-///    waits leaves the queue. This is where backpressure is born.
+///    each buffer the driver gives back wakes the next one (taken back in service(), or by a
+///    reservation, which then passes any room left to the next in line), and a reservation
+///    dropped while it waits leaves the queue. This is where backpressure is born.
 ///  - TxBuffer is an owning handle: submit(length) hands the frame to the driver; dropping it
 ///    unsubmitted returns the buffer to the pool.
 ///  - receive() is a state machine: Ready with an RxBuffer when a frame arrived, Pending otherwise.
@@ -178,6 +179,7 @@ class StackChannel {
   friend class driver_channel::RxBuffer;
 
   std::optional<ChannelResult<TxBuffer>> reserve_now() noexcept;
+  bool has_tx_room() noexcept { return tx_.free_slots() > tx_reserved_ && ledger_.free_count() > 0; }
   std::uint32_t reap_tx_done() noexcept;
   void lend_for_rx(std::uint32_t buffer) noexcept;
   void lend_rx_fill() noexcept;

@@ -65,7 +65,6 @@ class Interface {
                 "unread socket cannot starve ARP, ping and the other sockets: lower kUdpSockets or "
                 "kUdpReceiveQueueDepth in the stack's configuration");
 
-  using ConfigType = Config;
   using EthernetLayer = Ethernet<Channel, Config>;
   using ArpLayer = Arp<EthernetLayer, Config>;
   using Ipv4Layer = Ipv4<ArpLayer>;

@@ -3,7 +3,9 @@
 /// move (its operations point into its own buffers, as a service with a receive buffer does) but
 /// must be a task of an Executor, which holds its tasks by value. Size: one pointer.
 ///
-/// The machine must outlive the ByRef, and must not be polled by anyone else meanwhile.
+/// The machine must outlive the ByRef, and must not be polled by anyone else meanwhile. An adapter
+/// with no state of its own: the machine it forwards to keeps the poll contract (its StateCell
+/// catches a poll after Ready).
 
 #include "statemachines/state_machine.h"
 

@@ -65,7 +65,8 @@ class Executor {
     return next;
   }
 
-  /// True when some unfinished task was woken since the last run_ready(). Any thread.
+  /// True when some unfinished task was woken since the last run_ready(). The owner's thread (a
+  /// wake from elsewhere reaches the owner through set_notifier()).
   bool has_woken() const noexcept { return (woken_.load(std::memory_order_acquire) & ~done_) != 0; }
 
   /// Called (on whatever thread wakes a task) after the task's bit is set: how a sleeping owner

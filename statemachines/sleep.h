@@ -18,15 +18,16 @@ class Sleep {
  public:
   using Output = void;
 
-  /// Until `deadline` (absolute).
-  static constexpr Sleep until(Instant deadline) noexcept { return Sleep(deadline, Duration::zero()); }
-  /// For `duration` from the first poll.
-  static constexpr Sleep lasting(Duration duration) noexcept { return Sleep(kNever, duration); }
+  /// Until `deadline` (absolute; kNever: forever).
+  static constexpr Sleep until(Instant deadline) noexcept { return Sleep(deadline, Duration::zero(), State::Waiting); }
+  /// For `duration` from the first poll (a duration past the end of time: forever).
+  static constexpr Sleep lasting(Duration duration) noexcept { return Sleep(kNever, duration, State::Starting); }
 
   Poll<void> poll(Context& cx) noexcept {
     state_.expect_pollable();
     if (state_.get() == State::Starting) {
-      if (deadline_ == kNever) deadline_ = cx.now() + duration_;
+      // Saturating: now + duration must not overflow into the past.
+      deadline_ = duration_ >= kNever - cx.now() ? kNever : cx.now() + duration_;
       state_.set(State::Waiting);
     }
     if (cx.now() < deadline_) {
@@ -37,17 +38,18 @@ class Sleep {
     return ready();
   }
 
-  /// When it completes (kNever for a relative sleep not yet polled).
+  /// When it completes (kNever for a relative sleep not yet polled, and for one that never does).
   constexpr Instant deadline() const noexcept { return deadline_; }
 
  private:
   enum class State : std::uint8_t { Starting, Waiting, Done };
 
-  constexpr Sleep(Instant deadline, Duration duration) noexcept : deadline_(deadline), duration_(duration) {}
+  constexpr Sleep(Instant deadline, Duration duration, State initial) noexcept
+      : deadline_(deadline), duration_(duration), state_(initial) {}
 
   Instant deadline_;
   Duration duration_;
-  StateCell<Sleep, State> state_{State::Starting};
+  StateCell<Sleep, State> state_;
 };
 
 constexpr Sleep sleep_until(Instant deadline) noexcept { return Sleep::until(deadline); }

@@ -37,7 +37,8 @@ class TaskPool {
   TaskPool() noexcept { init_targets(); }
   /// Only an empty pool that was never polled can move (into an Executor, say).
   TaskPool(TaskPool&& other) noexcept {
-    expect(other.running_ == 0 && other.owner_.is_noop(), "TaskPool moved after it was used");
+    expect(other.running_ == 0 && other.owner_.is_noop() && !other.closed_ && other.started_ == 0,
+           "TaskPool moved after it was used");
     init_targets();
   }
   TaskPool& operator=(TaskPool&&) = delete;

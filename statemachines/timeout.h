@@ -5,7 +5,7 @@
 /// (resources forget the waiters of dropped operations; see waiter_list.h).
 ///
 /// The machine is polled first, so an operation that completes in the same poll as its deadline
-/// wins. Size: the machine, a deadline and one state byte.
+/// wins. Size: the machine, a Sleep (a deadline, a duration, a state byte) and one state byte.
 
 #include <cstdint>
 #include <type_traits>

@@ -36,7 +36,7 @@ class WaiterList;
 
 class Waiter {
  public:
-  Waiter() noexcept {}  // not "= default": leaves prev_, next_ and waker_ unwritten (see below)
+  Waiter() noexcept {}  // not "= default": leaves prev_ and next_ unwritten (see below)
   Waiter(Waiter&& other) noexcept;
   Waiter& operator=(Waiter&&) = delete;
   ~Waiter();
@@ -48,9 +48,9 @@ class Waiter {
   friend class WaiterList;
   enum class Standing : std::uint8_t { kIdle, kQueued, kNotified };
 
-  // Only list_ and standing_ are set by construction: a Waiter is created with every operation
-  // that might wait (every send of every datagram), and most never do. The links and the waker
-  // are written by WaiterList::wait() and read only while queued.
+  // The links are left unwritten by construction: a Waiter is created with every operation that
+  // might wait (every send of every datagram), and most never do. wait() writes them; they are
+  // read only while queued. (The waker's two pointers start null: Waker's own default.)
   WaiterList* list_ = nullptr;  // set while queued or notified
   Waiter* prev_;
   Waiter* next_;
@@ -67,14 +67,19 @@ class WaiterList {
 
   /// May `w` take the resource now? Yes when nobody is queued, when `w` is first in line, or when
   /// `w` was notified.
-  bool may_take(const Waiter& w) const noexcept { return head_ == nullptr || head_ == &w || w.is_notified(); }
+  bool may_take(const Waiter& w) const noexcept {
+    return head_ == nullptr || head_ == &w || (w.is_notified() && w.list_ == this);
+  }
+
+  /// Whether `w` is queued here (not elsewhere, not notified).
+  bool holds(const Waiter& w) const noexcept { return w.is_queued() && w.list_ == this; }
 
   /// Queues `w` to be woken through `waker`: at the back if it was not waiting, at the front if it
   /// had been notified (it keeps its turn), in place (waker refreshed) if it is queued.
   void wait(Waiter& w, const Waker& waker) noexcept {
     // A waiter that moves on to another resource (a neighbour entry reused for another address)
-    // leaves its old list first, without passing anything on: it is being polled right now.
-    if (w.list_ != nullptr && w.list_ != this) w.list_->claimed(w);
+    // leaves its old list first, passing on a wake it had there (it will not use it).
+    if (w.list_ != nullptr && w.list_ != this) w.list_->leave(w);
     w.waker_ = waker;
     if (w.standing_ == Waiter::Standing::kQueued) return;
     const bool keeps_turn = w.standing_ == Waiter::Standing::kNotified;

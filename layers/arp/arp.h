@@ -43,7 +43,6 @@ struct ArpCounters {
 template <class Link, StackConfig Config = DefaultConfig>
 class Arp {
  public:
-  using LinkType = Link;
   using Frame = typename Link::Frame;
   using RxBuffer = typename Link::RxBuffer;
   using SendResult = Result<Frame, SendError>;

@@ -50,7 +50,6 @@ enum class MulticastError : std::uint8_t {
 template <Nic Channel, StackConfig Config = DefaultConfig>
 class Ethernet {
  public:
-  using ChannelType = Channel;
   using TxBuffer = typename Channel::TxBuffer;
   using RxBuffer = typename Channel::RxBuffer;
   using Frame = TxFrame<TxBuffer>;

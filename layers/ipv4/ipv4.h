@@ -87,7 +87,6 @@ struct Ipv4Counters {
 template <class Lower>
 class Ipv4 {
  public:
-  using LowerType = Lower;
   using Frame = typename Lower::Frame;
   using RxBuffer = typename Lower::RxBuffer;
   using SendResult = Result<Frame, SendError>;

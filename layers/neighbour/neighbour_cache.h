@@ -114,7 +114,7 @@ class NeighbourCache {
   void set_requester(const Waker& waker) noexcept { requester_.store(waker); }
 
   /// Forgets every entry (the interface's address changed): waiting senders are woken and resolve
-  /// again under the new configuration.
+  /// their next hop again (the one their send was routed to when it was built).
   void flush() noexcept;
 
   /// For tests and tools: the state of `ip`'s entry (kFree if it has none).
@@ -242,7 +242,7 @@ Poll<Result<wire::MacAddress, SendError>> NeighbourCache<Address>::poll_resolve(
     case EntryState::kFree:
       break;
   }
-  if (!waiter.is_queued() && e.waiters.size() >= waiters_per_entry_) {
+  if (!e.waiters.holds(waiter) && e.waiters.size() >= waiters_per_entry_) {
     ++counters_.waiters_refused;
     return Out(SendError::kNeighbourBusy);
   }

@@ -275,9 +275,9 @@ class Udp {
   }
 
   /// An ICMP error answered a datagram we sent: the socket that sent it (found by the quoted
-  /// source port) reports it on its next receive, once: kPortUnreachable (as Linux reports
-  /// ECONNREFUSED) or kUnreachable (EHOSTUNREACH and its kin). An error for a port no socket holds
-  /// any more is counted.
+  /// source port) reports it on its next receive, once: kPortUnreachable (Linux's ECONNREFUSED)
+  /// or kUnreachable (EHOSTUNREACH and its kin). Linux does this for connected sockets only;
+  /// these are not connected, so every socket does. An error for a port no socket holds is counted.
   void on_transport_error(const TransportError& error) noexcept {
     Socket* s = find_port(wire::read_u16(error.transport, 0));
     if (s == nullptr) {

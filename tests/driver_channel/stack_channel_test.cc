@@ -173,6 +173,28 @@ TEST_CASE("eight tasks waiting for TX room are woken in FIFO order, one per free
   CHECK(f.channel.try_reserve_tx().has_value());  // nobody queues now: a newcomer takes the room
 }
 
+TEST_CASE("buffers the driver returned, taken back by one waiter's reservation, wake the next without service()") {
+  Fixture f;
+  for (std::uint32_t i = 0; i < kTxBuffers; ++i) REQUIRE(reserve_now(f.channel).submit(64));
+  int first_wakes = 0;
+  int second_wakes = 0;
+  auto first = f.channel.reserve_tx();
+  auto second = f.channel.reserve_tx();
+  ManualContext first_cx{Waker(&count_wake, &first_wakes)};
+  ManualContext second_cx{Waker(&count_wake, &second_wakes)};
+  CHECK(first.poll(first_cx).is_pending());
+  CHECK(second.poll(second_cx).is_pending());
+  CHECK(f.loopback.step() > 1);  // the driver sends and returns many buffers at once
+  CHECK(second_wakes == 0);
+  CHECK(first_wakes == 0);
+  // The first in line polls (for some other reason) before service() ran: its reservation takes
+  // the completions back, takes one buffer, and must hand the rest of the room on.
+  Poll<ChannelResult<TxBuffer>> got = first.poll(first_cx);  // held: its buffer stays out
+  REQUIRE(got.is_ready());
+  CHECK(second_wakes == 1);
+  CHECK(second.poll(second_cx).is_ready());
+}
+
 TEST_CASE("a reservation dropped while it waits leaves no waker behind") {
   Fixture f;
   std::vector<TxBuffer> held;

@@ -16,6 +16,7 @@
 #include "layers/nic/nic.h"
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
+#include "statemachines/state_cell.h"
 #include "statemachines/waiter_list.h"
 
 namespace pollstack::net::testing {
@@ -73,16 +74,24 @@ class FakeChannel {
     using Output = NicResult<Buffer>;
     explicit Operation(FakeChannel& c) noexcept : channel_(&c) {}
     Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<Output> result = attempt(cx);
+      if (result.is_ready()) state_.set(State::Done);
+      return result;
+    }
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    Poll<Output> attempt(Context& cx) noexcept {
       if constexpr (IsTx) {
         return channel_->poll_reserve(waiter_, cx);
       } else {
         return channel_->poll_receive(waiter_, cx);
       }
     }
-
-   private:
     FakeChannel* channel_;
     Waiter waiter_;
+    StateCell<Operation, State> state_{State::Waiting};
   };
   using TxReservation = Operation<TxBuffer, true>;
   using Receive = Operation<RxBuffer, false>;

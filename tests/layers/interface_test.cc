@@ -110,7 +110,7 @@ struct TinyDevice : FakeChannel {
   static constexpr std::size_t kRxBuffers = 8;
 };
 
-TEST_CASE("a stack's capacities come from its configuration, checked against its device") {
+TEST_CASE("a stack's capacities come from its configuration (its fit to the device is a static_assert)") {
   static_assert(Nic<TinyDevice>);
   // The defaults would let 64 queued datagrams hold a device with 8 receive buffers; they do not
   // compile (Interface's static_assert). A configuration sized for the device does.

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "statemachines/timeout.h"
+#include "statemachines/waiter_list.h"
 #include "tests/statemachines/test_machines.h"
 
 namespace pollstack {
@@ -53,22 +54,46 @@ TEST_CASE("with_timeout completes with the output when the machine finishes in t
   CHECK(done.value().value() == 5);
 }
 
+// Waits on a WaiterList forever (nothing ever gives it what it waits for).
+struct WaitForever {
+  using Output = int;
+  WaiterList* list;
+  Waiter waiter;
+  Poll<int> poll(Context& cx) {
+    list->wait(waiter, cx.waker());
+    return pending;
+  }
+};
+
 TEST_CASE("with_timeout gives up at the deadline and the abandoned machine leaves no waiter") {
-  testing::Gate gate;
+  WaiterList list;
   {
-    auto op = with_timeout(testing::TakeFromGate(gate, 5), 10ms);
+    auto op = with_timeout(WaitForever{&list, {}}, 10ms);
     ManualContext start(Waker(), kStart);
     CHECK(op.poll(start).is_pending());
-    CHECK(gate.has_waiter());
+    CHECK(list.size() == 1);
     ManualContext later(Waker(), kStart + 10ms);
     Poll<Result<int, TimedOut>> done = op.poll(later);
     REQUIRE(done.is_ready());
     CHECK_FALSE(done.value().ok());
     CHECK(done.value().error() == TimedOut::kTimedOut);
+    CHECK(list.size() == 1);  // still alive inside the finished Timeout...
   }
-  // The gate is a WakerSlot resource: the slot is not cleared by a drop (see waiter_list.h for
-  // resources that forget dropped waiters), but waking it is harmless: nobody is polled.
-  gate.give();
+  CHECK(list.is_empty());  // ...and gone with it
+}
+
+TEST_CASE("sleeping until kNever, or for longer than time lasts, never completes and never overflows") {
+  Sleep forever = sleep_until(kNever);
+  ManualContext cx(Waker(), kStart);
+  CHECK(forever.poll(cx).is_pending());
+  CHECK(cx.deadline == kNever);
+  Sleep longest = sleep_for(Duration::max());
+  ManualContext cx2(Waker(), kStart);
+  CHECK(longest.poll(cx2).is_pending());
+  CHECK(longest.deadline() == kNever);  // saturated, not wrapped into the past
+  auto op = with_timeout(testing::Immediate(3), Duration::max());
+  ManualContext cx3(Waker(), kStart);
+  CHECK(op.poll(cx3).is_ready());
 }
 
 }  // namespace

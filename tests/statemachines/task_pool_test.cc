@@ -45,7 +45,11 @@ TEST_CASE("a pool runs spawned tasks, retires finished ones and reuses their slo
 struct Nap {
   using Output = void;
   Sleep sleep;
-  Poll<void> poll(Context& cx) { return sleep.poll(cx); }
+  int* polls;
+  Poll<void> poll(Context& cx) {
+    ++*polls;
+    return sleep.poll(cx);
+  }
 };
 
 TEST_CASE("a pool polls only the slots that are due, and reports their earliest deadline") {
@@ -53,16 +57,21 @@ TEST_CASE("a pool polls only the slots that are due, and reports their earliest 
   const Instant start = clock.now();
   Executor ex{TaskPool<Nap, 4>()};
   auto& pool = ex.task<0>();
-  pool.spawn(Nap{sleep_for(5ms)});
-  pool.spawn(Nap{sleep_for(1ms)});
+  int long_polls = 0;
+  int short_polls = 0;
+  pool.spawn(Nap{sleep_for(5ms), &long_polls});
+  pool.spawn(Nap{sleep_for(1ms), &short_polls});
   ex.run_ready(clock.now());
   CHECK(ex.next_deadline() == start + 1ms);
   clock.advance(1ms);
   CHECK(ex.run_ready(clock.now()) == 1);
   CHECK(pool.running() == 1);
+  CHECK(short_polls == 2);  // started, then at its deadline
+  CHECK(long_polls == 1);   // not due: not polled
   CHECK(ex.next_deadline() == start + 5ms);
   clock.advance(4ms);
   ex.run_ready(clock.now());
+  CHECK(long_polls == 2);
   CHECK(pool.running() == 0);
   CHECK(ex.next_deadline() == kNever);
 }

@@ -172,12 +172,18 @@ TEST_CASE("a queued waiter moved keeps its place") {
   b.reset();  // the moved-from waiter is idle: destroying it changes nothing
   CHECK(list.size() == 3);
   CHECK(moved.is_queued());
-  list.notify_all();
-  CHECK(wakes[0] == 1);
-  CHECK(wakes[1] == 1);
+  // Woken one at a time: a, then the moved one in b's place, then c.
+  list.notify_one();
+  CHECK((wakes[0] == 1 && wakes[1] == 0 && wakes[2] == 0));
+  list.notify_one();
+  CHECK((wakes[1] == 1 && wakes[2] == 0));
+  // A notified waiter moved keeps its notification: dropped, it passes the wake on to c.
+  {
+    Waiter notified_moved(std::move(moved));
+    CHECK(notified_moved.is_notified());
+  }
   CHECK(wakes[2] == 1);
   list.claimed(a);
-  list.claimed(moved);
   list.claimed(c);
 }
 

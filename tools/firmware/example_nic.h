@@ -33,6 +33,7 @@
 #include "statemachines/context.h"
 #include "statemachines/contract.h"
 #include "statemachines/poll.h"
+#include "statemachines/state_cell.h"
 #include "statemachines/waiter_list.h"
 
 namespace pollstack::firmware {
@@ -254,11 +255,18 @@ class ExampleNic {
    public:
     using Output = net::NicResult<Buffer>;
     explicit Operation(ExampleNic& nic) noexcept : nic_(&nic) {}
-    Poll<Output> poll(Context& cx) noexcept { return (nic_->*Attempt)(waiter_, cx); }
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<Output> result = (nic_->*Attempt)(waiter_, cx);
+      if (result.is_ready()) state_.set(State::Done);
+      return result;
+    }
 
    private:
+    enum class State : std::uint8_t { Waiting, Done };
     ExampleNic* nic_;
     Waiter waiter_;
+    StateCell<Operation, State> state_{State::Waiting};
   };
 
  private:

@@ -220,7 +220,7 @@ class SelfTest {
                                          : "UDP to a closed port: no port unreachable came back");
         }
         case State::Done:
-          break;
+          return false;  // polled after Ready: expect_pollable() aborts first in debug builds
       }
     }
   }
@@ -280,7 +280,8 @@ class SelfTest {
 };
 
 // A task the program may or may not run (a service turned off on the command line): polls the
-// machine where it lives, or, without one, never completes and is never woken again.
+// machine where it lives, or, without one, never completes and is never woken again. An adapter
+// with no state of its own, like by_ref(): the machine it forwards to keeps the poll contract.
 template <StateMachine M>
 class Maybe {
  public:
@@ -301,7 +302,11 @@ class SignalWatch {
   using Output = bool;
   explicit SignalWatch(net::Stack& stack) noexcept : stack_(&stack) {}
   Poll<bool> poll(Context& cx) {
-    if (g_stop) return true;
+    state_.expect_pollable();
+    if (g_stop) {
+      state_.set(State::Done);
+      return true;
+    }
     if (g_report) {
       g_report = 0;
       print_stack_counters(stdout, *stack_);
@@ -311,7 +316,9 @@ class SignalWatch {
   }
 
  private:
+  enum class State : std::uint8_t { Watching, Done };
   net::Stack* stack_;
+  StateCell<SignalWatch, State> state_{State::Watching};
 };
 
 int run(int argc, char** argv) {
