@@ -120,9 +120,10 @@ class WaiterList {
     return true;
   }
 
-  /// Wakes every queued waiter, in order (the resource went away, or all of it became free).
+  /// Wakes every waiter queued now, in order (the resource went away, or all of it became free).
+  /// Bounded: one that queues again from inside its wake is not woken twice.
   void notify_all() noexcept {
-    while (notify_one()) {
+    for (std::size_t n = queued_; n > 0 && notify_one(); --n) {
     }
   }
 
