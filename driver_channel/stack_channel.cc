@@ -113,7 +113,7 @@ std::optional<ChannelResult<TxBuffer>> StackChannel::reserve_now() noexcept {
   return std::nullopt;
 }
 
-Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(Waiter& waiter, const Waker& waker) noexcept {
+Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(Waiter& waiter, Context& cx) noexcept {
   if (tx_waiters_.may_take(waiter)) {
     if (std::optional<ChannelResult<TxBuffer>> r = reserve_now()) {
       tx_waiters_.claimed(waiter);
@@ -124,7 +124,7 @@ Poll<ChannelResult<TxBuffer>> StackChannel::poll_reserve_tx(Waiter& waiter, cons
     }
   }
   ++counters_.tx_pending;
-  tx_waiters_.wait(waiter, waker);
+  tx_waiters_.wait(waiter, cx.waker());
   return pending;
 }
 
@@ -169,12 +169,12 @@ std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexcept {
   return std::nullopt;
 }
 
-Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(Waiter& waiter, const Waker& waker) noexcept {
+Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(Waiter& waiter, Context& cx) noexcept {
   if (std::optional<ChannelResult<RxBuffer>> r = try_receive()) {
     rx_waiters_.claimed(waiter);
     return std::move(*r);
   }
-  rx_waiters_.wait(waiter, waker);
+  rx_waiters_.wait(waiter, cx.waker());
   return pending;
 }
 

@@ -29,6 +29,7 @@
 #include "driver_channel/region.h"
 #include "driver_channel/ring.h"
 #include "layers/nic/nic.h"
+#include "layers/nic/nic_operation.h"
 #include "statemachines/result.h"
 #include "statemachines/state_cell.h"
 #include "statemachines/state_machine.h"
@@ -110,39 +111,18 @@ class StackChannel {
   StackChannel(const StackChannel&) = delete;
   StackChannel& operator=(const StackChannel&) = delete;
 
-  /// A channel operation as a state machine: Ready with a `Buffer` (or kLinkDown), Pending while
-  /// the channel has none for it, queued in the channel's waiter list for that direction.
-  /// `Attempt` is the channel's one try. Dropping the operation takes it out of the queue.
-  template <class Buffer, Poll<ChannelResult<Buffer>> (StackChannel::*Attempt)(Waiter&, const Waker&) noexcept>
-  class Operation {
-   public:
-    using Output = ChannelResult<Buffer>;
-    explicit Operation(StackChannel& channel) noexcept : channel_(&channel) {}
-
-    Poll<Output> poll(Context& cx) noexcept {
-      state_.expect_pollable();
-      Poll<Output> result = (channel_->*Attempt)(waiter_, cx.waker());
-      if (result.is_ready()) state_.set(State::Done);
-      return result;
-    }
-
-   private:
-    enum class State : std::uint8_t { Waiting, Done };
-    StackChannel* channel_;
-    Waiter waiter_;
-    StateCell<Operation, State> state_{State::Waiting};
-  };
-
  private:
   // Declared before the aliases below, which name them.
-  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(Waiter& waiter, const Waker& waker) noexcept;
-  Poll<ChannelResult<RxBuffer>> poll_receive(Waiter& waiter, const Waker& waker) noexcept;
+  // The channel's one try for each operation (see net::NicOperation): Pending with the waiter
+  // queued in that direction's WaiterList when there is no buffer or frame for it.
+  Poll<ChannelResult<TxBuffer>> poll_reserve_tx(Waiter& waiter, Context& cx) noexcept;
+  Poll<ChannelResult<RxBuffer>> poll_receive(Waiter& waiter, Context& cx) noexcept;
 
  public:
   /// reserve_tx() returns one of these: Ready with a TxBuffer, or with kLinkDown.
-  using TxReservation = Operation<TxBuffer, &StackChannel::poll_reserve_tx>;
+  using TxReservation = net::NicOperation<StackChannel, TxBuffer, &StackChannel::poll_reserve_tx>;
   /// receive() returns one of these: Ready with an RxBuffer, or with kLinkDown.
-  using Receive = Operation<RxBuffer, &StackChannel::poll_receive>;
+  using Receive = net::NicOperation<StackChannel, RxBuffer, &StackChannel::poll_receive>;
 
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }

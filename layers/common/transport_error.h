@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "layers/ipv4/ipv4_wire.h"
+#include "layers/common/ip_address.h"
 
 namespace pollstack::net {
 
@@ -20,7 +20,7 @@ struct TransportError {
   Kind kind = Kind::kUnreachable;
   std::uint8_t icmp_code = 0;               // the ICMP code as received
   std::uint8_t protocol = 0;                // the quoted packet's protocol (who gets this)
-  wire::Ipv4Address remote;                 // the quoted packet's destination
+  wire::IpAddress remote;                   // the quoted packet's destination
   std::span<const std::byte> transport;     // the quoted transport header: at least 8 bytes
 };
 

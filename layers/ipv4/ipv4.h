@@ -55,13 +55,18 @@ struct Ipv4Config {
     return a == wire::Ipv4Address{{255, 255, 255, 255}} || (prefix_length < 31 && a == subnet_broadcast());
   }
 
+  /// Whether `a` can be one host's address on this subnet: not 0.0.0.0 ("this host"), not
+  /// loopback 127/8, not multicast 224/4 or class E 240/4, not a broadcast address (RFC 1122
+  /// §3.2.1.3). Our own address must be one; a packet's source must be one.
+  constexpr bool is_host_address(const wire::Ipv4Address& a) const noexcept {
+    const std::uint8_t first = a.octets[0];
+    return !(a == wire::Ipv4Address{} || first == 127 || first >= 224 || is_broadcast(a));
+  }
+
   /// Whether this is a configuration an interface can use (nullopt: it is).
   constexpr std::optional<Ipv4ConfigError> check() const noexcept {
     if (prefix_length < 1 || prefix_length > 32) return Ipv4ConfigError::kBadPrefix;
-    const std::uint8_t first = address.octets[0];
-    if (address == wire::Ipv4Address{} || first == 127 || first >= 224 || is_broadcast(address)) {
-      return Ipv4ConfigError::kNotUnicast;
-    }
+    if (!is_host_address(address)) return Ipv4ConfigError::kNotUnicast;
     if (mtu < kMinimumMtu || mtu > kMtu) return Ipv4ConfigError::kMtuOutOfRange;
     if (gateway != wire::Ipv4Address{} && !on_link(gateway)) return Ipv4ConfigError::kGatewayOffLink;
     return std::nullopt;
@@ -220,9 +225,7 @@ class Ipv4 {
   /// its address, e.g. a DHCP client, which we never are on receive), loopback 127/8 (never on a
   /// wire), broadcast (limited or our subnet's), multicast 224/4 and the reserved class E 240/4.
   bool is_martian_source(const wire::Ipv4Address& source) const noexcept {
-    const std::uint8_t first = source.octets[0];
-    return (source == config_->address && !config_->accept_local) || source == wire::Ipv4Address{} || first == 127 ||
-           first >= 224 || config_->is_broadcast(source);
+    return (source == config_->address && !config_->accept_local) || !config_->is_host_address(source);
   }
 
   Lower& lower() noexcept { return *lower_; }

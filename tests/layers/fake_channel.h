@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "layers/nic/nic.h"
+#include "layers/nic/nic_operation.h"
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
 #include "statemachines/state_cell.h"
@@ -68,33 +69,38 @@ class FakeChannel {
     Frame frame_;
   };
 
-  template <class Buffer, bool IsTx>
-  class Operation {
-   public:
-    using Output = NicResult<Buffer>;
-    explicit Operation(FakeChannel& c) noexcept : channel_(&c) {}
-    Poll<Output> poll(Context& cx) noexcept {
-      state_.expect_pollable();
-      Poll<Output> result = attempt(cx);
-      if (result.is_ready()) state_.set(State::Done);
-      return result;
+ private:
+  // The device's one try for each operation (see NicOperation); declared before the aliases below.
+  Poll<NicResult<TxBuffer>> poll_reserve(Waiter& waiter, Context& cx) noexcept {
+    if (!link_up_) {
+      tx_waiters_.claimed(waiter);
+      return NicResult<TxBuffer>(NicError::kLinkDown);
     }
-
-   private:
-    enum class State : std::uint8_t { Waiting, Done };
-    Poll<Output> attempt(Context& cx) noexcept {
-      if constexpr (IsTx) {
-        return channel_->poll_reserve(waiter_, cx);
-      } else {
-        return channel_->poll_receive(waiter_, cx);
+    if (tx_out_ < tx_limit_ && tx_waiters_.may_take(waiter)) {
+      for (std::size_t i = 0; i < kSlots; ++i) {
+        if (!used_[i]) {
+          used_[i] = true;
+          ++tx_out_;
+          tx_waiters_.claimed(waiter);
+          return NicResult<TxBuffer>(TxBuffer(*this, i));
+        }
       }
     }
-    FakeChannel* channel_;
-    Waiter waiter_;
-    StateCell<Operation, State> state_{State::Waiting};
-  };
-  using TxReservation = Operation<TxBuffer, true>;
-  using Receive = Operation<RxBuffer, false>;
+    ++tx_pending_polls_;
+    tx_waiters_.wait(waiter, cx.waker());
+    return pending;
+  }
+  Poll<NicResult<RxBuffer>> poll_receive(Waiter& waiter, Context& cx) noexcept {
+    if (std::optional<NicResult<RxBuffer>> got = try_receive()) {
+      rx_waiters_.claimed(waiter);
+      return std::move(*got);
+    }
+    rx_waiters_.wait(waiter, cx.waker());
+    return pending;
+  }
+ public:
+  using TxReservation = NicOperation<FakeChannel, TxBuffer, &FakeChannel::poll_reserve>;
+  using Receive = NicOperation<FakeChannel, RxBuffer, &FakeChannel::poll_receive>;
 
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
@@ -132,33 +138,6 @@ class FakeChannel {
   std::size_t tx_pending_polls() const { return tx_pending_polls_; }
 
  private:
-  Poll<NicResult<TxBuffer>> poll_reserve(Waiter& waiter, Context& cx) noexcept {
-    if (!link_up_) {
-      tx_waiters_.claimed(waiter);
-      return NicResult<TxBuffer>(NicError::kLinkDown);
-    }
-    if (tx_out_ < tx_limit_ && tx_waiters_.may_take(waiter)) {
-      for (std::size_t i = 0; i < kSlots; ++i) {
-        if (!used_[i]) {
-          used_[i] = true;
-          ++tx_out_;
-          tx_waiters_.claimed(waiter);
-          return NicResult<TxBuffer>(TxBuffer(*this, i));
-        }
-      }
-    }
-    ++tx_pending_polls_;
-    tx_waiters_.wait(waiter, cx.waker());
-    return pending;
-  }
-  Poll<NicResult<RxBuffer>> poll_receive(Waiter& waiter, Context& cx) noexcept {
-    if (std::optional<NicResult<RxBuffer>> got = try_receive()) {
-      rx_waiters_.claimed(waiter);
-      return std::move(*got);
-    }
-    rx_waiters_.wait(waiter, cx.waker());
-    return pending;
-  }
   void release(std::size_t slot) noexcept {
     used_[slot] = false;
     --tx_out_;

@@ -30,6 +30,7 @@
 #include <utility>
 
 #include "layers/nic/nic.h"
+#include "layers/nic/nic_operation.h"
 #include "statemachines/context.h"
 #include "statemachines/contract.h"
 #include "statemachines/poll.h"
@@ -248,34 +249,15 @@ class ExampleNic {
     std::uint16_t length_;
   };
 
-  /// reserve_tx() and receive(): Pending while there is no buffer / no frame, queued first come,
-  /// first served in the NIC's WaiterList; a dropped operation leaves the queue.
-  template <class Buffer, Poll<net::NicResult<Buffer>> (ExampleNic::*Attempt)(Waiter&, Context&) noexcept>
-  class Operation {
-   public:
-    using Output = net::NicResult<Buffer>;
-    explicit Operation(ExampleNic& nic) noexcept : nic_(&nic) {}
-    Poll<Output> poll(Context& cx) noexcept {
-      state_.expect_pollable();
-      Poll<Output> result = (nic_->*Attempt)(waiter_, cx);
-      if (result.is_ready()) state_.set(State::Done);
-      return result;
-    }
-
-   private:
-    enum class State : std::uint8_t { Waiting, Done };
-    ExampleNic* nic_;
-    Waiter waiter_;
-    StateCell<Operation, State> state_{State::Waiting};
-  };
-
  private:
   Poll<net::NicResult<TxBuffer>> poll_reserve(Waiter& waiter, Context& cx) noexcept;
   Poll<net::NicResult<RxBuffer>> poll_receive(Waiter& waiter, Context& cx) noexcept;
 
  public:
-  using TxReservation = Operation<TxBuffer, &ExampleNic::poll_reserve>;
-  using Receive = Operation<RxBuffer, &ExampleNic::poll_receive>;
+  /// reserve_tx() and receive(): Pending while there is no buffer / no frame, queued first come,
+  /// first served in the NIC's WaiterList; a dropped operation leaves the queue.
+  using TxReservation = net::NicOperation<ExampleNic, TxBuffer, &ExampleNic::poll_reserve>;
+  using Receive = net::NicOperation<ExampleNic, RxBuffer, &ExampleNic::poll_receive>;
 
   explicit ExampleNic(FakeMac& mac) noexcept : mac_(&mac) { mac_->write(&MacRegisters::int_en, mac::kIntRsfl); }
   ExampleNic(const ExampleNic&) = delete;
