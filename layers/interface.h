@@ -1,7 +1,8 @@
 #pragma once
 /// Interface<Device, Config>: one network interface: the layers composed by value over one
 /// network device (the NIC contract, layers/nic/nic.h), sized by a configuration (layers/config.h),
-/// and the task that runs its receive path.
+/// the tables its received frames are dispatched through, and the task that runs its receive path
+/// and the packets its protocols send on their own.
 ///
 ///   Udp<Ipv4<Arp<Ethernet<Device>>>>     application sends: UDP -> IPv4 -> ARP -> Ethernet -> device
 ///   Icmp<Ipv4<Arp<Ethernet<Device>>>>
@@ -10,23 +11,34 @@
 /// `Ethernet::Send`, which holds the device's TX reservation: one object of a size known at
 /// compile time (tools/sizes prints them), and a Pending at the bottom is a Pending at the top.
 ///
-/// The receive path is `Interface::Task`, a state machine the owner polls alongside its
-/// application tasks. Per poll it runs the ARP timers, sends due ARP requests, and takes at most
-/// kRxFramesPerPoll frames from the channel, delivering each to a socket or answering it (ARP
-/// reply, echo reply, port unreachable). A socket queue that fills up also ends its turn, so that
-/// the reader drains it before more frames arrive: a burst larger than a queue is not dropped
-/// when the application keeps up turn by turn. An answer waits for a TX buffer with its received frame
-/// still held, so a full transmit path slows the receive path down instead of dropping answers.
+/// Receiving: Ethernet filters by destination, then the frame goes to the protocol registered
+/// under its EtherType (ARP, IPv4), and an IPv4 packet to the transport registered under its
+/// protocol number (`Transports`: ICMP, UDP). The tables are fixed at compile time
+/// (common/protocol.h); a number nobody registered is counted, and an IP protocol nobody speaks
+/// is answered with ICMP protocol unreachable, as Linux does.
+///
+/// `Interface::Task` is a state machine the owner polls alongside its application tasks. Per poll
+/// it runs the protocols' timers, then alternates between two jobs:
+///  - Serving: the protocols with a packet of their own to send (Transmitters: ARP replies and
+///    requests, ICMP answers; TCP next) are asked in turn, starting after the one served last, and
+///    the first that has one sends it through its own Transmit operation (Transmitting);
+///  - Receiving: at most kRxFramesPerPoll frames from the device. A frame that leaves an answer
+///    waiting sends the task back to Serving before it takes another, so an answer holding its
+///    received frame waits for a TX buffer and a full transmit path slows the receive path down
+///    instead of dropping answers. A socket queue that fills up ends the turn, so that its reader
+///    drains it before more frames arrive.
 /// The task completes only when the link goes down.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include "layers/arp/arp.h"
 #include "layers/common/counters.h"
+#include "layers/common/protocol.h"
 #include "layers/common/send_error.h"
 #include "layers/config.h"
 #include "layers/ethernet/ethernet.h"
@@ -35,6 +47,7 @@
 #include "layers/nic/nic.h"
 #include "layers/options.h"
 #include "layers/udp/udp.h"
+#include "statemachines/one_of.h"
 #include "statemachines/poll.h"
 #include "statemachines/state_cell.h"
 
@@ -45,14 +58,44 @@ struct InterfaceConfig {
   Ipv4Config ip;
 };
 
-/// Answers the receive path could not send (the received frame is dropped with it).
 struct InterfaceCounters {
   std::uint64_t frames_processed = 0;
-  std::uint64_t polls_yielded = 0;  // the task spent its frame budget, or filled a socket queue, and yielded
+  std::uint64_t packets_transmitted = 0;  // packets the protocols sent on their own, through the task
+  std::uint64_t polls_yielded = 0;  // the task spent its budget, or filled a socket queue, and yielded
   std::uint64_t address_changes = 0;  // set_ipv4_config() calls that took effect
-  std::uint64_t transport_errors_unclaimed = 0;  // ICMP errors quoting a protocol we do not speak
-  ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;
+  std::uint64_t transport_errors_unclaimed = 0;  // ICMP errors for a protocol that takes none
 };
+
+namespace internal {
+// What the task holds while it polls one protocol's transmission: its Transmit operation, or
+// nothing for a protocol that never transmits on its own.
+struct NoTransmit {};
+template <class P>
+struct TransmitOf {
+  using type = NoTransmit;
+};
+template <Transmitter P>
+struct TransmitOf<P> {
+  using type = typename P::Transmit;
+};
+
+// The task's operations, at most one at a time: the device's receive at index 0, sender I's
+// Transmit at index 1 + I.
+template <class Receive, class First, class Set>
+struct TaskOperations;
+template <class Receive, class First, class... Transports>
+struct TaskOperations<Receive, First, ProtocolSet<Transports...>> {
+  using type = OneOf<Receive, typename TransmitOf<First>::type, typename TransmitOf<Transports>::type...>;
+};
+
+// Calls f(std::integral_constant<std::size_t, I>) for the I == i, I < N.
+template <std::size_t N, class F>
+void with_index(std::size_t i, F&& f) noexcept {
+  [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+    (void)((i == Is && (f(std::integral_constant<std::size_t, Is>{}), true)) || ...);
+  }(std::make_index_sequence<N>{});
+}
+}  // namespace internal
 
 template <Nic Channel, StackConfig Config = DefaultConfig>
 class Interface {
@@ -72,15 +115,23 @@ class Interface {
   using UdpLayer = Udp<Ipv4Layer, Config>;
   using RxBuffer = typename EthernetLayer::RxBuffer;
 
+  /// The transports over IPv4, found by protocol number: the registration line. A new transport
+  /// (TCP) is its folder and its name here; receive dispatch, ICMP errors and transmit turns
+  /// follow from what it offers (common/protocol.h). ICMP is required: IP's errors go through it.
+  using Transports = ProtocolSet<IcmpLayer, UdpLayer>;
+
   Interface(Channel& channel, const InterfaceConfig& config) noexcept
       : ip_config_(config.ip), ethernet_(channel, config.mac), arp_(ethernet_, ip_config_.address),
-        ipv4_(arp_, ip_config_), icmp_(ipv4_),
-        udp_(ipv4_) {}
+        ipv4_(arp_, ip_config_), transports_(ipv4_) {}
   Interface(const Interface&) = delete;
   Interface& operator=(const Interface&) = delete;
 
-  UdpLayer& udp() noexcept { return udp_; }
-  IcmpLayer& icmp() noexcept { return icmp_; }
+  template <class Transport>
+  Transport& transport() noexcept {
+    return transports_.template get<Transport>();
+  }
+  UdpLayer& udp() noexcept { return transport<UdpLayer>(); }
+  IcmpLayer& icmp() noexcept { return transport<IcmpLayer>(); }
   Ipv4Layer& ipv4() noexcept { return ipv4_; }
   ArpLayer& arp() noexcept { return arp_; }
   EthernetLayer& ethernet() noexcept { return ethernet_; }
@@ -100,74 +151,38 @@ class Interface {
   }
   const Ipv4Config& ipv4_config() const noexcept { return ip_config_; }
 
-  /// What processing one received frame asks for.
-  struct Answer {
-    // kEndTurn: nothing to send, but a socket queue just filled: the task yields so its reader
-    // can drain it.
-    enum class Kind : std::uint8_t { kNone, kEndTurn, kArp, kEchoReply, kPortUnreachable };
-    Kind kind = Kind::kNone;
-    wire::ArpRepr arp;                      // kArp: a reply (or, from the task, a request)
-    wire::Ipv4Address to;                   // kEchoReply, kPortUnreachable
-    wire::IcmpRepr echo;                    // kEchoReply
-    std::span<const std::byte> data;        // kEchoReply: echo data; kPortUnreachable: offending packet
-  };
-
-  /// Processes one received frame and says what it asks for; an answer's details go into
-  /// `answer` (left untouched otherwise: no per-frame copy of a whole Answer). A datagram for a
-  /// socket takes `frame` (the buffer stays with the socket's queue); otherwise the caller keeps
-  /// it, and must keep it until the answer is sent (the answer's data points into it). Shared by
-  /// Task and by synchronous callers.
-  typename Answer::Kind process(std::optional<RxBuffer>& frame, Instant now, Answer& answer) noexcept {
-    using Kind = typename Answer::Kind;
+  /// Processes one received frame through the tables. A protocol that keeps the frame (a socket's
+  /// queue, an answer that quotes it) takes it from `frame`. kAnswer: a protocol has a packet to
+  /// send (the task serves it before the next frame). Shared by Task and by synchronous callers.
+  RxVerdict process(std::optional<RxBuffer>& frame, Instant now) noexcept {
     ++counters_.frames_processed;
     const std::optional<typename EthernetLayer::Received> link = ethernet_.accept(frame->bytes());
-    if (!link) return Kind::kNone;
-    if (link->header.ethertype == wire::ethertype::kArp) {
-      const std::optional<wire::ArpRepr> reply = arp_.on_packet(link->payload, now);
-      if (!reply) return Kind::kNone;
-      answer.arp = *reply;
-      return answer.kind = Kind::kArp;
-    }
-    const std::optional<typename Ipv4Layer::Received> packet = ipv4_.accept(link->payload);
-    if (!packet) return Kind::kNone;
-    if (packet->header.protocol == wire::ip_protocol::kIcmp) {
-      const IcmpAction action = icmp_.on_message(*packet);
-      if (action.kind == IcmpAction::Kind::kUnreachableReceived) {
-        deliver_transport_error(action.error);
-        return Kind::kNone;
-      }
-      if (action.kind != IcmpAction::Kind::kEchoReply) return Kind::kNone;
-      answer.to = packet->header.source;
-      answer.echo = action.echo;
-      answer.data = action.echo_data;
-      return answer.kind = Kind::kEchoReply;
-    }
-    // UDP. A closed port is answered (RFC 1122 §4.1.3.1), unless the datagram was a broadcast,
-    // and at most at the ICMP error rate.
-    const std::span<const std::byte> ip_packet = link->payload.first(wire::kIpv4HeaderBytes + packet->payload.size());
-    const UdpDelivery delivery = udp_.deliver(*packet, frame);
-    if (delivery == UdpDelivery::kQueuedNowFull) return Kind::kEndTurn;
-    if (delivery != UdpDelivery::kClosedPort || packet->broadcast) return Kind::kNone;
-    if (!icmp_.take_error_token(now)) return Kind::kNone;
-    answer.to = packet->header.source;
-    answer.data = ip_packet;
-    return answer.kind = Kind::kPortUnreachable;
+    if (!link) return RxVerdict::kDone;
+    // The EtherType table: ARP and IPv4.
+    const std::optional<RxVerdict> verdict = dispatch<ByEthertype>(
+        link->header.ethertype, [&](auto& protocol) { return receive(protocol, link->payload, frame, now); }, arp_,
+        ipv4_);
+    if (verdict) return *verdict;
+    ethernet_.count_unknown_ethertype();
+    return RxVerdict::kDone;
   }
 
-  /// An ICMP error about a segment we sent, to the transport that sent it (one path for all of
-  /// them); an error for a protocol nobody here speaks is counted.
+  /// An ICMP error about a packet we sent, to the transport that sent it (one path for all of
+  /// them); an error for a protocol that takes none is counted.
   void deliver_transport_error(const TransportError& error) noexcept {
-    switch (error.protocol) {
-      case wire::ip_protocol::kUdp:
-        udp_.on_transport_error(error);
-        return;
-      default:
-        ++counters_.transport_errors_unclaimed;
-        return;
-    }
+    const std::optional<RxVerdict> taken = transports_.dispatch(error.protocol, [&](auto& transport) {
+      if constexpr (TakesTransportErrors<std::remove_reference_t<decltype(transport)>>) {
+        transport.on_transport_error(error);
+        return RxVerdict::kDone;
+      } else {
+        return RxVerdict::kTransportError;  // not taken
+      }
+    });
+    if (taken != RxVerdict::kDone) ++counters_.transport_errors_unclaimed;
   }
 
-  /// The receive path as a task. Output: why it stopped (the link went down).
+  /// The receive path and the protocols' own transmissions, as a task. Output: why it stopped (the
+  /// link went down).
   class Task {
    public:
     using Output = NicError;
@@ -175,127 +190,180 @@ class Interface {
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
-      typename ArpLayer::Cache& neighbours = iface_->arp_.neighbours();
-      neighbours.set_requester(cx.waker());
-      cx.wake_at(neighbours.run_timers(cx.now()));
-      for (std::size_t frames = 0;;) {
-        if (state_.get() == State::Answering) {
-          if (poll_answer(cx).is_pending()) return pending;
-          frame_.reset();  // the answer is sent: the received buffer goes back to the driver
-          state_.set(State::Receiving);
+      iface_->run_timers(cx);
+      // A waiting receive is given up for a look at the transmitters (the timers may have made
+      // something due); a transmission in progress goes on.
+      if (state_.get() != State::Transmitting) enter(State::Serving);
+      std::size_t frames = 0;
+      std::size_t sent = 0;
+      for (;;) {
+        switch (state_.get()) {
+          case State::Serving:
+            if (sent == Config::kRxFramesPerPoll) return yield(cx);
+            enter(start_next_transmit(cx) ? State::Transmitting : State::Receiving);
+            break;
+          case State::Transmitting:
+            if (poll_transmit(cx).is_pending()) return pending;
+            ++sent;
+            ++iface_->counters_.packets_transmitted;
+            enter(State::Serving);
+            break;
+          case State::Receiving:
+          case State::WaitingForFrame: {
+            if (frames == Config::kRxFramesPerPoll) return yield(cx);
+            std::optional<NicResult<RxBuffer>> received = receive(cx);
+            if (!received) return pending;
+            if (!received->ok()) {
+              enter(State::Done);
+              return received->error();
+            }
+            ++frames;
+            std::optional<RxBuffer> frame(std::move(received->value()));
+            const RxVerdict verdict = iface_->process(frame, cx.now());
+            if (verdict == RxVerdict::kAnswer) enter(State::Serving);
+            if (verdict == RxVerdict::kEndTurn) frames = Config::kRxFramesPerPoll;  // yield at the next turn
+            break;
+          }
+          case State::Done:
+            return NicError::kLinkDown;  // unreachable: expect_pollable() above
         }
-        // Due ARP requests go first: senders are waiting on them.
-        if (std::optional<wire::Ipv4Address> target = neighbours.take_due_request(cx.now())) {
-          cx.wake_at(cx.now() + kArpRetryInterval);
-          answer_.kind = Answer::Kind::kArp;
-          answer_.arp = iface_->arp_.request_for(*target);
-          link_send_.emplace(iface_->arp_.send_to_mac(wire::MacAddress::broadcast(), wire::ethertype::kArp));
-          state_.set(State::Answering);
-          continue;
-        }
-        if (frames == Config::kRxFramesPerPoll) {
-          ++iface_->counters_.polls_yielded;
-          cx.waker().wake();  // budget spent: let the application run, then continue
-          return pending;
-        }
-        // A frame waiting is taken directly; only an empty ring needs the receive operation, which
-        // stores our waker with the channel.
-        std::optional<NicResult<RxBuffer>> received = iface_->ethernet_.channel().try_receive();
-        if (!received) {
-          if (!receive_) receive_.emplace(iface_->ethernet_.channel().receive());
-          Poll<NicResult<RxBuffer>> waited = receive_->poll(cx);
-          if (waited.is_pending()) return pending;
-          receive_.reset();
-          received.emplace(std::move(waited).value());
-        }
-        if (!received->ok()) {
-          state_.set(State::Done);
-          return received->error();
-        }
-        ++frames;
-        frame_.emplace(std::move(received->value()));
-        const typename Answer::Kind kind = iface_->process(frame_, cx.now(), answer_);
-        if (kind == Answer::Kind::kNone || kind == Answer::Kind::kEndTurn) {
-          frame_.reset();
-          if (kind == Answer::Kind::kEndTurn) frames = Config::kRxFramesPerPoll;  // yield below
-          continue;
-        }
-        start_answer();
-        state_.set(State::Answering);
       }
     }
 
    private:
-    enum class State : std::uint8_t { Receiving, Answering, Done };
+    // Serving: looking for a protocol with a packet to send. Transmitting: polling one's Transmit.
+    // Receiving: taking frames that are waiting. WaitingForFrame: the device's receive operation
+    // holds our waker until one arrives.
+    enum class State : std::uint8_t { Serving, Transmitting, Receiving, WaitingForFrame, Done };
 
-    void start_answer() noexcept {
-      switch (answer_.kind) {
-        case Answer::Kind::kArp:
-          link_send_.emplace(iface_->arp_.send_to_mac(answer_.arp.target_mac, wire::ethertype::kArp));
-          break;
-        case Answer::Kind::kEchoReply:
-          ip_send_.emplace(iface_->ipv4_.send(answer_.to, wire::ip_protocol::kIcmp,
-                                              wire::kIcmpHeaderBytes + answer_.data.size(), ResolvePolicy::kCachedOnly));
-          break;
-        case Answer::Kind::kPortUnreachable:
-          ip_send_.emplace(iface_->ipv4_.send(answer_.to, wire::ip_protocol::kIcmp,
-                                              IcmpLayer::unreachable_length(answer_.data), ResolvePolicy::kCachedOnly));
-          break;
-        case Answer::Kind::kNone:
-        case Answer::Kind::kEndTurn:
-          break;
-      }
+    // The state and the operation it holds change together.
+    void enter(State next) noexcept {
+      if (next != State::Transmitting && next != State::WaitingForFrame) operation_.reset();
+      state_.set(next);
     }
 
-    // Ready when the answer is sent or given up (counted).
-    Poll<void> poll_answer(Context& cx) noexcept {
-      const bool on_link = link_send_.has_value();
-      Poll<typename ArpLayer::SendResult> sent = on_link ? link_send_->poll(cx) : ip_send_->poll(cx);
-      if (sent.is_pending()) return pending;
-      link_send_.reset();
-      ip_send_.reset();
-      if (!sent.value().ok()) {
-        iface_->counters_.answers_not_sent.count(sent.value().error());
-        return ready();
-      }
-      auto& frame = sent.value().value();
-      bool submitted = false;
-      switch (answer_.kind) {
-        case Answer::Kind::kArp:
-          submitted = ArpLayer::transmit(frame, answer_.arp);
-          break;
-        case Answer::Kind::kEchoReply:
-          submitted = IcmpLayer::transmit_echo_reply(frame, answer_.echo, answer_.data);
-          break;
-        case Answer::Kind::kPortUnreachable:
-          submitted = IcmpLayer::transmit_port_unreachable(frame, answer_.data);
-          break;
-        case Answer::Kind::kNone:
-        case Answer::Kind::kEndTurn:
-          break;
-      }
-      if (!submitted) iface_->counters_.answers_not_sent.count(SendError::kLinkDown);
-      return ready();
+    Poll<Output> yield(Context& cx) noexcept {
+      ++iface_->counters_.polls_yielded;
+      cx.waker().wake();  // budget spent: let the application run, then continue
+      return pending;
     }
+
+    // The next frame: a frame waiting is taken directly; only an empty ring needs the receive
+    // operation, which stores our waker with the device. nullopt: Pending.
+    std::optional<NicResult<RxBuffer>> receive(Context& cx) noexcept {
+      Channel& device = iface_->ethernet_.channel();
+      if (state_.get() == State::Receiving) {
+        if (std::optional<NicResult<RxBuffer>> waiting = device.try_receive()) return waiting;
+        operation_.template emplace<kReceive>(device.receive());
+        state_.set(State::WaitingForFrame);
+      }
+      Poll<NicResult<RxBuffer>> waited = operation_.template get<kReceive>().poll(cx);
+      if (waited.is_pending()) return std::nullopt;
+      enter(State::Receiving);
+      return std::move(waited).value();
+    }
+
+    // Asks the senders in turn, starting after the one served last; the first with a packet
+    // hands over its Transmit operation. False: none has anything to send.
+    bool start_next_transmit(Context& cx) noexcept {
+      for (std::size_t k = 1; k <= kSenders; ++k) {
+        const std::size_t i = (last_served_ + k) % kSenders;
+        bool started = false;
+        internal::with_index<kSenders>(i, [&](auto index) {
+          constexpr std::size_t I = decltype(index)::value;
+          auto& sender = iface_->template sender<I>();
+          if constexpr (Transmitter<std::remove_reference_t<decltype(sender)>>) {
+            if (sender.has_transmit()) {
+              operation_.template emplace<kTransmit + I>(sender.transmit(cx));
+              started = true;
+            }
+          }
+        });
+        if (started) {
+          last_served_ = i;
+          return true;
+        }
+      }
+      return false;
+    }
+
+    Poll<void> poll_transmit(Context& cx) noexcept {
+      Poll<void> done = pending;
+      internal::with_index<kSenders>(operation_.index() - kTransmit, [&](auto index) {
+        constexpr std::size_t I = decltype(index)::value;
+        using Operation = typename Operations::template Alternative<kTransmit + I>;
+        if constexpr (!std::is_same_v<Operation, internal::NoTransmit>) {
+          done = operation_.template get<kTransmit + I>().poll(cx);
+        }
+      });
+      return done;
+    }
+
+    using Operations = typename internal::TaskOperations<typename Channel::Receive, ArpLayer, Transports>::type;
+    static constexpr std::size_t kReceive = 0;
+    static constexpr std::size_t kTransmit = 1;  // + the sender's index
 
     Interface* iface_;
-    std::optional<typename Channel::Receive> receive_;
-    std::optional<RxBuffer> frame_;  // held while its answer is being sent
-    Answer answer_;
-    std::optional<typename ArpLayer::Send> link_send_;   // ARP requests and replies
-    std::optional<typename Ipv4Layer::Send> ip_send_;    // ICMP answers
-    StateCell<Task, State> state_{State::Receiving};
+    Operations operation_;  // what the state holds: the receive, or one sender's Transmit
+    std::size_t last_served_ = kSenders - 1;  // so that the first turn starts at sender 0 (ARP)
+    StateCell<Task, State> state_{State::Serving};
   };
 
   Task task() noexcept { return Task(*this); }
 
  private:
+  // The EtherType table's handlers.
+  RxVerdict receive(ArpLayer& arp, std::span<const std::byte> payload, std::optional<RxBuffer>& /*frame*/,
+                    Instant now) noexcept {
+    return arp.on_frame(payload, now);
+  }
+  RxVerdict receive(Ipv4Layer& ip, std::span<const std::byte> payload, std::optional<RxBuffer>& frame,
+                    Instant now) noexcept {
+    const std::optional<typename Ipv4Layer::Received> packet = ip.accept(payload);
+    if (!packet) return RxVerdict::kDone;
+    // The IP protocol table: the transports.
+    const std::optional<RxVerdict> verdict = transports_.dispatch(
+        packet->header.protocol, [&](auto& transport) { return transport.on_packet(*packet, frame, now); });
+    const std::span<const std::byte> offending = payload.first(wire::kIpv4HeaderBytes + packet->payload.size());
+    if (!verdict) {
+      ip.count_unknown_protocol();
+      return icmp().answer_unreachable(wire::icmp_unreachable_code::kProtocolUnreachable, *packet, offending, frame,
+                                       now);
+    }
+    if (*verdict == RxVerdict::kPortUnreachable) {
+      return icmp().answer_unreachable(wire::icmp_unreachable_code::kPortUnreachable, *packet, offending, frame, now);
+    }
+    if (*verdict == RxVerdict::kTransportError) {
+      deliver_transport_error(icmp().received_error());
+      return RxVerdict::kDone;
+    }
+    return *verdict;
+  }
+
+  // The senders the task serves in turn: ARP, then the transports in registration order (those
+  // that are not Transmitters are skipped).
+  static constexpr std::size_t kSenders = 1 + Transports::kSize;
+  template <std::size_t I>
+  auto& sender() noexcept {
+    if constexpr (I == 0) {
+      return arp_;
+    } else {
+      return transports_.template get<I - 1>();
+    }
+  }
+
+  void run_timers(Context& cx) noexcept {
+    arp_.run_timers(cx);
+    transports_.for_each([&](auto& transport) {
+      if constexpr (Transmitter<std::remove_reference_t<decltype(transport)>>) transport.run_timers(cx);
+    });
+  }
+
   Ipv4Config ip_config_;  // the address record: IPv4 and ARP read it (declared first: built first)
   EthernetLayer ethernet_;
   ArpLayer arp_;
   Ipv4Layer ipv4_;
-  IcmpLayer icmp_;
-  UdpLayer udp_;
+  Transports transports_;
   InterfaceCounters counters_;
 };
 

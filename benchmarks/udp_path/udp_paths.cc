@@ -186,8 +186,7 @@ void UdpWorld::inject_rx(std::uint32_t count) {
     std::optional<driver_channel::ChannelResult<driver_channel::RxBuffer>> frame = world.channel().try_receive();
     if (!frame || !frame->ok()) break;
     std::optional<driver_channel::RxBuffer> held(std::move(frame->value()));
-    net::Stack::Answer scratch;
-    (void)stack.process(held, world.now(), scratch);  // a datagram for our socket needs no answer
+    (void)stack.process(held, world.now());  // a datagram for our socket needs no answer
   }
   std::uint32_t read = 0;
   for (;;) {

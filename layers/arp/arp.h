@@ -5,8 +5,9 @@
 /// answers requests for our address, learns from what it hears (RFC 826), and notices a peer
 /// claiming our address.
 ///
-/// The ARP requests themselves are transmitted by the interface task (layers/interface.h), which
-/// asks the cache which are due: a sender waiting for resolution holds no extra buffer.
+/// ARP is a Transmitter (common/protocol.h): its replies and the requests the neighbour cache asks
+/// for go out through its own Transmit operation, which the interface task (layers/interface.h)
+/// polls: a sender waiting for resolution holds no extra buffer.
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "layers/arp/arp_wire.h"
 #include "layers/neighbour/neighbour_cache.h"
 #include "layers/common/counters.h"
+#include "layers/common/protocol.h"
 #include "layers/common/send_error.h"
 #include "layers/config.h"
 #include "statemachines/poll.h"
@@ -29,13 +31,16 @@ enum class ArpDrop : std::uint8_t {
   kNotForUs,         // a request for another address, from a sender we do not know
   kAddressConflict,  // someone else claims our address (counted; we keep it, RFC 5227 defends)
   kBadSender,        // sender hardware or protocol address is broadcast or multicast
+  kReplyPending,     // a request came while our reply to the previous one was still unsent
 };
-inline constexpr std::size_t kArpDropKinds = 3;
+inline constexpr std::size_t kArpDropKinds = 4;
 
 struct ArpCounters {
   std::uint64_t requests_received = 0;  // requests for our address
   std::uint64_t replies_received = 0;
   std::uint64_t gratuitous_received = 0;
+  std::uint64_t replies_sent = 0;  // (requests: the neighbour cache's counters)
+  ReasonCounters<SendError, kSendErrorKinds> not_sent;  // replies and requests given up
   ReasonCounters<wire::ArpError, wire::kArpErrorKinds> malformed;
   ReasonCounters<ArpDrop, kArpDropKinds> dropped;
 };
@@ -46,6 +51,7 @@ class Arp {
   using Frame = typename Link::Frame;
   using RxBuffer = typename Link::RxBuffer;
   using SendResult = Result<Frame, SendError>;
+  static constexpr std::uint16_t kEthertype = wire::ethertype::kArp;
 
   /// `address` is the interface's (it must outlive the layer, and may change: it is read on every
   /// packet).
@@ -110,8 +116,21 @@ class Arp {
     return Send(*this, destination, ethertype);
   }
 
-  /// Handles one received ARP packet. Returns the reply to send when it is a request for our
-  /// address (the interface task transmits it).
+  /// The receive handler (registered under kEthertype): handles one ARP packet and keeps the
+  /// reply, if it asks for one, for the Transmit operation.
+  RxVerdict on_frame(std::span<const std::byte> packet, Instant now) noexcept {
+    std::optional<wire::ArpRepr> reply = on_packet(packet, now);
+    if (!reply) return RxVerdict::kDone;
+    if (reply_) {  // only a caller that never transmits lets replies pile up; the task does not
+      counters_.dropped.count(ArpDrop::kReplyPending);
+      return RxVerdict::kDone;
+    }
+    reply_ = *reply;
+    return RxVerdict::kAnswer;
+  }
+
+  /// Handles one received ARP packet: learns from it, and returns the reply to send when it is a
+  /// request for our address.
   std::optional<wire::ArpRepr> on_packet(std::span<const std::byte> packet, Instant now) noexcept {
     const wire::Parsed<wire::ArpRepr, wire::ArpError> parsed = wire::parse_arp(packet);
     if (!parsed.ok()) {
@@ -144,9 +163,62 @@ class Arp {
     return wire::ArpRepr{wire::arp_operation::kReply, link_->mac(), *address_, arp.sender_mac, arp.sender_ip};
   }
 
-  /// Writes an ARP packet as a frame's payload and submits it. Returns false on link down.
-  static bool transmit(Frame& frame, const wire::ArpRepr& packet) noexcept {
-    return frame.submit(wire::emit_arp(packet, frame.payload()));
+  /// Sends one ARP packet: our reply to a request, or a request the neighbour cache asks for.
+  class Transmit {
+   public:
+    using Output = void;
+    Transmit(Arp& arp, const wire::ArpRepr& packet, const wire::MacAddress& to) noexcept
+        : arp_(&arp), link_send_(arp.link_->send(to, kEthertype)), packet_(packet) {}
+
+    Poll<void> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<typename Link::SendResult> sent = link_send_.poll(cx);
+      if (sent.is_pending()) return pending;
+      state_.set(State::Done);
+      ArpCounters& counters = arp_->counters_;
+      if (!sent.value().ok()) {
+        counters.not_sent.count(sent.value().error());
+        return ready();
+      }
+      Frame& frame = sent.value().value();
+      if (!frame.submit(wire::emit_arp(packet_, frame.payload()))) {
+        counters.not_sent.count(SendError::kLinkDown);
+        return ready();
+      }
+      if (packet_.operation == wire::arp_operation::kReply) ++counters.replies_sent;
+      return ready();
+    }
+
+   private:
+    enum class State : std::uint8_t { Sending, Done };
+    Arp* arp_;
+    typename Link::Send link_send_;
+    wire::ArpRepr packet_;
+    StateCell<Transmit, State> state_{State::Sending};
+  };
+
+  /// Transmitter (common/protocol.h): the cache's timers (retries, failures, expiry), and the
+  /// interface task's waker for senders that start a resolution.
+  void run_timers(Context& cx) noexcept {
+    neighbours().set_requester(cx.waker());
+    cx.wake_at(neighbours().run_timers(cx.now()));
+  }
+
+  /// Whether a reply or a due request is waiting to be sent.
+  bool has_transmit() const noexcept { return reply_.has_value() || neighbours().has_due_request(); }
+
+  /// The operation sending the reply first (its requester is waiting for it), else the next due
+  /// request (which starts that entry's retry timer).
+  Transmit transmit(Context& cx) noexcept {
+    if (reply_) {
+      const wire::ArpRepr reply = *reply_;
+      reply_.reset();
+      return Transmit(*this, reply, reply.target_mac);
+    }
+    const std::optional<wire::Ipv4Address> target = neighbours().take_due_request(cx.now());
+    expect(target.has_value(), "Arp::transmit() without has_transmit()");
+    cx.wake_at(cx.now() + kArpRetryInterval);
+    return Transmit(*this, request_for(*target), wire::MacAddress::broadcast());
   }
 
   /// The request for `target`, from us.
@@ -172,6 +244,7 @@ class Arp {
   Link* link_;
   const wire::Ipv4Address* address_;
   NeighbourTable<wire::Ipv4Address, Config::kNeighbourCacheEntries> neighbours_;
+  std::optional<wire::ArpRepr> reply_;  // a reply waiting for Transmit
   ArpCounters counters_;
 };
 

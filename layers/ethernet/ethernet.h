@@ -3,7 +3,7 @@
 /// Its send operation holds the device's TX reservation by value: Pending while the device is
 /// full (backpressure starts here), then Ready with a TxFrame whose Ethernet header is written.
 /// Its receive side filters frames by destination (our MAC, broadcast, and the multicast groups
-/// joined) and classifies them by EtherType.
+/// joined); the interface hands what passes to the protocol registered under its EtherType.
 ///
 /// `Device` is driver_channel::StackChannel on Linux, the example NIC in tools/firmware, and a fake
 /// in the layer's own tests.
@@ -29,12 +29,12 @@ namespace pollstack::net {
 /// Frames the Ethernet layer refuses although they parse.
 enum class EthernetDrop : std::uint8_t {
   kNotForUs,           // destination is neither our MAC, broadcast, nor a multicast group joined
-  kUnknownEthertype,   // not IPv4 or ARP
+  kUnknownEthertype,   // no protocol registered under its EtherType
 };
 inline constexpr std::size_t kEthernetDropKinds = 2;
 
 struct EthernetCounters {
-  std::uint64_t frames_received = 0;  // frames that passed the filter
+  std::uint64_t frames_received = 0;  // frames that passed the destination filter
   std::uint64_t frames_built = 0;     // headers written by send operations
   std::uint64_t send_pending = 0;     // send polls that found the channel full
   ReasonCounters<wire::EthernetError, wire::kEthernetErrorKinds> malformed;
@@ -136,7 +136,7 @@ class Ethernet {
     std::span<const std::byte> payload;
   };
 
-  /// Parses and filters one received frame; a refused frame is counted by reason.
+  /// Parses and filters one received frame by destination; a refused frame is counted by reason.
   std::optional<Received> accept(std::span<const std::byte> bytes) noexcept {
     const wire::Parsed<wire::EthernetRepr, wire::EthernetError> parsed = wire::parse_ethernet(bytes);
     if (!parsed.ok()) {
@@ -151,13 +151,12 @@ class Ethernet {
       counters_.dropped.count(EthernetDrop::kNotForUs);
       return std::nullopt;
     }
-    if (h.ethertype != wire::ethertype::kIpv4 && h.ethertype != wire::ethertype::kArp) {
-      counters_.dropped.count(EthernetDrop::kUnknownEthertype);
-      return std::nullopt;
-    }
     ++counters_.frames_received;
     return Received{h, parsed.payload()};
   }
+
+  /// The interface's table has no protocol for an accepted frame's EtherType.
+  void count_unknown_ethertype() noexcept { counters_.dropped.count(EthernetDrop::kUnknownEthertype); }
 
   Channel& channel() noexcept { return *channel_; }
   const wire::MacAddress& mac() const noexcept { return mac_; }

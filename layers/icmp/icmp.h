@@ -1,10 +1,13 @@
 #pragma once
 /// Icmp<Ip>: echo (ping) in both directions, and destination-unreachable errors: sent, rate
-/// limited, for UDP datagrams to closed ports; received, checked, and handed (as a TransportError)
-/// to the transport that sent the offending packet, so the socket or connection learns of it.
+/// limited, for datagrams to closed ports and packets of protocols nobody here speaks; received,
+/// checked, and handed (as a TransportError) to the transport that sent the offending packet, so
+/// the socket or connection learns of it.
 ///
-/// Receiving never transmits by itself: on_message() says what to answer and the interface task
-/// sends it (see layers/interface.h), through the same Ipv4 send operation everything else uses.
+/// Receiving never transmits by itself: an answer (echo reply, unreachable) waits in the layer,
+/// holding the received frame its data points into, until the interface task polls ICMP's
+/// Transmit operation (ICMP is a Transmitter, common/protocol.h), which sends it through the same
+/// Ipv4 send operation everything else uses.
 
 #include <algorithm>
 #include <cstddef>
@@ -14,6 +17,7 @@
 
 #include "layers/common/bytes.h"
 #include "layers/common/counters.h"
+#include "layers/common/protocol.h"
 #include "layers/common/send_error.h"
 #include "layers/common/transport_error.h"
 #include "layers/icmp/icmp_wire.h"
@@ -32,25 +36,20 @@ enum class IcmpDrop : std::uint8_t {
   kBroadcastEcho,        // echo request to a broadcast address (not answered, as Linux by default)
   kBadQuote,             // an error quoting something we did not send (or too little of it)
   kUnmatchedEchoReply,   // an echo reply nobody is waiting for
+  kAnswerPending,        // an answer came due while the previous one was still unsent
 };
-inline constexpr std::size_t kIcmpDropKinds = 4;
+inline constexpr std::size_t kIcmpDropKinds = 5;
 
 struct IcmpCounters {
   std::uint64_t echo_requests_received = 0;
   std::uint64_t echo_replies_received = 0;
   std::uint64_t unreachables_received = 0;
-  std::uint64_t errors_rate_limited = 0;  // port unreachables not sent: token bucket empty
+  std::uint64_t echo_replies_sent = 0;
+  std::uint64_t unreachables_sent = 0;
+  std::uint64_t errors_rate_limited = 0;  // unreachables not sent: token bucket empty
   ReasonCounters<wire::IcmpError, wire::kIcmpErrorKinds> malformed;
   ReasonCounters<IcmpDrop, kIcmpDropKinds> dropped;
-};
-
-/// What the receive path must answer or report after an ICMP message.
-struct IcmpAction {
-  enum class Kind : std::uint8_t { kNone, kEchoReply, kUnreachableReceived };
-  Kind kind = Kind::kNone;
-  wire::IcmpRepr echo;                      // kEchoReply: identifier and sequence to echo
-  std::span<const std::byte> echo_data;     // kEchoReply: the data to echo (in the received frame)
-  TransportError error;                      // kUnreachableReceived: for the transport that sent it
+  ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;  // echo replies and errors given up
 };
 
 /// An echo reply a pinger received.
@@ -67,40 +66,41 @@ template <class Ip>
 class Icmp {
  public:
   using Frame = typename Ip::Frame;
+  using RxBuffer = typename Ip::RxBuffer;
+  static constexpr std::uint8_t kIpProtocol = wire::ip_protocol::kIcmp;
 
   explicit Icmp(Ip& ip) noexcept : ip_(&ip) {}
   Icmp(const Icmp&) = delete;
   Icmp& operator=(const Icmp&) = delete;
 
-  /// Handles one received ICMP message addressed to us.
-  IcmpAction on_message(const typename Ip::Received& packet) noexcept {
+  /// The receive handler (registered under kIpProtocol): one ICMP message addressed to us. An echo
+  /// request is answered (kAnswer: the reply waits here, holding `frame`); an unreachable about
+  /// something we sent is kTransportError, with the error in received_error().
+  RxVerdict on_packet(const typename Ip::Received& packet, std::optional<RxBuffer>& frame, Instant /*now*/) noexcept {
     const wire::Parsed<wire::IcmpRepr, wire::IcmpError> parsed = wire::parse_icmp(packet.payload);
     if (!parsed.ok()) {
       counters_.malformed.count(parsed.error());
-      return {};
+      return RxVerdict::kDone;
     }
     const wire::IcmpRepr& m = parsed.repr();
-    IcmpAction action;
     switch (m.type) {
       case wire::icmp_type::kEchoRequest:
         if (packet.broadcast) {
           counters_.dropped.count(IcmpDrop::kBroadcastEcho);
-          return {};
+          return RxVerdict::kDone;
         }
         ++counters_.echo_requests_received;
-        action.kind = IcmpAction::Kind::kEchoReply;
-        action.echo = {wire::icmp_type::kEchoReply, 0, m.identifier, m.sequence};
-        action.echo_data = parsed.payload();
-        return action;
+        return answer(packet.header.source, {wire::icmp_type::kEchoReply, 0, m.identifier, m.sequence},
+                      parsed.payload(), frame);
       case wire::icmp_type::kEchoReply:
         ++counters_.echo_replies_received;
         if (!pinger_waiting_ || m.identifier != pinger_identifier_ || last_reply_.has_value()) {
           counters_.dropped.count(IcmpDrop::kUnmatchedEchoReply);
-          return {};
+          return RxVerdict::kDone;
         }
         last_reply_ = EchoReply{packet.header.source, m.sequence, parsed.payload().size()};
         pinger_.wake();
-        return {};
+        return RxVerdict::kDone;
       case wire::icmp_type::kDestinationUnreachable: {
         ++counters_.unreachables_received;
         // The quote: the original IP header, from our address, then at least 8 bytes of its
@@ -109,28 +109,95 @@ class Icmp {
         if (!quoted.ok() || quoted.repr().source != ip_->config().address ||
             quoted.payload().size() < kQuotedTransportBytes) {
           counters_.dropped.count(IcmpDrop::kBadQuote);
-          return {};
+          return RxVerdict::kDone;
         }
-        action.kind = IcmpAction::Kind::kUnreachableReceived;
-        action.error.kind = m.code == wire::icmp_unreachable_code::kPortUnreachable
-                                ? TransportError::Kind::kPortUnreachable
-                                : TransportError::Kind::kUnreachable;
-        action.error.icmp_code = m.code;
-        action.error.protocol = quoted.repr().protocol;
-        action.error.remote = quoted.repr().destination;
-        action.error.transport = quoted.payload();
-        return action;
+        received_error_.kind = m.code == wire::icmp_unreachable_code::kPortUnreachable
+                                   ? TransportError::Kind::kPortUnreachable
+                                   : TransportError::Kind::kUnreachable;
+        received_error_.icmp_code = m.code;
+        received_error_.protocol = quoted.repr().protocol;
+        received_error_.remote = quoted.repr().destination;
+        received_error_.transport = quoted.payload();
+        return RxVerdict::kTransportError;
       }
       default:
         counters_.dropped.count(IcmpDrop::kUnhandledType);
-        return {};
+        return RxVerdict::kDone;
     }
   }
 
-  /// Writes an echo reply as the frame's IP payload and submits it.
-  static bool transmit_echo_reply(Frame& frame, const wire::IcmpRepr& reply, std::span<const std::byte> data) noexcept {
-    wire::copy_bytes(frame.payload().subspan(wire::kIcmpHeaderBytes), data);
-    return frame.submit(wire::emit_icmp(reply, data.size(), frame.payload()));
+  /// The error the last kTransportError verdict was about (its transport bytes point into the
+  /// received frame: valid while the caller holds it).
+  const TransportError& received_error() const noexcept { return received_error_; }
+
+  /// Answers `packet` (whose whole IPv4 packet, header included, is `offending`, inside `frame`)
+  /// with a destination unreachable of `code`: for a closed port (RFC 1122 §4.1.3.1) or a
+  /// protocol nobody here speaks (§3.2.2.1). Never for a broadcast (§3.2.2), and at most at the
+  /// ICMP error rate (RFC 1812 §4.3.2.8; Linux's icmp_ratelimit): kAnswer when one is queued.
+  RxVerdict answer_unreachable(std::uint8_t code, const typename Ip::Received& packet,
+                               std::span<const std::byte> offending, std::optional<RxBuffer>& frame,
+                               Instant now) noexcept {
+    if (packet.broadcast || !take_error_token(now)) return RxVerdict::kDone;
+    return answer(packet.header.source, {wire::icmp_type::kDestinationUnreachable, code, 0, 0},
+                  offending.first(std::min(offending.size(), kIcmpQuoteBytes)), frame);
+  }
+
+  /// An answer waiting to be sent: it holds the received frame its data points into.
+  struct Answer {
+    wire::Ipv4Address to;
+    wire::IcmpRepr header;             // an echo reply, or a destination unreachable
+    std::span<const std::byte> data;   // the echo data, or the quote of the offending packet
+    RxBuffer frame;
+  };
+
+  /// Sends one answer (echo reply or unreachable). It never waits for ARP: an answer to an
+  /// address not in the cache is given up (counted, kNeighbourUnresolved) and starts a resolution,
+  /// as a peer that talks to us has normally just ARPed us.
+  class Transmit {
+   public:
+    using Output = void;
+    Transmit(Icmp& icmp, Answer&& answer) noexcept
+        : icmp_(&icmp),
+          answer_(std::move(answer)),
+          ip_send_(icmp.ip_->send(answer_.to, kIpProtocol, wire::kIcmpHeaderBytes + answer_.data.size(),
+                                  ResolvePolicy::kCachedOnly)) {}
+
+    Poll<void> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<typename Ip::SendResult> sent = ip_send_.poll(cx);
+      if (sent.is_pending()) return pending;
+      state_.set(State::Done);
+      IcmpCounters& counters = icmp_->counters_;
+      if (!sent.value().ok()) {
+        counters.answers_not_sent.count(sent.value().error());
+        return ready();
+      }
+      Frame& frame = sent.value().value();
+      wire::copy_bytes(frame.payload().subspan(wire::kIcmpHeaderBytes), answer_.data);
+      if (!frame.submit(wire::emit_icmp(answer_.header, answer_.data.size(), frame.payload()))) {
+        counters.answers_not_sent.count(SendError::kLinkDown);
+        return ready();
+      }
+      ++(answer_.header.type == wire::icmp_type::kEchoReply ? counters.echo_replies_sent : counters.unreachables_sent);
+      return ready();
+    }
+
+   private:
+    enum class State : std::uint8_t { Sending, Done };
+    Icmp* icmp_;
+    Answer answer_;  // before ip_send_, which is built from it
+    typename Ip::Send ip_send_;
+    StateCell<Transmit, State> state_{State::Sending};
+  };
+
+  /// Transmitter (common/protocol.h). ICMP has no timers: its token bucket refills by the clock.
+  void run_timers(Context& /*cx*/) noexcept {}
+  bool has_transmit() const noexcept { return answer_.has_value(); }
+  Transmit transmit(Context& /*cx*/) noexcept {
+    expect(answer_.has_value(), "Icmp::transmit() without has_transmit()");
+    Transmit t(*this, std::move(*answer_));
+    answer_.reset();
+    return t;
   }
 
   /// May an ICMP error be sent now? Takes a token from the bucket (RFC 1812 §4.3.2.8).
@@ -150,20 +217,6 @@ class Icmp {
     }
     --tokens_;
     return true;
-  }
-
-  /// Bytes of IP payload a port unreachable for `offending_ip_packet` needs.
-  static std::size_t unreachable_length(std::span<const std::byte> offending_ip_packet) noexcept {
-    return wire::kIcmpHeaderBytes + std::min(offending_ip_packet.size(), kIcmpQuoteBytes);
-  }
-
-  /// Writes a port unreachable quoting `offending_ip_packet` and submits it.
-  static bool transmit_port_unreachable(Frame& frame, std::span<const std::byte> offending_ip_packet) noexcept {
-    const std::size_t quote = std::min(offending_ip_packet.size(), kIcmpQuoteBytes);
-    wire::copy_bytes(frame.payload().subspan(wire::kIcmpHeaderBytes), offending_ip_packet.first(quote));
-    const wire::IcmpRepr m{wire::icmp_type::kDestinationUnreachable, wire::icmp_unreachable_code::kPortUnreachable, 0,
-                           0};
-    return frame.submit(wire::emit_icmp(m, quote, frame.payload()));
   }
 
   /// Ping: sends one echo request with `data`. Ready with the number of data bytes sent.
@@ -243,7 +296,22 @@ class Icmp {
   const IcmpCounters& counters() const noexcept { return counters_; }
 
  private:
+  // Queues an answer holding `frame`; one at a time (the interface task sends it before it takes
+  // the next frame, so only a caller that never transmits finds the slot taken).
+  RxVerdict answer(const wire::Ipv4Address& to, const wire::IcmpRepr& header, std::span<const std::byte> data,
+                   std::optional<RxBuffer>& frame) noexcept {
+    if (answer_) {
+      counters_.dropped.count(IcmpDrop::kAnswerPending);
+      return RxVerdict::kDone;
+    }
+    answer_.emplace(Answer{to, header, data, std::move(*frame)});
+    frame.reset();
+    return RxVerdict::kAnswer;
+  }
+
   Ip* ip_;
+  std::optional<Answer> answer_;
+  TransportError received_error_;
   std::uint32_t tokens_ = kIcmpErrorBurst;
   Instant refilled_at_{};
   bool pinger_waiting_ = false;

@@ -21,6 +21,7 @@ inline constexpr std::uint8_t kEchoRequest = 8;
 }  // namespace icmp_type
 
 namespace icmp_unreachable_code {
+inline constexpr std::uint8_t kProtocolUnreachable = 2;
 inline constexpr std::uint8_t kPortUnreachable = 3;
 }  // namespace icmp_unreachable_code
 

@@ -2,7 +2,8 @@
 /// Ipv4<Lower>: the network layer over neighbour resolution (ARP). Its send operation holds the ARP send operation by
 /// value: it routes the destination (on-link, via the gateway, or broadcast), lets the layer below
 /// resolve and reserve, then writes the IPv4 header. Its receive side checks every header field
-/// (see ipv4_wire.h) and accepts what is addressed to us.
+/// (see ipv4_wire.h) and accepts what is addressed to us; the interface hands it to the transport
+/// registered under its protocol number.
 
 #include <cstddef>
 #include <cstdint>
@@ -76,13 +77,13 @@ struct Ipv4Config {
 /// IPv4 packets that parse but are not delivered.
 enum class Ipv4Drop : std::uint8_t {
   kNotForUs,          // destination is neither our address nor a broadcast
-  kUnknownProtocol,   // neither ICMP nor UDP
+  kUnknownProtocol,   // no transport registered under its protocol number (answered: protocol unreachable)
   kMartianSource,     // a source no host can send from (RFC 1122 §3.2.1.3): see is_martian_source()
 };
 inline constexpr std::size_t kIpv4DropKinds = 3;
 
 struct Ipv4Counters {
-  std::uint64_t packets_received = 0;  // delivered to ICMP or UDP
+  std::uint64_t packets_received = 0;  // accepted: addressed to us, from a possible source
   std::uint64_t packets_built = 0;     // headers written by send operations
   ReasonCounters<wire::Ipv4Error, wire::kIpv4ErrorKinds> malformed;
   ReasonCounters<Ipv4Drop, kIpv4DropKinds> dropped;
@@ -95,6 +96,7 @@ class Ipv4 {
   using Frame = typename Lower::Frame;
   using RxBuffer = typename Lower::RxBuffer;
   using SendResult = Result<Frame, SendError>;
+  static constexpr std::uint16_t kEthertype = wire::ethertype::kIpv4;
 
   /// `config` is the interface's record (it must outlive the layer); it is read on every packet,
   /// so a change to it takes effect at once.
@@ -195,7 +197,8 @@ class Ipv4 {
     bool broadcast = false;  // sent to a broadcast address: never answered with an ICMP error
   };
 
-  /// Parses and filters one received packet; a refused packet is counted by reason.
+  /// Parses and filters one received packet; a refused packet is counted by reason. Which
+  /// transport gets it is the interface's table (common/protocol.h), not this layer's business.
   std::optional<Received> accept(std::span<const std::byte> packet) noexcept {
     const wire::Parsed<wire::Ipv4Repr, wire::Ipv4Error> parsed = wire::parse_ipv4(packet);
     if (!parsed.ok()) {
@@ -212,13 +215,12 @@ class Ipv4 {
       counters_.dropped.count(Ipv4Drop::kMartianSource);
       return std::nullopt;
     }
-    if (h.protocol != wire::ip_protocol::kIcmp && h.protocol != wire::ip_protocol::kUdp) {
-      counters_.dropped.count(Ipv4Drop::kUnknownProtocol);
-      return std::nullopt;
-    }
     ++counters_.packets_received;
     return Received{h, parsed.payload(), broadcast};
   }
+
+  /// The interface's table has no transport for an accepted packet's protocol.
+  void count_unknown_protocol() noexcept { counters_.dropped.count(Ipv4Drop::kUnknownProtocol); }
 
   /// Sources that must be discarded (RFC 1122 §3.2.1.3, as Linux's martian filter does): our own
   /// address (a reflection, or someone using it; unless accept_local), 0.0.0.0 ("this host", only for a host learning

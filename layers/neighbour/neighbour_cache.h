@@ -108,7 +108,7 @@ class NeighbourCache {
     if (!maybe_due_) return std::nullopt;  // the common case, checked inline on every received frame
     return find_due_request(now);
   }
-  bool has_due_request() const noexcept;
+  bool has_due_request() const noexcept { return maybe_due_ && any_due_request(); }
 
   /// The task that transmits requests: woken when a new one becomes due.
   void set_requester(const Waker& waker) noexcept { requester_.store(waker); }
@@ -129,6 +129,7 @@ class NeighbourCache {
   void free(Entry& e) noexcept;
   Result<Entry*, SendError> find_or_start(Address ip, Instant now) noexcept;
   std::optional<Address> find_due_request(Instant now) noexcept;
+  bool any_due_request() const noexcept;
 
   std::span<Entry> entries_;
   std::size_t waiters_per_entry_;
@@ -323,7 +324,7 @@ Instant NeighbourCache<Address>::run_timers(Instant now) noexcept {
 }
 
 template <class Address>
-bool NeighbourCache<Address>::has_due_request() const noexcept {
+bool NeighbourCache<Address>::any_due_request() const noexcept {
   for (const Entry& e : entries_) {
     if (e.state == EntryState::kIncomplete && e.request_due) return true;
   }

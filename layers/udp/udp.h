@@ -19,6 +19,7 @@
 #include "layers/common/bytes.h"
 #include "layers/common/counters.h"
 #include "layers/common/ip_address.h"
+#include "layers/common/protocol.h"
 #include "layers/common/send_error.h"
 #include "layers/common/transport_error.h"
 #include "layers/config.h"
@@ -95,6 +96,7 @@ class Udp {
   using RxBuffer = typename Ip::RxBuffer;
   using SendOutput = Result<std::size_t, SendError>;
   using RecvOutput = Result<ReceivedDatagram, RecvError>;
+  static constexpr std::uint8_t kIpProtocol = wire::ip_protocol::kUdp;
 
   explicit Udp(Ip& ip) noexcept : ip_(&ip) {}
   Udp(const Udp&) = delete;
@@ -242,6 +244,18 @@ class Udp {
     Socket* s = lookup(id);
     if (s == nullptr) return RecvOutput(RecvError::kBadSocket);
     return take(*s, buffer);
+  }
+
+  /// The receive handler (registered under kIpProtocol): deliver() as the interface's verdict.
+  RxVerdict on_packet(const typename Ip::Received& packet, std::optional<RxBuffer>& frame, Instant /*now*/) noexcept {
+    switch (deliver(packet, frame)) {
+      case UdpDelivery::kQueuedNowFull:
+        return RxVerdict::kEndTurn;
+      case UdpDelivery::kClosedPort:
+        return RxVerdict::kPortUnreachable;
+      default:
+        return RxVerdict::kDone;
+    }
   }
 
   /// Queues one received datagram (`packet` is its IPv4 packet; `frame` holds the bytes). Takes

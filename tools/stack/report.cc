@@ -41,7 +41,9 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   value(out, "failed", nc.failed);
   value(out, "expired", nc.expired);
   reasons(out, "malformed", arp.malformed);
+  value(out, "replies_sent", arp.replies_sent);
   reasons(out, "dropped", arp.dropped);
+  reasons(out, "not_sent", arp.not_sent);
   const auto& ip = stack.ipv4().counters();
   std::fprintf(out, "ipv4:\n");
   value(out, "packets_received", ip.packets_received);
@@ -54,9 +56,12 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   value(out, "echo_requests_received", icmp.echo_requests_received);
   value(out, "echo_replies_received", icmp.echo_replies_received);
   value(out, "unreachables_received", icmp.unreachables_received);
+  value(out, "echo_replies_sent", icmp.echo_replies_sent);
+  value(out, "unreachables_sent", icmp.unreachables_sent);
   value(out, "errors_rate_limited", icmp.errors_rate_limited);
   reasons(out, "malformed", icmp.malformed);
   reasons(out, "dropped", icmp.dropped);
+  reasons(out, "answers_not_sent", icmp.answers_not_sent);
   const auto& udp = stack.udp().counters();
   std::fprintf(out, "udp:\n");
   value(out, "datagrams_queued", udp.datagrams_queued);
@@ -69,8 +74,9 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   const auto& iface = stack.counters();
   std::fprintf(out, "interface:\n");
   value(out, "frames_processed", iface.frames_processed);
+  value(out, "packets_transmitted", iface.packets_transmitted);
   value(out, "polls_yielded", iface.polls_yielded);
-  reasons(out, "answers_not_sent", iface.answers_not_sent);
+  value(out, "transport_errors_unclaimed", iface.transport_errors_unclaimed);
   std::fflush(out);
 }
 

@@ -45,7 +45,7 @@ TEST_CASE("echo to a broadcast address is not answered; unknown types are counte
 TEST_CASE("an echo reply to a neighbour we do not know is not sent, and the request starts ARP") {
   InterfaceFixture f;
   f.receive(kPeer.icmp(kOurMac, kOurIp, {icmp_type::kEchoRequest, 0, 1, 1}, {}));
-  CHECK(f.iface.counters().answers_not_sent[SendError::kNeighbourUnresolved] == 1);
+  CHECK(f.iface.icmp().counters().answers_not_sent[SendError::kNeighbourUnresolved] == 1);
   f.run();
   const Sent request = f.sent();
   REQUIRE(request.arp.has_value());
