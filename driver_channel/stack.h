@@ -25,7 +25,7 @@ static_assert(sizeof(ArpSend) <= 152);
 static_assert(sizeof(Ipv4Send) <= 192);
 static_assert(sizeof(UdpSend) <= 232);
 static_assert(sizeof(UdpReceive) <= 80);
-static_assert(sizeof(Stack::Task) <= 536);
+static_assert(sizeof(Stack::Task) <= 304);
 static_assert(sizeof(Stack) <= 8 * 1024);
 
 }  // namespace pollstack::net

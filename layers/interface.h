@@ -97,7 +97,9 @@ void with_index(std::size_t i, F&& f) noexcept {
 }
 }  // namespace internal
 
-template <Nic Channel, StackConfig Config = DefaultConfig>
+/// `MoreTransports`: an embedder's own transports, registered after the stack's (each a
+/// `template <class Ip, class Config> class` over IPv4, with a kIpProtocol; common/protocol.h).
+template <Nic Channel, StackConfig Config = DefaultConfig, template <class, class> class... MoreTransports>
 class Interface {
  public:
   // The configuration must fit the device it runs on.
@@ -116,9 +118,10 @@ class Interface {
   using RxBuffer = typename EthernetLayer::RxBuffer;
 
   /// The transports over IPv4, found by protocol number: the registration line. A new transport
-  /// (TCP) is its folder and its name here; receive dispatch, ICMP errors and transmit turns
-  /// follow from what it offers (common/protocol.h). ICMP is required: IP's errors go through it.
-  using Transports = ProtocolSet<IcmpLayer, UdpLayer>;
+  /// of the stack (TCP) is its folder and its name here; receive dispatch, ICMP errors and
+  /// transmit turns follow from what it offers (common/protocol.h). ICMP is required: IP's errors
+  /// go through it.
+  using Transports = ProtocolSet<IcmpLayer, UdpLayer, MoreTransports<Ipv4Layer, Config>...>;
 
   Interface(Channel& channel, const InterfaceConfig& config) noexcept
       : ip_config_(config.ip), ethernet_(channel, config.mac), arp_(ethernet_, ip_config_.address),
@@ -153,7 +156,9 @@ class Interface {
 
   /// Processes one received frame through the tables. A protocol that keeps the frame (a socket's
   /// queue, an answer that quotes it) takes it from `frame`. kAnswer: a protocol has a packet to
-  /// send (the task serves it before the next frame). Shared by Task and by synchronous callers.
+  /// send (the task serves it before the next frame). Shared by Task and by synchronous callers;
+  /// those send the answers themselves (each Transmitter's has_transmit() and transmit()) or they
+  /// stay queued, one per protocol, and later ones are counted and dropped.
   RxVerdict process(std::optional<RxBuffer>& frame, Instant now) noexcept {
     ++counters_.frames_processed;
     const std::optional<typename EthernetLayer::Received> link = ethernet_.accept(frame->bytes());

@@ -105,7 +105,7 @@ class NeighbourCache {
   /// The next address an ARP request is due for, if any; the caller transmits it now (the retry
   /// timer starts here).
   std::optional<Address> take_due_request(Instant now) noexcept {
-    if (!maybe_due_) return std::nullopt;  // the common case, checked inline on every received frame
+    if (!maybe_due_) return std::nullopt;  // the common case, checked inline
     return find_due_request(now);
   }
   bool has_due_request() const noexcept { return maybe_due_ && any_due_request(); }
@@ -133,7 +133,7 @@ class NeighbourCache {
 
   std::span<Entry> entries_;
   std::size_t waiters_per_entry_;
-  bool maybe_due_ = false;  // false: no entry has request_due (the receive path asks per frame)
+  bool maybe_due_ = false;  // false: no entry has request_due (asked on every turn of the interface task)
   WakerSlot requester_;
   NeighbourCounters counters_;
 };

@@ -17,14 +17,16 @@ inline constexpr wire::Ipv4Address kOurIp{{10, 0, 0, 1}};
 inline constexpr wire::Ipv4Address kGateway{{10, 0, 0, 254}};
 inline const Peer kPeer{{{2, 0, 0, 0, 0, 2}}, {{10, 0, 0, 2}}};
 
-struct InterfaceFixture {
-  using Iface = Interface<FakeChannel>;
+template <class Stack>
+struct BasicInterfaceFixture {
+  using Iface = Stack;
 
-  explicit InterfaceFixture(const Ipv4Config& ip = {kOurIp, 24, kGateway, kDefaultTtl}) : iface(channel, {kOurMac, ip}) {}
+  explicit BasicInterfaceFixture(const Ipv4Config& ip = {kOurIp, 24, kGateway, kDefaultTtl})
+      : iface(channel, {kOurMac, ip}) {}
 
   FakeChannel channel;
   Iface iface;
-  Iface::Task task = iface.task();
+  typename Iface::Task task = iface.task();
   Driver d;
 
   /// Polls the receive task (it never completes while the link is up).
@@ -50,5 +52,7 @@ struct InterfaceFixture {
     REQUIRE(reply.arp.has_value());
   }
 };
+
+using InterfaceFixture = BasicInterfaceFixture<Interface<FakeChannel>>;
 
 }  // namespace pollstack::net::testing

@@ -22,7 +22,7 @@ int main() {
       {"Ipv4::Send", sizeof(Ipv4Send), "Arp::Send, the route"},
       {"Udp::Send", sizeof(UdpSend), "Ipv4::Send"},
       {"Udp::Receive", sizeof(UdpReceive), "socket id, caller's buffer span, Waiter"},
-      {"Interface::Task (receive path)", sizeof(Stack::Task), "Receive, held frame, answer, two send operations"},
+      {"Interface::Task (receive path, transmit turns)", sizeof(Stack::Task), "OneOf: the device receive, or ARP's or ICMP's Transmit"},
       {"UdpEchoService", sizeof(UdpEchoService<Stack::UdpLayer>), "Receive, Udp::Send, 1472-byte buffer"},
       {"Interface (all layers, 8 sockets)", sizeof(Stack), "Ethernet, Arp + cache, Ipv4, Icmp, Udp socket table"},
   };
