@@ -32,6 +32,7 @@ struct Ipv4Address {
 
 namespace ip_protocol {
 inline constexpr std::uint8_t kIcmp = 1;
+inline constexpr std::uint8_t kTcp = 6;
 inline constexpr std::uint8_t kUdp = 17;
 }  // namespace ip_protocol
 

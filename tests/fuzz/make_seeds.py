@@ -33,6 +33,18 @@ def icmp_echo(payload: bytes) -> bytes:
     return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
 
 
+def tcp(flags: int, options: bytes, payload: bytes, src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x02") -> bytes:
+    """A TCP segment from src to dst (options padded to 32 bits by the caller)."""
+    header = struct.pack("!HHIIBBHHH", 43210, 80, 0x12345678, 1, ((20 + len(options)) // 4) << 4, flags, 64240, 0, 0)
+    segment = header + options + payload
+    c = checksum(src + dst + struct.pack("!BBH", 0, 6, len(segment)) + segment)
+    return segment[:16] + struct.pack("!H", c) + segment[18:]
+
+
+# A SYN's options as Linux sends them: MSS 1460, SACK-permitted, timestamps, NOP, window scale 7.
+LINUX_SYN_OPTIONS = bytes.fromhex("020405b4" "0402080a0a0b0c0d00000000" "01030307")
+SACK_OPTIONS = bytes.fromhex("0101080a0000000100000002" "0101051a") + struct.pack("!6I", 1, 2, 3, 4, 5, 6)
+
 ARP = bytes.fromhex("0001080006040001" "020000000001" "0a000001" "000000000000" "0a000002")
 ETH = bytes.fromhex("ffffffffffff" "020000000001" "0800")
 
@@ -67,6 +79,11 @@ SEEDS = {
     "ipv4_fuzz": [ipv4(udp(b"x" * 17), 17), ipv4(icmp_echo(b"ping"), 1), ipv4(b"", 17) + b"\0" * 26],
     "icmp_fuzz": [icmp_echo(b""), icmp_echo(b"abcdefghijklmnopqrstuvw"), icmp_echo(b"odd")],
     "udp_fuzz": [b"\x0a\x00\x00\x01\x0a\x00\x00\x02" + udp(p) for p in (b"", b"a", b"0123456789" * 20)],
+    "tcp_fuzz": [
+        b"\x01\x0a\x00\x00\x01\x0a\x00\x00\x02" + tcp(0x02, LINUX_SYN_OPTIONS, b""),
+        b"\x01\x0a\x00\x00\x01\x0a\x00\x00\x02" + tcp(0x18, SACK_OPTIONS, b"data" * 5),
+        b"\x00\x0a\x00\x00\x01\x0a\x00\x00\x02" + tcp(0x11, b"", b"odd"),
+    ],
     "receive_path_fuzz": [
         record(frame(0x0806, ARP_REQUEST_FOR_US, dst=b"\xff" * 6)) + record(frame(0x0806, ARP_REPLY_TO_US)),
         record(frame(0x0806, ARP_REPLY_TO_US)) + record(frame(0x0800, ipv4(icmp_echo(b"ping"), 1, src=PEER, dst=US))),
