@@ -165,7 +165,7 @@ class Interface {
     if (!link) return RxVerdict::kDone;
     // The EtherType table: ARP and IPv4.
     const std::optional<RxVerdict> verdict = dispatch<ByEthertype>(
-        link->header.ethertype, [&](auto& protocol) { return receive(protocol, link->payload, frame, now); }, arp_,
+        link->header.ethertype, [&](auto& protocol) { return receive(protocol, *link, frame, now); }, arp_,
         ipv4_);
     if (verdict) return *verdict;
     ethernet_.count_unknown_ethertype();
@@ -318,14 +318,15 @@ class Interface {
 
  private:
   // The EtherType table's handlers.
-  RxVerdict receive(ArpLayer& arp, std::span<const std::byte> payload, std::optional<RxBuffer>& /*frame*/,
-                    Instant now) noexcept {
-    return arp.on_frame(payload, now);
+  using Link = typename EthernetLayer::Received;
+  RxVerdict receive(ArpLayer& arp, const Link& link, std::optional<RxBuffer>& /*frame*/, Instant now) noexcept {
+    return arp.on_frame(link.payload, now);
   }
-  RxVerdict receive(Ipv4Layer& ip, std::span<const std::byte> payload, std::optional<RxBuffer>& frame,
-                    Instant now) noexcept {
-    const std::optional<typename Ipv4Layer::Received> packet = ip.accept(payload);
+  RxVerdict receive(Ipv4Layer& ip, const Link& link, std::optional<RxBuffer>& frame, Instant now) noexcept {
+    const std::span<const std::byte> payload = link.payload;
+    std::optional<typename Ipv4Layer::Received> packet = ip.accept(payload);
     if (!packet) return RxVerdict::kDone;
+    packet->link_group = link.header.destination.is_group();
     // The IP protocol table: the transports.
     const std::optional<RxVerdict> verdict = transports_.dispatch(
         packet->header.protocol, [&](auto& transport) { return transport.on_packet(*packet, frame, now); });

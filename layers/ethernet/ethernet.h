@@ -105,7 +105,7 @@ class Ethernet {
   /// Accepts frames sent to the multicast `group` from now on. Joining a group already joined
   /// changes nothing.
   std::optional<MulticastError> join_multicast(const wire::MacAddress& group) noexcept {
-    if ((group.octets[0] & 1) == 0 || group == wire::MacAddress::broadcast()) return MulticastError::kNotMulticast;
+    if (!group.is_group() || group == wire::MacAddress::broadcast()) return MulticastError::kNotMulticast;
     if (is_joined(group)) return std::nullopt;
     if (groups_joined_ == Config::kMulticastGroups) return MulticastError::kTableFull;
     groups_[groups_joined_++] = group;
@@ -145,9 +145,8 @@ class Ethernet {
     }
     const wire::EthernetRepr& h = parsed.repr();
     // Multicast groups are looked up only for a multicast destination other than broadcast.
-    const bool group = (h.destination.octets[0] & 1) != 0;
     if (h.destination != mac_ && h.destination != wire::MacAddress::broadcast() &&
-        !(group && is_joined(h.destination))) {
+        !(h.destination.is_group() && is_joined(h.destination))) {
       counters_.dropped.count(EthernetDrop::kNotForUs);
       return std::nullopt;
     }

@@ -22,6 +22,8 @@ struct MacAddress {
   }
   friend constexpr bool operator==(const MacAddress& a, const MacAddress& b) { return a.to_u64() == b.to_u64(); }
   static constexpr MacAddress broadcast() { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
+  /// A group address (broadcast or multicast): the first octet's lowest bit (IEEE 802-2014 §8.2).
+  constexpr bool is_group() const { return (octets[0] & 1) != 0; }
 };
 
 namespace ethertype {

@@ -47,6 +47,7 @@ struct IcmpCounters {
   std::uint64_t echo_replies_sent = 0;
   std::uint64_t unreachables_sent = 0;
   std::uint64_t errors_rate_limited = 0;  // unreachables not sent: token bucket empty
+  std::uint64_t errors_to_broadcast_suppressed = 0;  // nor: the packet was a broadcast (IP or link)
   ReasonCounters<wire::IcmpError, wire::kIcmpErrorKinds> malformed;
   ReasonCounters<IcmpDrop, kIcmpDropKinds> dropped;
   ReasonCounters<SendError, kSendErrorKinds> answers_not_sent;  // echo replies and errors given up
@@ -132,12 +133,17 @@ class Icmp {
 
   /// Answers `packet` (whose whole IPv4 packet, header included, is `offending`, inside `frame`)
   /// with a destination unreachable of `code`: for a closed port (RFC 1122 §4.1.3.1) or a
-  /// protocol nobody here speaks (§3.2.2.1). Never for a broadcast (§3.2.2), and at most at the
-  /// ICMP error rate (RFC 1812 §4.3.2.8; Linux's icmp_ratelimit): kAnswer when one is queued.
+  /// protocol nobody here speaks (§3.2.2.1). Never for a packet sent to a broadcast address or
+  /// in a link-layer broadcast or multicast frame (§3.2.2), and at most at the ICMP error rate
+  /// (RFC 1812 §4.3.2.8; Linux's icmp_ratelimit): kAnswer when one is queued.
   RxVerdict answer_unreachable(std::uint8_t code, const typename Ip::Received& packet,
                                std::span<const std::byte> offending, std::optional<RxBuffer>& frame,
                                Instant now) noexcept {
-    if (packet.broadcast || !take_error_token(now)) return RxVerdict::kDone;
+    if (packet.broadcast || packet.link_group) {
+      ++counters_.errors_to_broadcast_suppressed;
+      return RxVerdict::kDone;
+    }
+    if (!take_error_token(now)) return RxVerdict::kDone;
     return answer(packet.header.source, {wire::icmp_type::kDestinationUnreachable, code, 0, 0},
                   offending.first(std::min(offending.size(), kIcmpQuoteBytes)), frame);
   }

@@ -194,7 +194,9 @@ class Ipv4 {
   struct Received {
     wire::Ipv4Repr header;
     std::span<const std::byte> payload;
-    bool broadcast = false;  // sent to a broadcast address: never answered with an ICMP error
+    bool broadcast = false;   // sent to a broadcast address: never answered with an ICMP error
+    bool link_group = false;  // came in a link-layer broadcast or multicast frame: nor is this (set
+                              // by the interface; Linux: pkt_type not PACKET_HOST, RFC 1122 §3.2.2)
   };
 
   /// Parses and filters one received packet; a refused packet is counted by reason. Which

@@ -59,6 +59,7 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   value(out, "echo_replies_sent", icmp.echo_replies_sent);
   value(out, "unreachables_sent", icmp.unreachables_sent);
   value(out, "errors_rate_limited", icmp.errors_rate_limited);
+  value(out, "errors_to_broadcast_suppressed", icmp.errors_to_broadcast_suppressed);
   reasons(out, "malformed", icmp.malformed);
   reasons(out, "dropped", icmp.dropped);
   reasons(out, "answers_not_sent", icmp.answers_not_sent);

@@ -88,12 +88,24 @@ TEST_CASE("UDP to a closed port: port unreachable quoting the datagram, rate lim
   CHECK(f.channel.sent_count() == 2);  // two tokens came back
 }
 
-TEST_CASE("no port unreachable for a broadcast datagram") {
+TEST_CASE("no ICMP error for a broadcast, by IP address or by link address (RFC 1122 3.2.2)") {
   InterfaceFixture f;
   f.meet();
   f.receive(kPeer.udp(wire::MacAddress::broadcast(), {{10, 0, 0, 255}}, 5555, 9, text("x")));
+  // Our unicast address, but in a link-layer broadcast or multicast frame: Linux answers only
+  // PACKET_HOST frames with errors, so a misaddressed frame cannot make every host answer.
+  f.receive(kPeer.udp(wire::MacAddress::broadcast(), kOurIp, 5555, 9, text("x")));
+  const wire::MacAddress all_hosts{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+  REQUIRE_FALSE(f.iface.ethernet().join_multicast(all_hosts).has_value());
+  f.receive(kPeer.udp(all_hosts, kOurIp, 5555, 9, text("x")));
+  f.receive(kPeer.ipv4(wire::MacAddress::broadcast(), kOurIp, 132, text("x")));  // protocol unreachable
   CHECK(f.channel.sent_count() == 0);
-  CHECK(f.iface.udp().counters().dropped[UdpDrop::kClosedPort] == 1);
+  CHECK(f.iface.udp().counters().dropped[UdpDrop::kClosedPort] == 3);
+  CHECK(f.iface.icmp().counters().errors_to_broadcast_suppressed == 4);
+  // The same datagram in a frame to our MAC is answered.
+  f.receive(kPeer.udp(kOurMac, kOurIp, 5555, 9, text("x")));
+  CHECK(f.channel.sent_count() == 1);
+  CHECK(f.iface.icmp().counters().unreachables_sent == 1);
 }
 
 TEST_CASE("a received port unreachable is reported to the socket that sent the datagram, once") {
