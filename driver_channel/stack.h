@@ -15,6 +15,9 @@ using Ipv4Send = Stack::Ipv4Layer::Send;        // holds ArpSend
 using ArpSend = Stack::ArpLayer::Send;          // holds EthernetSend
 using EthernetSend = Stack::EthernetLayer::Send;  // holds the channel's TxReservation
 using UdpReceive = Stack::UdpLayer::Receive;
+using TcpConnect = Stack::TcpLayer::Connect;
+using TcpWrite = Stack::TcpLayer::Write;
+using TcpRead = Stack::TcpLayer::Read;
 
 // Budgets, in bytes. Each send operation is the one below plus its own few fields: the nesting is
 // by value, so these grow by addition, never by indirection. The 48-byte Waiter (its place in a
@@ -26,6 +29,12 @@ static_assert(sizeof(Ipv4Send) <= 192);
 static_assert(sizeof(UdpSend) <= 232);
 static_assert(sizeof(UdpReceive) <= 80);
 static_assert(sizeof(Stack::Task) <= 304);
-static_assert(sizeof(Stack) <= 8 * 1024);
+// TCP's connection table is mostly its buffers (Config: kTcpConnections × send + receive); the
+// rest of the stack, and TCP's own bookkeeping, have budgets of their own.
+static_assert(sizeof(Stack) - sizeof(Stack::TcpLayer) <= 8 * 1024);
+static_assert(sizeof(Stack::TcpLayer) - kTcpConnections * (kTcpSendBufferBytes + kTcpReceiveBufferBytes) <= 3 * 1024);
+static_assert(sizeof(TcpConnect) <= 288);  // holds Ipv4Send (the SYN goes out from the application's task)
+static_assert(sizeof(TcpWrite) <= 96);
+static_assert(sizeof(TcpRead) <= 88);
 
 }  // namespace pollstack::net

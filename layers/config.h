@@ -34,6 +34,14 @@ struct DefaultConfig {
   static constexpr std::size_t kUdpSockets = net::kUdpSockets;
   /// Datagrams one socket holds for its reader (each keeps its receive buffer).
   static constexpr std::size_t kUdpReceiveQueueDepth = net::kUdpReceiveQueueDepth;
+  /// TCP connections, listeners, each listener's backlog, and each connection's buffers.
+  static constexpr std::size_t kTcpConnections = net::kTcpConnections;
+  static constexpr std::size_t kTcpListeners = net::kTcpListeners;
+  static constexpr std::size_t kTcpBacklog = net::kTcpBacklog;
+  static constexpr std::size_t kTcpSendBufferBytes = net::kTcpSendBufferBytes;
+  static constexpr std::size_t kTcpReceiveBufferBytes = net::kTcpReceiveBufferBytes;
+  /// How long a connection stays in TIME-WAIT (2·MSL).
+  static constexpr Duration kTcpTimeWait = net::kTcpTimeWait;
 };
 
 /// What a configuration must define (derive from DefaultConfig and override what differs).
@@ -45,8 +53,18 @@ concept StackConfig = requires {
   { C::kArpWaitersPerEntry } -> std::convertible_to<std::size_t>;
   { C::kUdpSockets } -> std::convertible_to<std::size_t>;
   { C::kUdpReceiveQueueDepth } -> std::convertible_to<std::size_t>;
+  { C::kTcpConnections } -> std::convertible_to<std::size_t>;
+  { C::kTcpListeners } -> std::convertible_to<std::size_t>;
+  { C::kTcpBacklog } -> std::convertible_to<std::size_t>;
+  { C::kTcpSendBufferBytes } -> std::convertible_to<std::size_t>;
+  { C::kTcpReceiveBufferBytes } -> std::convertible_to<std::size_t>;
+  { C::kTcpTimeWait } -> std::convertible_to<Duration>;
 } && C::kRxFramesPerPoll >= 1 && C::kNeighbourCacheEntries >= 1 && C::kArpWaitersPerEntry >= 1 &&
-                      C::kUdpSockets >= 1 && C::kUdpSockets <= 255 && C::kUdpReceiveQueueDepth >= 1;
+                      C::kUdpSockets >= 1 && C::kUdpSockets <= 255 && C::kUdpReceiveQueueDepth >= 1 &&
+                      C::kTcpConnections >= 1 && C::kTcpConnections <= 32 && C::kTcpListeners >= 1 &&
+                      C::kTcpListeners <= 255 && C::kTcpBacklog >= 1 &&
+                      C::kTcpSendBufferBytes >= 1024 && C::kTcpReceiveBufferBytes >= 1024 &&
+                      C::kTcpSendBufferBytes <= 65536 && C::kTcpReceiveBufferBytes <= 65536;
 
 static_assert(StackConfig<DefaultConfig>);
 

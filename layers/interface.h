@@ -46,6 +46,7 @@
 #include "layers/ipv4/ipv4.h"
 #include "layers/nic/nic.h"
 #include "layers/options.h"
+#include "layers/tcp/tcp.h"
 #include "layers/udp/udp.h"
 #include "statemachines/one_of.h"
 #include "statemachines/poll.h"
@@ -115,13 +116,14 @@ class Interface {
   using Ipv4Layer = Ipv4<ArpLayer>;
   using IcmpLayer = Icmp<Ipv4Layer>;
   using UdpLayer = Udp<Ipv4Layer, Config>;
+  using TcpLayer = Tcp<Ipv4Layer, Config>;
   using RxBuffer = typename EthernetLayer::RxBuffer;
 
   /// The transports over IPv4, found by protocol number: the registration line. A new transport
   /// of the stack (TCP) is its folder and its name here; receive dispatch, ICMP errors and
   /// transmit turns follow from what it offers (common/protocol.h). ICMP is required: IP's errors
   /// go through it.
-  using Transports = ProtocolSet<IcmpLayer, UdpLayer, MoreTransports<Ipv4Layer, Config>...>;
+  using Transports = ProtocolSet<IcmpLayer, UdpLayer, TcpLayer, MoreTransports<Ipv4Layer, Config>...>;
 
   Interface(Channel& channel, const InterfaceConfig& config) noexcept
       : ip_config_(config.ip), ethernet_(channel, config.mac), arp_(ethernet_, ip_config_.address),
@@ -134,6 +136,7 @@ class Interface {
     return transports_.template get<Transport>();
   }
   UdpLayer& udp() noexcept { return transport<UdpLayer>(); }
+  TcpLayer& tcp() noexcept { return transport<TcpLayer>(); }
   IcmpLayer& icmp() noexcept { return transport<IcmpLayer>(); }
   Ipv4Layer& ipv4() noexcept { return ipv4_; }
   ArpLayer& arp() noexcept { return arp_; }

@@ -95,4 +95,39 @@ inline constexpr std::uint16_t kEphemeralPortLast = 65535;
 /// Largest UDP payload in one (unfragmented) datagram.
 inline constexpr std::size_t kUdpMaxPayload = kMtu - 20 - 8;
 
+// ---- TCP -------------------------------------------------------------------------------------
+
+/// Connections in the connection table (handshakes, open ones, and those closing or in
+/// TIME-WAIT). Each holds its two buffers: 8 × (16 + 16) KiB = 256 KiB by default.
+inline constexpr std::size_t kTcpConnections = 8;
+/// Ports listened on at once.
+inline constexpr std::size_t kTcpListeners = 4;
+/// Connections of one listener not yet accepted, handshakes in progress included. A SYN beyond
+/// it is ignored and counted (the peer retries), as Linux does when its accept queue is full.
+inline constexpr std::size_t kTcpBacklog = 4;
+/// Each connection's send and receive buffers, in bytes (powers of two, at most 65535 + 1: no
+/// window scaling yet). The receive buffer is the window we advertise.
+inline constexpr std::size_t kTcpSendBufferBytes = 16384;
+inline constexpr std::size_t kTcpReceiveBufferBytes = 16384;
+/// TIME-WAIT lasts 2·MSL (RFC 9293 §3.6.1); Linux fixes it at 60 s (TCP_TIMEWAIT_LEN).
+inline constexpr Duration kTcpTimeWait = 60s;
+/// An orphaned connection (closed by its application) waits at most this long in FIN-WAIT-2 for
+/// the peer's FIN (Linux's tcp_fin_timeout).
+inline constexpr Duration kTcpFinWait2Timeout = 60s;
+/// Retransmission timeout (RFC 6298): initial 1 s; bounds as Linux's (TCP_RTO_MIN 200 ms, where
+/// the RFC suggests 1 s, and TCP_RTO_MAX 120 s).
+inline constexpr Duration kTcpInitialRto = 1s;
+inline constexpr Duration kTcpMinRto = 200ms;
+inline constexpr Duration kTcpMaxRto = 120s;
+/// Retransmissions of a SYN or SYN-ACK before the attempt fails (Linux's tcp_syn_retries and
+/// tcp_synack_retries: 6 and 5; one figure here), and of data before the connection is given up
+/// (tcp_retries2: 15, about 15 minutes with the backoff).
+inline constexpr std::uint32_t kTcpSynRetries = 6;
+inline constexpr std::uint32_t kTcpDataRetries = 15;
+/// The MSS assumed when the peer sends none (RFC 9293 §3.7.1).
+inline constexpr std::uint16_t kTcpDefaultMss = 536;
+/// Challenge ACKs (RFC 5961 §7) sent per second at most, for all connections (Linux's
+/// tcp_challenge_ack_limit).
+inline constexpr std::uint32_t kTcpChallengeAcksPerSecond = 1000;
+
 }  // namespace pollstack::net

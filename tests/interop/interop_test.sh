@@ -3,7 +3,8 @@
 # separate processes; Linux, on the other end of a TAP device, resolves us with ARP, pings us (up
 # to the MTU), exchanges UDP with our echo service byte for byte, and gets ICMP port unreachable
 # (ECONNREFUSED on its socket) from a closed port; a capture of everything must show no malformed
-# packet and no bad checksum.
+# packet and no bad checksum. TCP: Linux's client writes 1 MiB to our echo service and reads it
+# back byte for byte, with a half-close; a closed port answers RST (ECONNREFUSED).
 #
 # Everything happens in a private network namespace (unshare --net) on a private test subnet,
 # so nothing is ever sent outside it. Needs root and /dev/net/tun: without either, it says why and
@@ -116,22 +117,59 @@ except socket.timeout:
     sys.exit("a closed port: no ICMP port unreachable within 2 s")
 PY
 
-# 4. The capture: no malformed packet, no bad checksum, and the traffic we expect.
+# 4. TCP: Linux connects to our echo service, writes 1 MiB while reading it back, half-closes
+# and reads to the end of the stream: byte for byte, then our FIN. A closed port refuses.
+python3 - "$stack_ip" <<'PY' || fail "TCP checks failed"
+import os, socket, sys, threading
+stack = sys.argv[1]
+data = os.urandom(1 << 20)
+s = socket.create_connection((stack, 7), timeout=10)
+def send():
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)  # half-close: our FIN; the echo goes on
+writer = threading.Thread(target=send)
+writer.start()
+back = bytearray()
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break  # the stack's FIN, after everything
+    back += chunk
+writer.join()
+s.close()
+if bytes(back) != data:
+    sys.exit(f"TCP echo: {len(back)} bytes came back, expected {len(data)}, equal prefix: "
+             f"{next((i for i, (a, b) in enumerate(zip(back, data)) if a != b), min(len(back), len(data)))}")
+print(f"interop: TCP echo: Linux wrote {len(data)} bytes and half-closed; all came back byte for byte, then FIN")
+c = socket.socket()
+c.settimeout(3)
+try:
+    c.connect((stack, 4444))
+    sys.exit("a closed TCP port accepted a connection")
+except ConnectionRefusedError:
+    print("interop: TCP to a closed port: RST, Linux reported ECONNREFUSED")
+PY
+
+# 5. The capture: no malformed packet, no bad checksum, and the traffic we expect.
 sleep 0.5
 kill -INT "$capture_pid" 2>/dev/null || true
 wait "$capture_pid" 2>/dev/null || true
-checks=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE)  # ICMP checksums are always checked
+checks=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE)  # ICMP's always are
 bad=$(tshark -r "$work/capture.pcapng" "${checks[@]}" \
-  -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad"' \
+  -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.checksum.status == "Bad"' \
   2>/dev/null | wc -l)
 from_us=$(tshark -r "$work/capture.pcapng" -Y "eth.src == $stack_mac" 2>/dev/null | wc -l)
 total=$(tshark -r "$work/capture.pcapng" 2>/dev/null | wc -l)
 [[ "$verbose" == --verbose ]] && tshark -r "$work/capture.pcapng" "${checks[@]}" 2>/dev/null | sed 's/^/  /'
 ((from_us > 0)) || fail "the capture holds no frame from the stack"
 ((bad == 0)) || fail "the capture holds $bad malformed or bad-checksum packets"
-say "capture: $total frames ($from_us from the stack), 0 malformed, 0 bad checksums (tshark)"
+# On a clean link nothing is lost, so nothing may be retransmitted, by either side.
+resent=$(tshark -r "$work/capture.pcapng" -Y 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission' \
+  2>/dev/null | wc -l)
+((resent == 0)) || fail "the capture holds $resent TCP retransmissions on a clean link"
+say "capture: $total frames ($from_us from the stack), 0 malformed, 0 bad checksums, 0 TCP retransmissions (tshark)"
 
-# 5. A clean stop, with the counters.
+# 6. A clean stop, with the counters.
 kill -INT "$stack_pid"
 wait "$stack_pid" || fail "pollstackd exited with status $?"
 grep -q "stopped by a signal" "$work/stack.log" || fail "pollstackd did not report a clean stop"
@@ -139,6 +177,10 @@ echoed=$(grep -A1 '^echo:' "$work/stack.log" | grep -o 'echoed=[0-9]*' | cut -d=
 discarded=$(grep -A1 '^discard:' "$work/stack.log" | grep -o 'datagrams=[0-9]*' | cut -d= -f2)
 [[ "$echoed" == 10 ]] || fail "pollstackd echoed $echoed datagrams, expected 10"
 [[ "$discarded" == 100 ]] || fail "pollstackd discarded $discarded datagrams, expected 100"
-say "pollstackd stopped cleanly: echoed $echoed, discarded $discarded"
+tcp_echoed=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'bytes_echoed=[0-9]*' | cut -d= -f2)
+tcp_ended=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'sessions_ended=[0-9]*' | cut -d= -f2)
+[[ "$tcp_echoed" == 1048576 && "$tcp_ended" == 1 ]] ||
+  fail "pollstackd echoed $tcp_echoed TCP bytes in $tcp_ended sessions, expected 1048576 in 1"
+say "pollstackd stopped cleanly: echoed $echoed datagrams and $tcp_echoed TCP bytes, discarded $discarded"
 [[ "$verbose" == --verbose ]] && sed 's/^/  /' "$work/stack.log"
 say "PASS"

@@ -16,6 +16,7 @@
 #include "layers/ethernet/ethernet_wire.h"
 #include "layers/icmp/icmp_wire.h"
 #include "layers/ipv4/ipv4_wire.h"
+#include "layers/tcp/tcp_wire.h"
 #include "layers/udp/udp_wire.h"
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
@@ -77,6 +78,15 @@ struct Peer {
     return ipv4(eth_to, to, wire::ip_protocol::kUdp, d);
   }
 
+  Bytes tcp(const wire::MacAddress& eth_to, const wire::Ipv4Address& to, const wire::TcpRepr& h,
+            std::span<const std::byte> payload = {}) const {
+    const std::size_t header = wire::tcp_header_length(h.options);
+    Bytes segment(header + payload.size());
+    wire::copy_bytes(std::span(segment).subspan(header), payload);
+    wire::emit_tcp(h, wire::ipv4_pseudo_header(ip, to, wire::ip_protocol::kTcp), payload.size(), segment);
+    return ipv4(eth_to, to, wire::ip_protocol::kTcp, segment);
+  }
+
   Bytes icmp(const wire::MacAddress& eth_to, const wire::Ipv4Address& to, const wire::IcmpRepr& m,
              std::span<const std::byte> payload) const {
     Bytes msg(wire::kIcmpHeaderBytes + payload.size());
@@ -93,7 +103,8 @@ struct Sent {
   std::optional<wire::Ipv4Repr> ip;
   std::optional<wire::IcmpRepr> icmp;
   std::optional<wire::UdpRepr> udp;
-  Bytes payload;  // ICMP or UDP payload
+  std::optional<wire::TcpRepr> tcp;
+  Bytes payload;  // ICMP, UDP or TCP payload
 
   static Sent decode(std::span<const std::byte> frame) {
     Sent s;
@@ -120,6 +131,12 @@ struct Sent {
       REQUIRE(udp.ok());  // the UDP checksum is verified here
       s.udp = udp.repr();
       s.payload.assign(udp.payload().begin(), udp.payload().end());
+    } else if (s.ip->protocol == wire::ip_protocol::kTcp) {
+      const auto tcp = wire::parse_tcp(
+          ip.payload(), wire::ipv4_pseudo_header(ip.repr().source, ip.repr().destination, wire::ip_protocol::kTcp));
+      REQUIRE(tcp.ok());  // the TCP checksum and options are verified here
+      s.tcp = tcp.repr();
+      s.payload.assign(tcp.payload().begin(), tcp.payload().end());
     }
     return s;
   }

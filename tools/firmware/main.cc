@@ -35,6 +35,12 @@ struct SmallConfig : net::DefaultConfig {
   static constexpr std::size_t kUdpReceiveQueueDepth = 2;
   static constexpr std::size_t kNeighbourCacheEntries = 4;
   static constexpr std::size_t kRxFramesPerPoll = 8;  // = the NIC's receive buffers
+  // TCP: two connections with 2 KiB each way (the window we offer is our receive buffer).
+  static constexpr std::size_t kTcpConnections = 2;
+  static constexpr std::size_t kTcpListeners = 1;
+  static constexpr std::size_t kTcpBacklog = 1;
+  static constexpr std::size_t kTcpSendBufferBytes = 2048;
+  static constexpr std::size_t kTcpReceiveBufferBytes = 2048;
 };
 
 using Stack = net::Interface<ExampleNic, SmallConfig>;

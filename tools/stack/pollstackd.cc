@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "driver_channel/attach.h"
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack.h"
+#include "layers/services/tcp_echo.h"
 #include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"
 #include "statemachines/executor.h"
@@ -47,6 +49,8 @@ namespace {
 
 constexpr const char* kProgram = "pollstackd";
 using Udp = net::Stack::UdpLayer;
+using Tcp = net::Stack::TcpLayer;
+using TcpEcho = net::TcpEchoService<Tcp, net::kTcpConnections>;
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_report = 0;
@@ -385,7 +389,23 @@ int run(int argc, char** argv) {
       discard.emplace(stack.udp(), socket.value());
     }
   }
-  std::printf("%s: driver attached; serving UDP echo on port %u and discard on port %u\n", kProgram,
+  // RFC 6528: the initial sequence numbers' secret, once per run.
+  std::array<std::uint64_t, 2> secret{};
+  if (getrandom(secret.data(), sizeof secret, 0) != static_cast<ssize_t>(sizeof secret)) {
+    std::fprintf(stderr, "%s: getrandom failed: %s\n", kProgram, std::strerror(errno));
+    return 1;
+  }
+  stack.tcp().set_isn_secret(secret[0], secret[1]);
+  std::optional<TcpEcho> tcp_echo;
+  if (options.echo_port != 0) {
+    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.echo_port);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.echo_port);
+      return 1;
+    }
+    tcp_echo.emplace(stack.tcp(), listening.value());
+  }
+  std::printf("%s: driver attached; serving UDP and TCP echo on port %u and UDP discard on port %u\n", kProgram,
               options.echo_port, options.discard_port);
   std::fflush(stdout);
 
@@ -395,7 +415,8 @@ int run(int argc, char** argv) {
   // the program stops when any of them finishes (each finishing means something below).
   Executor tasks{stack.task(), Maybe<net::UdpEchoService<Udp>>(echo ? &*echo : nullptr),
                  Maybe<net::UdpDiscardService<Udp>>(discard ? &*discard : nullptr),
-                 Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack)};
+                 Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack),
+                 Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr)};
   driver_channel::serve(tasks, channel, stack_bell, lifeline, [&tasks] {
     for (std::size_t i = 0; i < tasks.kTaskCount; ++i) {
       if (tasks.is_done(i)) return true;
@@ -406,12 +427,19 @@ int run(int argc, char** argv) {
   if (tasks.is_done(0)) why = "the driver went away (link down)";
   if (tasks.is_done(1)) why = "the echo socket failed";
   if (tasks.is_done(2)) why = "the discard socket failed";
+  if (tasks.is_done(5)) why = "the TCP echo listener failed";
   const bool self_test_passed = tasks.is_done(3) && tasks.output<3>().value();
   if (tasks.is_done(3)) why = self_test_passed ? "the self-test passed" : "the self-test FAILED";
   std::printf("%s: %s; counters:\n", kProgram, why);
   print_stack_counters(stdout, stack);
   if (echo) std::printf("echo:\n  echoed=%" PRIu64 "\n", echo->counters().echoed);
   if (discard) std::printf("discard:\n  datagrams=%" PRIu64 "\n", discard->counters().datagrams);
+  if (tcp_echo) {
+    const net::TcpEchoCounters& t = tcp_echo->counters();
+    std::printf("tcp_echo:\n  accepted=%" PRIu64 "\n  refused=%" PRIu64 "\n  bytes_echoed=%" PRIu64
+                "\n  sessions_ended=%" PRIu64 "\n  sessions_failed=%" PRIu64 "\n",
+                t.accepted, t.refused, t.bytes_echoed, t.sessions_ended, t.sessions_failed);
+  }
   close(lifeline);  // the driver sees its lifeline close and exits
   if (driver_pid > 0) waitpid(driver_pid, nullptr, 0);
   return options.self_test && !self_test_passed ? 1 : 0;

@@ -138,13 +138,13 @@ TEST_CASE("a received port unreachable is reported to the socket that sent the d
   CHECK(udp.counters().errors_reported == 2);
 
   // An error about a protocol no transport here speaks is counted by the interface.
-  Bytes tcp_quote = quote;
-  tcp_quote[9] = std::byte{6};  // protocol TCP
-  tcp_quote[10] = tcp_quote[11] = std::byte{0};
-  const std::uint16_t c = wire::checksum_finish(wire::checksum_accumulate(std::span(tcp_quote).first(20)));
-  tcp_quote[10] = static_cast<std::byte>(c >> 8);
-  tcp_quote[11] = static_cast<std::byte>(c & 0xff);
-  f.receive(kPeer.icmp(kOurMac, kOurIp, {icmp_type::kDestinationUnreachable, 3, 0, 0}, tcp_quote));
+  Bytes sctp_quote = quote;
+  sctp_quote[9] = std::byte{132};  // protocol SCTP
+  sctp_quote[10] = sctp_quote[11] = std::byte{0};
+  const std::uint16_t c = wire::checksum_finish(wire::checksum_accumulate(std::span(sctp_quote).first(20)));
+  sctp_quote[10] = static_cast<std::byte>(c >> 8);
+  sctp_quote[11] = static_cast<std::byte>(c & 0xff);
+  f.receive(kPeer.icmp(kOurMac, kOurIp, {icmp_type::kDestinationUnreachable, 3, 0, 0}, sctp_quote));
   CHECK(f.iface.counters().transport_errors_unclaimed == 1);
   CHECK_FALSE(udp.try_receive(s, buffer).has_value());
 

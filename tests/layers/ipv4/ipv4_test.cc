@@ -149,7 +149,7 @@ TEST_CASE("the receive filter and every malformed class, counted by reason") {
   CHECK(counters.packets_received == 1);
   // Not for us; unknown protocol; broadcast source.
   f.receive(kPeer.ipv4(kOurMac, {{10, 0, 0, 77}}, wire::ip_protocol::kUdp, udp));
-  f.receive(kPeer.ipv4(kOurMac, kOurIp, 6, udp));  // TCP
+  f.receive(kPeer.ipv4(kOurMac, kOurIp, 132, udp));  // SCTP
   Peer bad = kPeer;
   bad.ip = {{255, 255, 255, 255}};
   f.receive(bad.ipv4(kOurMac, kOurIp, wire::ip_protocol::kUdp, udp));

@@ -1,0 +1,141 @@
+#pragma once
+/// TcpEchoService: the echo service of RFC 862 over TCP. One task accepts connections on a port
+/// and starts a TcpEchoSession for each in a TaskPool (no heap): a session reads what arrives and
+/// writes it back, until the peer's FIN, then shuts its own side and closes. With the pool full, a
+/// new connection is reset (counted). Bounded work per poll; completes only if the listener fails.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "layers/tcp/tcp.h"
+#include "statemachines/poll.h"
+#include "statemachines/state_cell.h"
+#include "statemachines/task_pool.h"
+
+namespace pollstack::net {
+
+struct TcpEchoCounters {
+  std::uint64_t accepted = 0;
+  std::uint64_t refused = 0;        // reset: every session was busy
+  std::uint64_t bytes_echoed = 0;
+  std::uint64_t sessions_ended = 0; // by the peer's FIN
+  std::uint64_t sessions_failed = 0;  // by an error (reset, timeout)
+};
+
+/// One echoed connection: read, write back, until the end of the stream.
+template <class TcpLayer>
+class TcpEchoSession {
+ public:
+  using Output = void;
+  static constexpr std::size_t kBufferBytes = 2048;
+  /// Round trips per poll before the session yields.
+  static constexpr std::uint32_t kEchoesPerPoll = 8;
+
+  TcpEchoSession(TcpLayer& tcp, TcpSocket socket, TcpEchoCounters& counters) noexcept
+      : tcp_(&tcp), counters_(&counters), socket_(socket) {}
+  /// Moved only before its first poll (into the pool): its operations point into its buffer.
+  TcpEchoSession(TcpEchoSession&& other) noexcept
+      : tcp_(other.tcp_), counters_(other.counters_), socket_(other.socket_) {
+    other.owns_socket_ = false;
+  }
+  TcpEchoSession& operator=(TcpEchoSession&&) = delete;
+  ~TcpEchoSession() {
+    if (owns_socket_ && state_.get() != State::Done) tcp_->close(socket_);  // the pool retired it early
+  }
+
+  Poll<void> poll(Context& cx) noexcept {
+    state_.expect_pollable();
+    for (std::uint32_t round = 0; round < kEchoesPerPoll; ++round) {
+      if (state_.get() == State::Reading) {
+        if (!read_) read_.emplace(tcp_->read(socket_, buffer_));
+        Poll<typename TcpLayer::Read::Output> got = read_->poll(cx);
+        if (got.is_pending()) return pending;
+        read_.reset();
+        if (!got.value().ok()) return end(false);
+        const std::size_t n = got.value().value();
+        if (n == 0) {  // the peer's FIN: ours follows what we echoed
+          (void)tcp_->shutdown(socket_);
+          return end(true);
+        }
+        write_.emplace(tcp_->write(socket_, std::span<const std::byte>(buffer_).first(n)));
+        state_.set(State::Writing);
+      }
+      Poll<typename TcpLayer::Write::Output> wrote = write_->poll(cx);
+      if (wrote.is_pending()) return pending;
+      write_.reset();
+      if (!wrote.value().ok()) return end(false);
+      counters_->bytes_echoed += wrote.value().value();
+      state_.set(State::Reading);
+    }
+    cx.waker().wake();  // budget spent: yield, then continue
+    return pending;
+  }
+
+ private:
+  enum class State : std::uint8_t { Reading, Writing, Done };
+
+  Poll<void> end(bool clean) noexcept {
+    ++(clean ? counters_->sessions_ended : counters_->sessions_failed);
+    tcp_->close(socket_);  // the close completes on its own (FIN exchange, TIME-WAIT)
+    state_.set(State::Done);
+    return ready();
+  }
+
+  TcpLayer* tcp_;
+  TcpEchoCounters* counters_;
+  TcpSocket socket_;
+  bool owns_socket_ = true;
+  std::optional<typename TcpLayer::Read> read_;
+  std::optional<typename TcpLayer::Write> write_;
+  std::array<std::byte, kBufferBytes> buffer_;
+  StateCell<TcpEchoSession, State> state_{State::Reading};
+};
+
+/// The listener and its sessions, as one task.
+template <class TcpLayer, std::size_t kSessions>
+class TcpEchoService {
+ public:
+  using Output = ConnectionError;
+
+  TcpEchoService(TcpLayer& tcp, TcpListener listener) noexcept : tcp_(&tcp), listener_(listener) {}
+  TcpEchoService(TcpEchoService&&) = delete;  // its pool hands out wakers that point into it
+
+  Poll<Output> poll(Context& cx) noexcept {
+    state_.expect_pollable();
+    (void)sessions_.poll(cx);  // never Ready: the pool is never closed
+    for (std::size_t taken = 0; taken < kSessions; ++taken) {
+      if (!accept_) accept_.emplace(tcp_->accept(listener_));
+      Poll<typename TcpLayer::Accept::Output> got = accept_->poll(cx);
+      if (got.is_pending()) return pending;
+      accept_.reset();
+      if (!got.value().ok()) {
+        state_.set(State::Done);
+        return got.value().error();
+      }
+      const TcpSocket socket = got.value().value();
+      if (sessions_.spawn(TcpEchoSession<TcpLayer>(*tcp_, socket, counters_))) {
+        ++counters_.accepted;
+      } else {
+        ++counters_.refused;
+        tcp_->abort(socket);
+      }
+    }
+    cx.waker().wake();
+    return pending;
+  }
+
+  const TcpEchoCounters& counters() const noexcept { return counters_; }
+
+ private:
+  enum class State : std::uint8_t { Serving, Done };
+  TcpLayer* tcp_;
+  TcpListener listener_;
+  std::optional<typename TcpLayer::Accept> accept_;
+  TcpEchoCounters counters_;
+  TaskPool<TcpEchoSession<TcpLayer>, kSessions> sessions_;
+  StateCell<TcpEchoService, State> state_{State::Serving};
+};
+
+}  // namespace pollstack::net

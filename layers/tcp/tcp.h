@@ -1,0 +1,1505 @@
+#pragma once
+/// Tcp<Ip, Config>: the connection table and RFC 9293's state machine.
+///
+/// Connections live in a table fixed at compile time (Config::kTcpConnections), each with its send
+/// and receive buffers by value (ByteRing), so the whole of TCP is one object of known size. A
+/// connection's protocol state is `TcpState`, changed only through its StateCell; the events that
+/// change it are the segments that arrive (on_packet, the interface's IP protocol table), the
+/// application's calls, and the timers (run_timers, from the interface task).
+///
+/// Sending: every segment goes out through TCP's Transmit operation, served by the interface task
+/// like ARP's and ICMP's (common/protocol.h): it holds the IP send operation by value, so a full
+/// device ring makes it Pending, the send buffer stops draining, and an application's Write is
+/// Pending in turn: the backpressure runs from the driver's channel through the congestion and
+/// flow-control windows up to the application, and nothing is dropped. The exception is the SYN
+/// of an active open: Connect sends it itself, so that it may wait for the peer's address to be
+/// resolved (the interface task must not wait for that: it receives the ARP reply).
+///
+/// Receiving copies a segment's data into the connection's receive buffer at once, so a received
+/// frame never outlives on_packet: TCP holds no device buffer, and an unread connection cannot
+/// starve the device of receive buffers.
+///
+/// What is implemented, and what is not yet, is in layers/tcp/README.md.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "layers/common/byte_ring.h"
+#include "layers/common/counters.h"
+#include "layers/common/ip_address.h"
+#include "layers/common/protocol.h"
+#include "layers/common/send_error.h"
+#include "layers/common/transport_error.h"
+#include "layers/config.h"
+#include "layers/icmp/icmp_wire.h"
+#include "layers/ipv4/ipv4.h"
+#include "layers/options.h"
+#include "layers/tcp/isn.h"
+#include "layers/tcp/tcp_seq.h"
+#include "layers/tcp/tcp_wire.h"
+#include "statemachines/poll.h"
+#include "statemachines/result.h"
+#include "statemachines/state_cell.h"
+#include "statemachines/waiter_list.h"
+#include "statemachines/waker_slot.h"
+
+namespace pollstack::net {
+
+/// RFC 9293's states (§3.3.2). LISTEN is not a connection's state here: listeners are their own
+/// table. `Done` is the RFC's CLOSED: no connection (the slot is free once its application lets
+/// go of it).
+enum class TcpState : std::uint8_t {
+  SynSent,
+  SynReceived,
+  Established,
+  FinWait1,
+  FinWait2,
+  CloseWait,
+  Closing,
+  LastAck,
+  TimeWait,
+  Done,
+};
+
+/// An application's handle on a connection; the generation catches a handle used after its
+/// connection was closed and the slot reused.
+struct TcpSocket {
+  std::uint8_t index = 0;
+  std::uint8_t generation = 0;
+};
+struct TcpListener {
+  std::uint8_t index = 0;
+  std::uint8_t generation = 0;
+};
+
+enum class ListenError : std::uint8_t {
+  kPortInUse,
+  kTableFull,  // Config::kTcpListeners ports are listened on
+};
+
+/// Why an application operation on a connection failed (Linux's errno in brackets).
+enum class ConnectionError : std::uint8_t {
+  kBadSocket,        // not a connection or listener this application holds [EBADF]
+  kTableFull,        // every connection slot is busy [EAGAIN]
+  kAddressFamily,    // an IPv6 address: not routed yet [EAFNOSUPPORT]
+  kNoRoute,          // off-link and no gateway [ENETUNREACH]
+  kHostUnreachable,  // the neighbour did not answer ARP, or ICMP said unreachable [EHOSTUNREACH]
+  kNeighbourBusy,    // address resolution is out of room (too many senders wait) [EAGAIN]
+  kLinkDown,         // the driver is gone [ENETDOWN]
+  kRefused,          // RST in answer to our SYN, or ICMP port/protocol unreachable [ECONNREFUSED]
+  kReset,            // the peer reset the connection [ECONNRESET]
+  kTimedOut,         // retransmissions went unanswered [ETIMEDOUT]
+  kShutDown,         // a write after shutdown() [EPIPE]
+  kListenerClosed,   // the listener an accept waited on was closed
+};
+
+/// Segments that parse but are not acted on (each is answered as RFC 9293 says, or ignored).
+enum class TcpDrop : std::uint8_t {
+  kNoConnection,   // no connection or listener for it: answered with RST (unless it was one)
+  kBacklogFull,    // a SYN to a listener whose backlog is full: ignored, the peer retries (Linux)
+  kTableFull,      // a SYN while every slot is busy and none is in TIME-WAIT: ignored
+  kOutOfWindow,    // sequence number not acceptable: answered with an ACK (RFC 9293 §3.10.7.4)
+  kOutOfOrder,     // acceptable, but after a gap: not kept yet, answered with a duplicate ACK
+  kBadAck,         // acknowledges what was never sent: answered with an ACK, or RST in a handshake
+  kNoAck,          // a segment without ACK in a synchronized state
+  kChallenged,     // a RST or SYN that may be blind injection: answered with a challenge ACK (RFC 5961)
+  kChallengeLimit, // the same, but over kTcpChallengeAcksPerSecond: not answered
+  kUnexpected,     // nothing in its state takes it (e.g. a non-SYN to a listener without ACK)
+  kRstQueueFull,   // a RST to send found the queue of RSTs full: not sent
+};
+inline constexpr std::size_t kTcpDropKinds = 11;
+
+struct TcpCounters {
+  std::uint64_t segments_received = 0;  // parsed and checksummed
+  std::uint64_t segments_sent = 0;
+  std::uint64_t retransmissions = 0;    // retransmission timeouts (each resends from the oldest unacknowledged)
+  std::uint64_t zero_window_probes = 0;
+  std::uint64_t resets_sent = 0;
+  std::uint64_t resets_received = 0;    // RSTs that closed a connection or refused a SYN
+  std::uint64_t challenge_acks = 0;
+  std::uint64_t active_opens = 0;       // SYNs sent by connect
+  std::uint64_t passive_opens = 0;      // SYNs accepted by a listener
+  std::uint64_t established = 0;        // handshakes completed, either way
+  std::uint64_t timeouts = 0;           // connections given up after their retransmissions
+  std::uint64_t time_wait_recycled = 0; // TIME-WAIT connections ended early for a slot (Linux's tw overflow)
+  std::uint64_t write_pending = 0;      // write polls that found the send buffer full (backpressure)
+  std::uint64_t errors_reported = 0;    // ICMP errors handed to a connection
+  std::uint64_t errors_unclaimed = 0;   // ICMP errors about no connection we have
+  ReasonCounters<wire::TcpError, wire::kTcpErrorKinds> malformed;
+  ReasonCounters<TcpDrop, kTcpDropKinds> dropped;
+  ReasonCounters<SendError, kSendErrorKinds> send_errors;
+};
+
+template <class Ip, StackConfig Config = DefaultConfig>
+class Tcp {
+ public:
+  using Frame = typename Ip::Frame;
+  using RxBuffer = typename Ip::RxBuffer;
+  static constexpr std::uint8_t kIpProtocol = wire::ip_protocol::kTcp;
+  static_assert(Config::kTcpSendBufferBytes <= 65536 && Config::kTcpReceiveBufferBytes <= 65536,
+                "no window scaling yet: a window is at most 65535 bytes");
+
+  explicit Tcp(Ip& ip) noexcept : ip_(&ip) {}
+  Tcp(const Tcp&) = delete;
+  Tcp& operator=(const Tcp&) = delete;
+
+  /// The per-boot secret of the initial sequence numbers (RFC 6528). Set it once, at start-up,
+  /// from a random source; until then a fixed one is used.
+  void set_isn_secret(std::uint64_t k0, std::uint64_t k1) noexcept { isn_.set_secret(k0, k1); }
+
+  // ---- Listening ------------------------------------------------------------------------------
+
+  Result<TcpListener, ListenError> listen(std::uint16_t port) noexcept {
+    Listener* free_slot = nullptr;
+    for (Listener& l : listeners_) {
+      if (l.open && l.port == port) return ListenError::kPortInUse;
+      if (!l.open && free_slot == nullptr) free_slot = &l;
+    }
+    if (free_slot == nullptr) return ListenError::kTableFull;
+    free_slot->open = true;
+    free_slot->port = port;
+    free_slot->pending = 0;
+    return TcpListener{index_of(*free_slot), free_slot->generation};
+  }
+
+  /// Stops listening. Connections not yet accepted are reset (as Linux does on close of a
+  /// listening socket); waiting accepts complete with kListenerClosed.
+  void close_listener(TcpListener id) noexcept {
+    Listener* l = lookup(id);
+    if (l == nullptr) return;
+    const std::uint8_t index = id.index;
+    for (Connection& c : connections_) {
+      if (c.tcb.listener == index && c.state.get() != TcpState::Done) reset(c, std::nullopt);
+    }
+    l->open = false;
+    ++l->generation;
+    l->acceptors.notify_all();
+  }
+
+  /// Takes the next established connection of a listener (first completed, first taken).
+  class Accept {
+   public:
+    using Output = Result<TcpSocket, ConnectionError>;
+    Accept(Tcp& tcp, TcpListener id) noexcept : tcp_(&tcp), id_(id) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Listener* l = tcp_->lookup(id_);
+      if (l == nullptr) return finish(ConnectionError::kListenerClosed);
+      if (l->acceptors.may_take(waiter_)) {
+        if (Connection* c = tcp_->next_to_accept(id_.index)) {
+          l->acceptors.claimed(waiter_);
+          c->tcb.listener = kNoListener;
+          c->tcb.app_owned = true;
+          --l->pending;
+          return finish(tcp_->socket_of(*c));
+        }
+      }
+      l->acceptors.wait(waiter_, cx.waker());
+      return pending;
+    }
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    Output finish(Output out) noexcept {
+      state_.set(State::Done);
+      return out;
+    }
+    Tcp* tcp_;
+    TcpListener id_;
+    Waiter waiter_;
+    StateCell<Accept, State> state_{State::Waiting};
+  };
+  Accept accept(TcpListener id) noexcept { return Accept(*this, id); }
+
+  // ---- Connecting -----------------------------------------------------------------------------
+
+  /// Opens a connection to `to`: sends the SYN (waiting for the address to be resolved and for
+  /// room in the device), then waits for the handshake. Ready with the connection once
+  /// established, or with why not. Dropped before that, it abandons the attempt.
+  class Connect {
+   public:
+    using Output = Result<TcpSocket, ConnectionError>;
+    Connect(Tcp& tcp, const IpEndpoint& to) noexcept
+        : tcp_(&tcp),
+          to_(to),
+          ip_send_(tcp.ip_->send(to.address.is_v4() ? to.address.v4() : wire::Ipv4Address{}, kIpProtocol,
+                                 wire::kTcpHeaderBytes + 4, ResolvePolicy::kWait)) {}  // a SYN: its MSS option
+    Connect(Connect&&) noexcept = default;
+    Connect& operator=(Connect&&) = delete;
+    ~Connect() {
+      if (state_.get() == State::Sending || state_.get() == State::Waiting) tcp_->abandon(socket_);
+    }
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      if (state_.get() == State::Opening) {
+        if (!to_.address.is_v4()) return finish(ConnectionError::kAddressFamily);
+        Connection* c = tcp_->open_active(to_, cx.now());
+        if (c == nullptr) return finish(ConnectionError::kTableFull);
+        socket_ = tcp_->socket_of(*c);
+        state_.set(State::Sending);
+      }
+      Connection& c = tcp_->connections_[socket_.index];
+      if (state_.get() == State::Sending) {
+        Poll<typename Ip::SendResult> sent = ip_send_.poll(cx);
+        if (sent.is_pending()) return pending;
+        if (!sent.value().ok()) {
+          tcp_->counters_.send_errors.count(sent.value().error());
+          tcp_->finish(c, std::nullopt);
+          tcp_->release(c);
+          return finish(from_send_error(sent.value().error()));
+        }
+        tcp_->send_syn(c, sent.value().value(), cx.now());
+        state_.set(State::Waiting);
+      }
+      if (c.state.get() == TcpState::SynSent || c.state.get() == TcpState::SynReceived) {
+        c.writers.wait(waiter_, cx.waker());
+        return pending;
+      }
+      c.writers.claimed(waiter_);
+      if (c.state.get() == TcpState::Done) {
+        const ConnectionError error = c.tcb.error.value_or(ConnectionError::kReset);
+        tcp_->release(c);
+        return finish(error);
+      }
+      return finish(socket_);
+    }
+
+   private:
+    enum class State : std::uint8_t { Opening, Sending, Waiting, Done };
+    Output finish(Output out) noexcept {
+      state_.set(State::Done);
+      return out;
+    }
+    Tcp* tcp_;
+    IpEndpoint to_;
+    typename Ip::Send ip_send_;
+    TcpSocket socket_;
+    Waiter waiter_;
+    StateCell<Connect, State> state_{State::Opening};
+  };
+  Connect connect(const IpEndpoint& to) noexcept { return Connect(*this, to); }
+
+  // ---- Reading and writing --------------------------------------------------------------------
+
+  /// Copies all of `data` (which must outlive the operation) into the send buffer: Pending while
+  /// the buffer is full. Ready with data.size(), or with why the connection cannot send.
+  class Write {
+   public:
+    using Output = Result<std::size_t, ConnectionError>;
+    Write(Tcp& tcp, TcpSocket id, std::span<const std::byte> data) noexcept : tcp_(&tcp), data_(data), id_(id) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Connection* c = tcp_->owned(id_);
+      if (c == nullptr) return finish(ConnectionError::kBadSocket);
+      if (std::optional<ConnectionError> error = tcp_->write_error(*c)) {
+        c->writers.claimed(waiter_);
+        return finish(*error);
+      }
+      if (c->writers.may_take(waiter_) && c->tx.free() > 0) {
+        written_ += c->tx.push(data_.subspan(written_));
+        tcp_->wants_output(*c);
+        if (written_ == data_.size()) {
+          c->writers.claimed(waiter_);
+          // Room may be left for the next writer in line.
+          if (c->tx.free() > 0) c->writers.notify_one();
+          return finish(written_);
+        }
+      }
+      ++tcp_->counters_.write_pending;
+      c->writers.wait(waiter_, cx.waker());
+      return pending;
+    }
+
+   private:
+    enum class State : std::uint8_t { Writing, Done };
+    Output finish(Output out) noexcept {
+      state_.set(State::Done);
+      return out;
+    }
+    Tcp* tcp_;
+    std::span<const std::byte> data_;
+    std::size_t written_ = 0;
+    TcpSocket id_;
+    Waiter waiter_;
+    StateCell<Write, State> state_{State::Writing};
+  };
+  Write write(TcpSocket id, std::span<const std::byte> data) noexcept { return Write(*this, id, data); }
+
+  /// Reads what has arrived, up to buffer.size() bytes: Pending while nothing has. Ready with the
+  /// bytes read; 0 is the end of the stream (the peer sent FIN and everything before it was read).
+  class Read {
+   public:
+    using Output = Result<std::size_t, ConnectionError>;
+    Read(Tcp& tcp, TcpSocket id, std::span<std::byte> buffer) noexcept : tcp_(&tcp), buffer_(buffer), id_(id) {}
+
+    Poll<Output> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Connection* c = tcp_->owned(id_);
+      if (c == nullptr) return finish(ConnectionError::kBadSocket);
+      if (c->readers.may_take(waiter_)) {
+        if (std::optional<Output> got = tcp_->take(*c, buffer_)) {
+          c->readers.claimed(waiter_);
+          if (!c->rx.empty()) c->readers.notify_one();
+          return finish(*got);
+        }
+      }
+      c->readers.wait(waiter_, cx.waker());
+      return pending;
+    }
+
+   private:
+    enum class State : std::uint8_t { Waiting, Done };
+    Output finish(Output out) noexcept {
+      state_.set(State::Done);
+      return out;
+    }
+    Tcp* tcp_;
+    std::span<std::byte> buffer_;
+    TcpSocket id_;
+    Waiter waiter_;
+    StateCell<Read, State> state_{State::Waiting};
+  };
+  Read read(TcpSocket id, std::span<std::byte> buffer) noexcept { return Read(*this, id, buffer); }
+
+  // ---- Closing --------------------------------------------------------------------------------
+
+  /// Ends the sending side: a FIN follows the data already written (RFC 9293 CLOSE, half-close).
+  /// Reading goes on until the peer's FIN.
+  std::optional<ConnectionError> shutdown(TcpSocket id) noexcept {
+    Connection* c = owned(id);
+    if (c == nullptr) return ConnectionError::kBadSocket;
+    switch (c->state.get()) {
+      case TcpState::Established:
+        c->state.set(TcpState::FinWait1);
+        break;
+      case TcpState::CloseWait:
+        c->state.set(TcpState::LastAck);
+        break;
+      case TcpState::Done:
+        return c->tcb.error;
+      default:
+        return std::nullopt;  // already shut down
+    }
+    c->tcb.fin_queued = true;
+    c->writers.notify_all();  // waiting writes complete with kShutDown
+    wants_output(*c);
+    return std::nullopt;
+  }
+
+  /// Lets go of a connection. Its data is still delivered and the close completes on its own (FIN,
+  /// then FIN-WAIT and TIME-WAIT as the peer answers), unless received data was left unread: then
+  /// the peer is reset, as Linux does (RFC 2525 §2.17). The handle is invalid afterwards.
+  void close(TcpSocket id) noexcept {
+    Connection* c = owned(id);
+    if (c == nullptr) return;
+    if (!c->rx.empty() && c->state.get() != TcpState::Done) {
+      reset(*c, std::nullopt);
+    } else {
+      (void)shutdown(id);
+      // An orphan waits in FIN-WAIT-2 only so long (Linux's tcp_fin_timeout).
+      if (c->state.get() == TcpState::FinWait2 && c->tcb.timer == Timer::kNone) {
+        arm(*c, Timer::kFinWait2, last_now_ + kTcpFinWait2Timeout);
+      }
+    }
+    c->tcb.app_owned = false;
+    c->readers.notify_all();
+    c->writers.notify_all();
+    if (c->state.get() == TcpState::Done) release(*c);
+  }
+
+  /// Resets the connection (RST) and lets go of it.
+  void abort(TcpSocket id) noexcept {
+    Connection* c = owned(id);
+    if (c == nullptr) return;
+    if (c->state.get() != TcpState::Done) reset(*c, std::nullopt);
+    c->tcb.app_owned = false;
+    release(*c);
+  }
+
+  /// Nagle's algorithm (RFC 896; on by default): a small segment waits while data is unacknowledged.
+  void set_nodelay(TcpSocket id, bool nodelay) noexcept {
+    if (Connection* c = owned(id)) {
+      c->tcb.nodelay = nodelay;
+      wants_output(*c);
+    }
+  }
+
+  // ---- Inspection -----------------------------------------------------------------------------
+
+  std::optional<TcpState> state(TcpSocket id) const noexcept {
+    const Connection* c = const_cast<Tcp*>(this)->owned(id);
+    return c == nullptr ? std::nullopt : std::optional<TcpState>(c->state.get());
+  }
+  std::optional<IpEndpoint> remote(TcpSocket id) const noexcept {
+    const Connection* c = const_cast<Tcp*>(this)->owned(id);
+    if (c == nullptr) return std::nullopt;
+    return IpEndpoint{c->tcb.remote, c->tcb.remote_port};
+  }
+  std::uint16_t local_port(TcpSocket id) const noexcept {
+    const Connection* c = const_cast<Tcp*>(this)->owned(id);
+    return c == nullptr ? 0 : c->tcb.local_port;
+  }
+  /// Connections in each state, over the whole table (Done: free slots included).
+  std::size_t count_in(TcpState s) const noexcept {
+    std::size_t n = 0;
+    for (const Connection& c : connections_) n += c.state.get() == s ? 1 : 0;
+    return n;
+  }
+  const TcpCounters& counters() const noexcept { return counters_; }
+
+  // ---- The interface's side -------------------------------------------------------------------
+
+  /// The receive handler (registered under kIpProtocol). kAnswer when a segment is waiting to go.
+  RxVerdict on_packet(const typename Ip::Received& packet, std::optional<RxBuffer>& /*frame*/, Instant now) noexcept {
+    const wire::Parsed<wire::TcpRepr, wire::TcpError> parsed = wire::parse_tcp(
+        packet.payload, wire::ipv4_pseudo_header(packet.header.source, packet.header.destination, kIpProtocol));
+    if (!parsed.ok()) {
+      counters_.malformed.count(parsed.error());
+      return RxVerdict::kDone;
+    }
+    ++counters_.segments_received;
+    last_now_ = now;
+    const Incoming in{packet.header.source, parsed.repr(), parsed.payload(), packet.broadcast || packet.link_group};
+    if (Connection* c = find(in.from, in.header.source_port, in.header.destination_port)) {
+      if (c->state.get() == TcpState::TimeWait && in.header.has(wire::tcp_flag::kSyn) &&
+          !in.header.has(wire::tcp_flag::kAck) && seq::gt(in.header.sequence, c->tcb.rcv_nxt) &&
+          find_listener(in.header.destination_port) != nullptr) {
+        // A new incarnation of a connection in TIME-WAIT, its SYN above the old one's numbers
+        // (RFC 9293 §3.10.7.4 note, RFC 6191): the old one ends, the listener takes the SYN.
+        finish(*c, std::nullopt);
+        release(*c);
+      } else {
+        segment_arrives(*c, in, now);
+        return has_transmit() ? RxVerdict::kAnswer : RxVerdict::kDone;
+      }
+    }
+    if (Listener* l = find_listener(in.header.destination_port)) {
+      listen_arrives(*l, in, now);
+    } else {
+      counters_.dropped.count(TcpDrop::kNoConnection);
+      reset_unknown(in);
+    }
+    return has_transmit() ? RxVerdict::kAnswer : RxVerdict::kDone;
+  }
+
+  /// An ICMP error about a segment we sent (RFC 9293 §3.10.7.x, RFC 5927): checked against the
+  /// connection's unacknowledged numbers (a blind forger must guess them); during our SYN it ends
+  /// the attempt (as Linux does), afterwards it is a soft error, reported if the connection
+  /// later times out.
+  void on_transport_error(const TransportError& error) noexcept {
+    const std::uint16_t local = wire::read_u16(error.transport, 0);
+    const std::uint16_t remote_port = wire::read_u16(error.transport, 2);
+    const std::uint32_t sequence = wire::read_u32(error.transport, 4);
+    Connection* c = error.remote.is_v4() ? find(error.remote.v4(), remote_port, local) : nullptr;
+    if (c == nullptr || !seq::le(c->tcb.snd_una, sequence) || !seq::lt(sequence, c->tcb.snd_max)) {
+      ++counters_.errors_unclaimed;
+      return;
+    }
+    ++counters_.errors_reported;
+    const bool refused = error.kind == TransportError::Kind::kPortUnreachable ||
+                         error.icmp_code == wire::icmp_unreachable_code::kProtocolUnreachable;
+    if (c->state.get() == TcpState::SynSent) {
+      finish(*c, refused ? ConnectionError::kRefused : ConnectionError::kHostUnreachable);
+    } else {
+      c->tcb.soft_error = refused ? ConnectionError::kRefused : ConnectionError::kHostUnreachable;
+    }
+  }
+
+  /// Transmitter (common/protocol.h): the retransmission, persist, TIME-WAIT and FIN-WAIT-2
+  /// timers; the interface task's waker, for an application that writes or reads.
+  void run_timers(Context& cx) noexcept {
+    task_.store(cx.waker());
+    const Instant now = cx.now();
+    Instant next = kNever;
+    last_now_ = now;
+    for (Connection& c : connections_) {
+      schedule_persist(c, now);
+      if (c.tcb.timer != Timer::kNone && c.tcb.deadline <= now) timer_fires(c, now);
+      if (c.tcb.timer != Timer::kNone && c.tcb.deadline < next) next = c.tcb.deadline;
+    }
+    if (next != kNever) cx.wake_at(next);
+  }
+
+  /// Whether a segment is waiting to go: a RST, or a connection with something to send.
+  bool has_transmit() noexcept {
+    if (resets_queued_ > 0) return true;
+    for (std::size_t i = 0; i < Config::kTcpConnections; ++i) {
+      if ((output_ & (1u << i)) != 0 && !next_segment(connections_[i], nullptr).has_value()) {
+        output_ &= ~(1u << i);
+      }
+    }
+    return output_ != 0;
+  }
+
+  /// A segment ready to be written: its header, and where its data is in the send buffer.
+  struct Segment {
+    wire::Ipv4Address to;
+    std::uint32_t sequence = 0;
+    std::uint32_t acknowledgement = 0;
+    std::uint32_t data_offset = 0;  // from the front of the send buffer
+    std::uint16_t source_port = 0;
+    std::uint16_t destination_port = 0;
+    std::uint16_t window = 0;
+    std::uint16_t mss = 0;  // the MSS option (a SYN's only option), or 0: none
+    std::uint16_t data_length = 0;
+    std::uint8_t flags = 0;
+    std::uint8_t connection = kNoConnection;
+    std::uint8_t generation = 0;
+
+    wire::TcpRepr repr() const noexcept {
+      wire::TcpRepr h;
+      h.source_port = source_port;
+      h.destination_port = destination_port;
+      h.sequence = sequence;
+      h.acknowledgement = acknowledgement;
+      h.flags = flags;
+      h.window = window;
+      h.options.has_mss = mss != 0;
+      h.options.mss = mss;
+      return h;
+    }
+    std::size_t header_bytes() const noexcept { return wire::kTcpHeaderBytes + (mss != 0 ? 4 : 0); }
+  };
+
+  /// Sends one segment. Its header is fixed when the operation is made; its data is copied from
+  /// the send buffer once the device has room (nothing can take it out meanwhile: acknowledgements
+  /// arrive through the task that is polling this).
+  class Transmit {
+   public:
+    using Output = void;
+    Transmit(Tcp& tcp, const Segment& segment) noexcept
+        : tcp_(&tcp),
+          segment_(segment),
+          ip_send_(tcp.ip_->send(segment.to, kIpProtocol,
+                                 segment.header_bytes() + segment.data_length,
+                                 ResolvePolicy::kCachedOnly)) {}
+
+    Poll<void> poll(Context& cx) noexcept {
+      state_.expect_pollable();
+      Poll<typename Ip::SendResult> sent = ip_send_.poll(cx);
+      if (sent.is_pending()) return pending;
+      state_.set(State::Done);
+      if (!sent.value().ok()) {
+        tcp_->counters_.send_errors.count(sent.value().error());
+        return ready();
+      }
+      tcp_->emit(sent.value().value(), segment_);
+      return ready();
+    }
+
+   private:
+    enum class State : std::uint8_t { Sending, Done };
+    Tcp* tcp_;
+    Segment segment_;  // before ip_send_, which is built from it
+    typename Ip::Send ip_send_;
+    StateCell<Transmit, State> state_{State::Sending};
+  };
+
+  Transmit transmit(Context& cx) noexcept {
+    expect(has_transmit(), "Tcp::transmit() without has_transmit()");
+    if (resets_queued_ > 0) {
+      const Segment rst = resets_[reset_head_];
+      reset_head_ = (reset_head_ + 1) % kResetQueue;
+      --resets_queued_;
+      return Transmit(*this, rst);
+    }
+    for (std::size_t k = 1; k <= Config::kTcpConnections; ++k) {
+      const std::size_t i = (last_served_ + k) % Config::kTcpConnections;
+      if ((output_ & (1u << i)) == 0) continue;
+      if (std::optional<Segment> s = next_segment(connections_[i], &cx)) {
+        last_served_ = i;
+        return Transmit(*this, *s);
+      }
+      output_ &= ~(1u << i);
+    }
+    expect(false, "Tcp::transmit(): nothing to send");
+    return Transmit(*this, Segment{});
+  }
+
+ private:
+  static constexpr std::uint8_t kNoConnection = 0xff;
+  static constexpr std::uint8_t kNoListener = 0xff;
+  static constexpr std::size_t kResetQueue = 4;
+  static_assert(Config::kTcpConnections <= 32, "the output mask is 32 bits");
+
+  enum class Timer : std::uint8_t { kNone, kRetransmit, kPersist, kTimeWait, kFinWait2 };
+
+  /// The transmission control block (RFC 9293 §3.3.1): every variable of a connection but its
+  /// buffers and waiters, so that a fresh connection is `tcb = {}`.
+  struct Tcb {
+    wire::Ipv4Address remote;
+    std::uint16_t local_port = 0;
+    std::uint16_t remote_port = 0;
+    bool app_owned = false;   // an application holds a handle (connect, or accepted)
+    std::uint8_t listener = kNoListener;  // the listener it came from, until accepted
+    std::uint64_t accept_order = 0;       // established order, for first come first accepted
+    // Send sequence space. The send buffer holds the bytes from tx_seq on; SYN and FIN take a
+    // number each but no byte.
+    std::uint32_t iss = 0;
+    std::uint32_t snd_una = 0;
+    std::uint32_t snd_nxt = 0;
+    std::uint32_t snd_max = 0;   // the highest number sent (snd_nxt falls back to snd_una on a timeout)
+    std::uint32_t tx_seq = 0;    // the number of the send buffer's first byte
+    std::uint32_t snd_wnd = 0;
+    std::uint32_t max_snd_wnd = 0;
+    std::uint32_t snd_wl1 = 0;
+    std::uint32_t snd_wl2 = 0;
+    std::uint16_t mss = kTcpDefaultMss;  // what we send per segment
+    bool fin_queued = false;     // the application shut down the sending side
+    bool nodelay = false;
+    bool probe = false;          // a zero-window probe is due
+    // Congestion control (RFC 5681).
+    std::uint32_t cwnd = 0;
+    std::uint32_t ssthresh = 0xffffffff;
+    // Receive sequence space.
+    std::uint32_t irs = 0;
+    std::uint32_t rcv_nxt = 0;
+    std::uint32_t rcv_adv = 0;   // the right edge of the window last advertised
+    bool fin_received = false;
+    bool ack_due = false;
+    // Round-trip estimation (RFC 6298), one segment timed at a time (Karn: never a retransmitted one).
+    bool timing = false;
+    bool rtt_valid = false;
+    std::uint32_t rtt_seq = 0;
+    Instant rtt_start{};
+    Duration srtt{0};
+    Duration rttvar{0};
+    Duration rto = kTcpInitialRto;
+    std::uint32_t retries = 0;
+    Timer timer = Timer::kNone;
+    Instant deadline = kNever;
+    std::optional<ConnectionError> error;       // why it ended, for the application
+    std::optional<ConnectionError> soft_error;  // an ICMP error, reported if it times out
+  };
+
+  struct Connection {
+    Tcb tcb;
+    std::uint8_t generation = 0;
+    StateCell<Connection, TcpState> state{TcpState::Done};
+    WaiterList readers;
+    WaiterList writers;  // and a Connect waiting for the handshake
+    ByteRing<Config::kTcpSendBufferBytes> tx;
+    ByteRing<Config::kTcpReceiveBufferBytes> rx;
+  };
+
+  struct Listener {
+    bool open = false;
+    std::uint8_t generation = 0;
+    std::uint16_t port = 0;
+    std::uint8_t pending = 0;  // connections from it not yet accepted (handshakes included)
+    WaiterList acceptors;
+  };
+
+  /// A received segment, parsed.
+  struct Incoming {
+    wire::Ipv4Address from;
+    wire::TcpRepr header;
+    std::span<const std::byte> payload;
+    bool broadcast = false;  // to a broadcast address or in a group frame: never answered
+    std::uint32_t length() const noexcept {  // SEG.LEN: data, SYN and FIN
+      return static_cast<std::uint32_t>(payload.size()) + (header.has(wire::tcp_flag::kSyn) ? 1 : 0) +
+             (header.has(wire::tcp_flag::kFin) ? 1 : 0);
+    }
+  };
+
+  // ---- Table ----------------------------------------------------------------------------------
+
+  template <class T, std::size_t N>
+  static std::uint8_t index_in(const std::array<T, N>& table, const T& item) noexcept {
+    return static_cast<std::uint8_t>(&item - table.data());
+  }
+  std::uint8_t index_of(const Listener& l) const noexcept { return index_in(listeners_, l); }
+  std::uint8_t index_of(const Connection& c) const noexcept { return index_in(connections_, c); }
+  TcpSocket socket_of(const Connection& c) const noexcept { return {index_of(c), c.generation}; }
+
+  Listener* lookup(TcpListener id) noexcept {
+    if (id.index >= listeners_.size()) return nullptr;
+    Listener& l = listeners_[id.index];
+    return l.open && l.generation == id.generation ? &l : nullptr;
+  }
+  Listener* find_listener(std::uint16_t port) noexcept {
+    for (Listener& l : listeners_) {
+      if (l.open && l.port == port) return &l;
+    }
+    return nullptr;
+  }
+  Connection* owned(TcpSocket id) noexcept {
+    if (id.index >= connections_.size()) return nullptr;
+    Connection& c = connections_[id.index];
+    return c.tcb.app_owned && c.generation == id.generation ? &c : nullptr;
+  }
+  Connection* find(const wire::Ipv4Address& remote, std::uint16_t remote_port, std::uint16_t local_port) noexcept {
+    for (Connection& c : connections_) {
+      if (c.state.get() != TcpState::Done && c.tcb.local_port == local_port && c.tcb.remote_port == remote_port &&
+          c.tcb.remote == remote) {
+        return &c;
+      }
+    }
+    return nullptr;
+  }
+  bool is_free(const Connection& c) const noexcept {
+    return c.state.get() == TcpState::Done && !c.tcb.app_owned && c.tcb.listener == kNoListener;
+  }
+
+  /// A free slot; if there is none, the TIME-WAIT connection closest to its end is ended early
+  /// (as Linux does past tcp_max_tw_buckets: that 4-tuple loses its protection, no other does).
+  Connection* allocate() noexcept {
+    Connection* oldest_wait = nullptr;
+    for (Connection& c : connections_) {
+      if (is_free(c)) return fresh(c);
+      if (c.state.get() == TcpState::TimeWait && (oldest_wait == nullptr || c.tcb.deadline < oldest_wait->tcb.deadline)) {
+        oldest_wait = &c;
+      }
+    }
+    if (oldest_wait == nullptr) return nullptr;
+    ++counters_.time_wait_recycled;
+    finish(*oldest_wait, std::nullopt);
+    return fresh(*oldest_wait);
+  }
+  Connection* fresh(Connection& c) noexcept {
+    c.tcb = Tcb{};
+    ++c.generation;
+    c.tx.clear();
+    c.rx.clear();
+    output_ &= ~(1u << index_of(c));
+    return &c;
+  }
+
+  /// Lets go of a finished connection whose application no longer holds it.
+  void release(Connection& c) noexcept { c.tcb.app_owned = false; }
+
+  // Our MSS option: what fits our MTU (RFC 9293 §3.7.1).
+  std::uint16_t our_mss() const noexcept {
+    return static_cast<std::uint16_t>(ip_->config().mtu - wire::kIpv4HeaderBytes - wire::kTcpHeaderBytes);
+  }
+
+  void start_sequence(Connection& c, Instant now) noexcept {
+    Tcb& t = c.tcb;
+    t.iss = isn_.isn(ip_->config().address, t.local_port, t.remote, t.remote_port, now);
+    t.snd_una = t.iss;
+    t.snd_nxt = t.iss;
+    t.snd_max = t.iss;
+    t.tx_seq = t.iss + 1;
+  }
+
+  Connection* open_active(const IpEndpoint& to, Instant now) noexcept {
+    Connection* c = allocate();
+    if (c == nullptr) return nullptr;
+    Tcb& t = c->tcb;
+    t.remote = to.address.v4();
+    t.remote_port = to.port;
+    t.local_port = ephemeral_port(t.remote, to.port);
+    t.app_owned = true;
+    start_sequence(*c, now);
+    t.snd_nxt = t.iss + 1;  // the SYN goes out through Connect, not the transmitter
+    t.snd_max = t.snd_nxt;
+    c->state.set(TcpState::SynSent);
+    ++counters_.active_opens;
+    return c;
+  }
+
+  // A local port no connection to the same remote endpoint uses, from the ephemeral range.
+  std::uint16_t ephemeral_port(const wire::Ipv4Address& remote, std::uint16_t remote_port) noexcept {
+    for (;;) {
+      const std::uint16_t candidate = next_ephemeral_;
+      next_ephemeral_ = candidate == kEphemeralPortLast ? kEphemeralPortFirst : static_cast<std::uint16_t>(candidate + 1);
+      if (find(remote, remote_port, candidate) == nullptr && find_listener(candidate) == nullptr) return candidate;
+    }
+  }
+
+  void send_syn(Connection& c, Frame& frame, Instant now) noexcept {
+    Segment s = segment_for(c, c.tcb.iss, wire::tcp_flag::kSyn);
+    s.mss = our_mss();
+    s.window = static_cast<std::uint16_t>(receive_window(c));
+    emit(frame, s);
+    start_timing(c, c.tcb.iss + 1, now);
+    arm(c, Timer::kRetransmit, now + c.tcb.rto);
+  }
+
+  /// A Connect dropped before it completed.
+  void abandon(TcpSocket id) noexcept {
+    Connection* c = owned(id);
+    if (c == nullptr) return;
+    if (c->state.get() != TcpState::Done) finish(*c, std::nullopt);
+    release(*c);
+  }
+
+  Connection* next_to_accept(std::uint8_t listener) noexcept {
+    Connection* first = nullptr;
+    for (Connection& c : connections_) {
+      const TcpState s = c.state.get();
+      if (c.tcb.listener == listener && s != TcpState::SynReceived && s != TcpState::Done &&
+          (first == nullptr || c.tcb.accept_order < first->tcb.accept_order)) {
+        first = &c;
+      }
+    }
+    return first;
+  }
+
+  static ConnectionError from_send_error(SendError e) noexcept {
+    switch (e) {
+      case SendError::kNoRoute:
+        return ConnectionError::kNoRoute;
+      case SendError::kLinkDown:
+        return ConnectionError::kLinkDown;
+      case SendError::kNeighbourBusy:
+      case SendError::kNeighbourCacheFull:
+        return ConnectionError::kNeighbourBusy;
+      case SendError::kAddressFamily:
+        return ConnectionError::kAddressFamily;
+      default:  // kHostUnreachable; a SYN is never too long, never a bad socket, may wait for ARP
+        return ConnectionError::kHostUnreachable;
+    }
+  }
+
+  // ---- Receiving ------------------------------------------------------------------------------
+
+  /// A segment for a listener (RFC 9293 §3.10.7.2).
+  void listen_arrives(Listener& l, const Incoming& in, Instant now) noexcept {
+    const wire::TcpRepr& h = in.header;
+    if (h.has(wire::tcp_flag::kRst)) return counters_.dropped.count(TcpDrop::kUnexpected);
+    if (h.has(wire::tcp_flag::kAck)) {
+      counters_.dropped.count(TcpDrop::kNoConnection);
+      return reset_unknown(in);
+    }
+    if (!h.has(wire::tcp_flag::kSyn) || in.broadcast) return counters_.dropped.count(TcpDrop::kUnexpected);
+    if (l.pending >= Config::kTcpBacklog) return counters_.dropped.count(TcpDrop::kBacklogFull);
+    Connection* c = allocate();
+    if (c == nullptr) return counters_.dropped.count(TcpDrop::kTableFull);
+    Tcb& t = c->tcb;
+    t.remote = in.from;
+    t.remote_port = h.source_port;
+    t.local_port = h.destination_port;
+    t.listener = index_of(l);
+    ++l.pending;
+    start_sequence(*c, now);
+    t.irs = h.sequence;
+    t.rcv_nxt = h.sequence + 1;
+    t.rcv_adv = t.rcv_nxt;
+    take_syn_options(*c, h);
+    t.snd_wnd = h.window;  // a SYN's window is never scaled
+    t.max_snd_wnd = h.window;
+    t.snd_wl1 = h.sequence;
+    c->state.set(TcpState::SynReceived);
+    ++counters_.passive_opens;
+    wants_output(*c);  // the SYN-ACK
+  }
+
+  void take_syn_options(Connection& c, const wire::TcpRepr& h) noexcept {
+    Tcb& t = c.tcb;
+    const std::uint16_t peer = h.options.has_mss ? h.options.mss : kTcpDefaultMss;
+    t.mss = std::max<std::uint16_t>(64, std::min(peer, our_mss()));
+    t.cwnd = 10u * t.mss;  // RFC 6928's initial window, as Linux
+  }
+
+  /// SEGMENT ARRIVES for a connection (RFC 9293 §3.10.7.3 and .4, with RFC 5961).
+  void segment_arrives(Connection& c, const Incoming& in, Instant now) noexcept {
+    Tcb& t = c.tcb;
+    const wire::TcpRepr& h = in.header;
+    if (c.state.get() == TcpState::SynSent) return syn_sent_arrives(c, in, now);
+
+    // First: the sequence number.
+    if (!acceptable(c, in)) {
+      if (!h.has(wire::tcp_flag::kRst)) t.ack_due = true;
+      wants_output(c);
+      return counters_.dropped.count(TcpDrop::kOutOfWindow);
+    }
+    // Second: RST. Only one exactly at RCV.NXT resets; one elsewhere in the window may be blind
+    // (RFC 5961 §3.2): it gets a challenge ACK.
+    if (h.has(wire::tcp_flag::kRst)) {
+      if (h.sequence != t.rcv_nxt) return challenge(c, TcpDrop::kChallenged);
+      ++counters_.resets_received;
+      if (c.state.get() == TcpState::SynReceived && t.listener != kNoListener) {
+        // From LISTEN: back to listening (the listener never saw it).
+        return finish(c, std::nullopt);
+      }
+      const bool closing = c.state.get() == TcpState::Closing || c.state.get() == TcpState::LastAck ||
+                           c.state.get() == TcpState::TimeWait;
+      return finish(c, closing ? std::nullopt : std::optional<ConnectionError>(ConnectionError::kReset));
+    }
+    // Fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4.2). In SYN-RECEIVED, a
+    // retransmitted SYN means our SYN-ACK was lost: send it again.
+    if (h.has(wire::tcp_flag::kSyn)) {
+      if (c.state.get() == TcpState::SynReceived && h.sequence == t.irs) {
+        t.snd_nxt = t.iss;
+        wants_output(c);
+        return;
+      }
+      return challenge(c, TcpDrop::kChallenged);
+    }
+    // Fifth: ACK.
+    if (!h.has(wire::tcp_flag::kAck)) return counters_.dropped.count(TcpDrop::kNoAck);
+    if (c.state.get() == TcpState::SynReceived) {
+      if (!(seq::lt(t.snd_una, h.acknowledgement) && seq::le(h.acknowledgement, t.snd_max))) {
+        counters_.dropped.count(TcpDrop::kBadAck);
+        return queue_reset(in.from, h.destination_port, h.source_port, h.acknowledgement, 0, false);
+      }
+      established(c);
+      t.snd_wnd = h.window;
+      t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+      t.snd_wl1 = h.sequence;
+      t.snd_wl2 = h.acknowledgement;
+    }
+    if (seq::gt(h.acknowledgement, t.snd_max)) {
+      t.ack_due = true;
+      wants_output(c);
+      return counters_.dropped.count(TcpDrop::kBadAck);
+    }
+    // An ACK older than a window the peer may still have in flight is a forgery (RFC 5961 §5.2).
+    if (seq::lt(h.acknowledgement, t.snd_una - t.max_snd_wnd)) return challenge(c, TcpDrop::kBadAck);
+    if (seq::gt(h.acknowledgement, t.snd_una)) acknowledged(c, h.acknowledgement, now);
+    // The send window, from the newest segment (RFC 9293 SND.WL1/WL2).
+    if (seq::lt(t.snd_wl1, h.sequence) || (t.snd_wl1 == h.sequence && seq::le(t.snd_wl2, h.acknowledgement))) {
+      t.snd_wnd = h.window;
+      t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+      t.snd_wl1 = h.sequence;
+      t.snd_wl2 = h.acknowledgement;
+      if (t.snd_wnd > 0 && t.timer == Timer::kPersist) disarm(c);
+      if (!c.tx.empty() || t.fin_queued) wants_output(c);  // the window may have opened
+    }
+    const bool fin_acked = t.fin_queued && seq::gt(t.snd_una, fin_seq(c));
+    switch (c.state.get()) {
+      case TcpState::FinWait1:
+        if (fin_acked) {
+          c.state.set(TcpState::FinWait2);
+          if (!t.app_owned) arm(c, Timer::kFinWait2, now + kTcpFinWait2Timeout);
+        }
+        break;
+      case TcpState::Closing:
+        if (fin_acked) enter_time_wait(c, now);
+        break;
+      case TcpState::LastAck:
+        if (fin_acked) return finish(c, std::nullopt);
+        break;
+      case TcpState::TimeWait:
+        // Only a retransmitted FIN can arrive here: acknowledge it, and wait 2·MSL again.
+        if (h.has(wire::tcp_flag::kFin)) {
+          t.ack_due = true;
+          wants_output(c);
+          enter_time_wait(c, now);
+        }
+        return;
+      default:
+        break;
+    }
+    // Seventh: the data, then eighth: FIN.
+    receive_data(c, in);
+    if (h.has(wire::tcp_flag::kFin) && !t.fin_received &&
+        h.sequence + static_cast<std::uint32_t>(in.payload.size()) == t.rcv_nxt) {
+      t.fin_received = true;
+      t.rcv_nxt += 1;
+      t.ack_due = true;
+      switch (c.state.get()) {
+        case TcpState::SynReceived:
+        case TcpState::Established:
+          c.state.set(TcpState::CloseWait);
+          break;
+        case TcpState::FinWait1:
+          if (fin_acked) {
+            enter_time_wait(c, now);
+          } else {
+            c.state.set(TcpState::Closing);
+          }
+          break;
+        case TcpState::FinWait2:
+          enter_time_wait(c, now);
+          break;
+        default:
+          break;
+      }
+      c.readers.notify_all();
+    }
+    if (t.ack_due) wants_output(c);
+    schedule_persist(c, now);
+  }
+
+  /// SYN-SENT (RFC 9293 §3.10.7.3).
+  void syn_sent_arrives(Connection& c, const Incoming& in, Instant now) noexcept {
+    Tcb& t = c.tcb;
+    const wire::TcpRepr& h = in.header;
+    const bool has_ack = h.has(wire::tcp_flag::kAck);
+    if (has_ack && (seq::le(h.acknowledgement, t.iss) || seq::gt(h.acknowledgement, t.snd_max))) {
+      counters_.dropped.count(TcpDrop::kBadAck);
+      if (!h.has(wire::tcp_flag::kRst)) queue_reset(in.from, h.destination_port, h.source_port, h.acknowledgement, 0, false);
+      return;
+    }
+    if (h.has(wire::tcp_flag::kRst)) {
+      if (!has_ack) return counters_.dropped.count(TcpDrop::kUnexpected);
+      ++counters_.resets_received;
+      return finish(c, ConnectionError::kRefused);
+    }
+    if (!h.has(wire::tcp_flag::kSyn)) return counters_.dropped.count(TcpDrop::kUnexpected);
+    t.irs = h.sequence;
+    t.rcv_nxt = h.sequence + 1;
+    t.rcv_adv = t.rcv_nxt;
+    take_syn_options(c, h);
+    t.snd_wnd = h.window;
+    t.max_snd_wnd = h.window;
+    t.snd_wl1 = h.sequence;
+    t.snd_wl2 = has_ack ? h.acknowledgement : 0;
+    t.ack_due = true;
+    if (has_ack) {
+      acknowledged(c, h.acknowledgement, now);
+      established(c);
+      receive_data(c, in);     // data on a SYN-ACK is rare but legal
+    } else {
+      // Simultaneous open (RFC 9293 Figure 8): SYN-RECEIVED, our SYN again with an ACK.
+      c.state.set(TcpState::SynReceived);
+      t.snd_nxt = t.iss;
+    }
+    wants_output(c);
+  }
+
+  void established(Connection& c) noexcept {
+    c.state.set(TcpState::Established);
+    c.tcb.accept_order = ++accept_sequence_;
+    ++counters_.established;
+    c.writers.notify_all();  // a Connect waiting for this
+    if (c.tcb.listener != kNoListener) listeners_[c.tcb.listener].acceptors.notify_one();
+  }
+
+  /// RFC 9293 §3.10.7.4's acceptability test, against the window we offer now.
+  bool acceptable(const Connection& c, const Incoming& in) const noexcept {
+    const Tcb& t = c.tcb;
+    const std::uint32_t window = receive_window(c);
+    const std::uint32_t length = in.length();
+    const std::uint32_t s = in.header.sequence;
+    if (length == 0) return window == 0 ? s == t.rcv_nxt : seq::in_window(s, t.rcv_nxt, t.rcv_nxt + window);
+    if (window == 0) return false;
+    return seq::in_window(s, t.rcv_nxt, t.rcv_nxt + window) ||
+           seq::in_window(s + length - 1, t.rcv_nxt, t.rcv_nxt + window);
+  }
+
+  /// The peer acknowledged up to `ack` (after SND.UNA, at most SND.MAX): the send buffer drops
+  /// what it covers, the round trip is measured, the windows and the timer follow.
+  void acknowledged(Connection& c, std::uint32_t ack, Instant now) noexcept {
+    Tcb& t = c.tcb;
+    const std::uint32_t newly = ack - t.snd_una;
+    t.snd_una = ack;
+    if (seq::lt(t.snd_nxt, t.snd_una)) t.snd_nxt = t.snd_una;
+    if (seq::gt(ack, t.tx_seq)) {
+      const std::size_t bytes = std::min<std::size_t>(ack - t.tx_seq, c.tx.size());
+      c.tx.pop(bytes);
+      t.tx_seq += static_cast<std::uint32_t>(bytes);
+      if (bytes > 0) c.writers.notify_one();
+    }
+    if (t.timing && seq::ge(ack, t.rtt_seq)) {
+      t.timing = false;
+      sample_rtt(c, now - t.rtt_start);
+    }
+    // Congestion window (RFC 5681 §3.1): slow start by at most one MSS per ACK, then about one
+    // MSS per round trip.
+    if (t.cwnd < t.ssthresh) {
+      t.cwnd += std::min<std::uint32_t>(newly, t.mss);
+    } else {
+      t.cwnd += std::max<std::uint32_t>(1, static_cast<std::uint32_t>(t.mss) * t.mss / t.cwnd);
+    }
+    t.retries = 0;
+    t.soft_error.reset();
+    if (t.rtt_valid) t.rto = rto_from(t.srtt, t.rttvar);
+    if (t.snd_una == t.snd_max) {
+      if (t.timer == Timer::kRetransmit) disarm(c);
+    } else {
+      arm(c, Timer::kRetransmit, now + t.rto);  // RFC 6298 §5.3
+    }
+    wants_output(c);  // the window may have opened
+  }
+
+  void sample_rtt(Connection& c, Duration r) noexcept {
+    Tcb& t = c.tcb;
+    if (!t.rtt_valid) {
+      t.srtt = r;
+      t.rttvar = r / 2;
+      t.rtt_valid = true;
+    } else {
+      const Duration delta = t.srtt > r ? t.srtt - r : r - t.srtt;
+      t.rttvar = (3 * t.rttvar + delta) / 4;
+      t.srtt = (7 * t.srtt + r) / 8;
+    }
+    t.rto = rto_from(t.srtt, t.rttvar);
+  }
+  static Duration rto_from(Duration srtt, Duration rttvar) noexcept {
+    return std::clamp<Duration>(srtt + std::max<Duration>(Duration{1}, 4 * rttvar), kTcpMinRto, kTcpMaxRto);
+  }
+
+  /// Takes the in-order part of a segment's data into the receive buffer (RFC 9293 §3.10.7.4,
+  /// seventh). Out-of-order data is not kept yet: a duplicate ACK tells the peer where we are.
+  void receive_data(Connection& c, const Incoming& in) noexcept {
+    Tcb& t = c.tcb;
+    const TcpState s = c.state.get();
+    if (in.payload.empty() || !(s == TcpState::Established || s == TcpState::FinWait1 || s == TcpState::FinWait2)) {
+      return;
+    }
+    if (t.fin_received) return;
+    std::uint32_t first = in.header.sequence + (in.header.has(wire::tcp_flag::kSyn) ? 1 : 0);
+    if (seq::gt(first, t.rcv_nxt)) {
+      counters_.dropped.count(TcpDrop::kOutOfOrder);
+      t.ack_due = true;
+      return;
+    }
+    const std::uint32_t skip = t.rcv_nxt - first;
+    if (skip >= in.payload.size()) return;  // all old: the ACK below repeats where we are
+    const std::size_t taken = c.rx.push(in.payload.subspan(skip));
+    t.rcv_nxt += static_cast<std::uint32_t>(taken);
+    t.ack_due = true;  // every data segment is acknowledged at once (no delayed ACKs yet)
+    if (taken > 0) c.readers.notify_one();
+  }
+
+  /// A challenge ACK (RFC 5961 §7), within the per-second limit.
+  void challenge(Connection& c, TcpDrop reason) noexcept {
+    const Instant now = last_now_;
+    if (now - challenge_window_start_ >= std::chrono::seconds(1)) {
+      challenge_window_start_ = now;
+      challenges_in_window_ = 0;
+    }
+    if (challenges_in_window_ >= kTcpChallengeAcksPerSecond) return counters_.dropped.count(TcpDrop::kChallengeLimit);
+    ++challenges_in_window_;
+    ++counters_.challenge_acks;
+    counters_.dropped.count(reason);
+    c.tcb.ack_due = true;
+    wants_output(c);
+  }
+
+  void enter_time_wait(Connection& c, Instant now) noexcept {
+    c.state.set(TcpState::TimeWait);
+    arm(c, Timer::kTimeWait, now + Config::kTcpTimeWait);
+  }
+
+  /// The connection is over (CLOSED): its waiters learn why.
+  void finish(Connection& c, std::optional<ConnectionError> error) noexcept {
+    if (c.tcb.listener != kNoListener) {
+      --listeners_[c.tcb.listener].pending;
+      c.tcb.listener = kNoListener;
+    }
+    c.state.set(TcpState::Done);
+    c.tcb.error = error;
+    c.tcb.timer = Timer::kNone;
+    c.tcb.deadline = kNever;
+    output_ &= ~(1u << index_of(c));
+    c.readers.notify_all();
+    c.writers.notify_all();
+  }
+
+  /// Ends a connection with a RST to the peer (abort, close with unread data, a listener closed).
+  void reset(Connection& c, std::optional<ConnectionError> error) noexcept {
+    const TcpState s = c.state.get();
+    if (s != TcpState::SynSent && s != TcpState::TimeWait) {
+      queue_reset(c.tcb.remote, c.tcb.local_port, c.tcb.remote_port, c.tcb.snd_nxt, 0, false);
+    }
+    finish(c, error);
+  }
+
+  /// The answer to a segment for no connection (RFC 9293 §3.10.7.1): never to a RST, nor to a
+  /// broadcast.
+  void reset_unknown(const Incoming& in) noexcept {
+    const wire::TcpRepr& h = in.header;
+    if (h.has(wire::tcp_flag::kRst) || in.broadcast) return;
+    if (h.has(wire::tcp_flag::kAck)) {
+      queue_reset(in.from, h.destination_port, h.source_port, h.acknowledgement, 0, false);
+    } else {
+      queue_reset(in.from, h.destination_port, h.source_port, 0, h.sequence + in.length(), true);
+    }
+  }
+
+  void queue_reset(const wire::Ipv4Address& to, std::uint16_t from_port, std::uint16_t to_port, std::uint32_t sequence,
+                   std::uint32_t ack, bool with_ack) noexcept {
+    if (resets_queued_ == kResetQueue) return counters_.dropped.count(TcpDrop::kRstQueueFull);
+    Segment& s = resets_[(reset_head_ + resets_queued_) % kResetQueue];
+    s = Segment{};
+    s.to = to;
+    s.source_port = from_port;
+    s.destination_port = to_port;
+    s.sequence = sequence;
+    s.acknowledgement = ack;
+    s.flags = static_cast<std::uint8_t>(wire::tcp_flag::kRst | (with_ack ? wire::tcp_flag::kAck : 0));
+    ++resets_queued_;
+  }
+
+  // ---- Reading and writing --------------------------------------------------------------------
+
+  std::optional<ConnectionError> write_error(const Connection& c) const noexcept {
+    switch (c.state.get()) {
+      case TcpState::Established:
+      case TcpState::CloseWait:
+        return c.tcb.fin_queued ? std::optional<ConnectionError>(ConnectionError::kShutDown) : std::nullopt;
+      case TcpState::Done:
+        return c.tcb.error.value_or(ConnectionError::kShutDown);
+      default:
+        return ConnectionError::kShutDown;
+    }
+  }
+
+  /// What a Read gets now: bytes, end of stream, an error; nullopt: nothing yet.
+  std::optional<typename Read::Output> take(Connection& c, std::span<std::byte> buffer) noexcept {
+    if (!c.rx.empty()) {
+      const std::size_t n = std::min(buffer.size(), c.rx.size());
+      c.rx.peek(0, buffer.first(n));
+      c.rx.pop(n);
+      window_opened(c);
+      return typename Read::Output(n);
+    }
+    if (c.tcb.fin_received) return typename Read::Output(std::size_t{0});
+    if (c.state.get() == TcpState::Done) {
+      if (c.tcb.error) return typename Read::Output(*c.tcb.error);
+      return typename Read::Output(std::size_t{0});
+    }
+    return std::nullopt;
+  }
+
+  // After a read: tell the peer when the window has grown by enough to matter (RFC 1122
+  // §4.2.3.3: at least an MSS, or half the buffer).
+  void window_opened(Connection& c) noexcept {
+    const Tcb& t = c.tcb;
+    const std::uint32_t edge = t.rcv_nxt + receive_window(c);
+    if (seq::ge(edge, t.rcv_adv + sws_threshold(c))) {
+      c.tcb.ack_due = true;
+      wants_output(c);
+    }
+  }
+
+  std::uint32_t receive_window(const Connection& c) const noexcept {
+    return static_cast<std::uint32_t>(std::min<std::size_t>(c.rx.free(), 65535));
+  }
+  std::uint32_t sws_threshold(const Connection& c) const noexcept {
+    return std::min<std::uint32_t>(static_cast<std::uint32_t>(c.rx.capacity() / 2), c.tcb.mss);
+  }
+  // The window to advertise: the right edge moves only by a worthwhile amount (receiver side
+  // silly window avoidance), and never back.
+  std::uint16_t advertise(Connection& c, bool commit) noexcept {
+    Tcb& t = c.tcb;
+    const std::uint32_t window = receive_window(c);
+    std::uint32_t offered = window;
+    if (seq::ge(t.rcv_adv, t.rcv_nxt) && seq::lt(t.rcv_nxt + window, t.rcv_adv + sws_threshold(c))) {
+      offered = t.rcv_adv - t.rcv_nxt;
+    }
+    if (commit) t.rcv_adv = t.rcv_nxt + offered;
+    return static_cast<std::uint16_t>(offered);
+  }
+
+  std::uint32_t fin_seq(const Connection& c) const noexcept {
+    return c.tcb.tx_seq + static_cast<std::uint32_t>(c.tx.size());
+  }
+
+  /// Marks a connection as having something to send, and wakes the interface task.
+  void wants_output(Connection& c) noexcept {
+    output_ |= 1u << index_of(c);
+    task_.wake();
+  }
+
+  // ---- Sending --------------------------------------------------------------------------------
+
+  Segment segment_for(const Connection& c, std::uint32_t sequence, std::uint8_t flags) const noexcept {
+    Segment s;
+    s.to = c.tcb.remote;
+    s.source_port = c.tcb.local_port;
+    s.destination_port = c.tcb.remote_port;
+    s.sequence = sequence;
+    s.flags = flags;
+    s.connection = index_of(c);
+    s.generation = c.generation;
+    return s;
+  }
+
+  /// The next segment a connection has to send, or nullopt. With `cx`, the segment is taken: the
+  /// sequence numbers, the timers and the flags move on as if it were sent (if the device then
+  /// fails to send it, the retransmission timer recovers it, as for a segment lost on the wire).
+  std::optional<Segment> next_segment(Connection& c, Context* cx) noexcept {
+    Tcb& t = c.tcb;
+    const bool commit = cx != nullptr;
+    const TcpState state = c.state.get();
+    if (state == TcpState::Done) return std::nullopt;
+    if (state == TcpState::SynSent || state == TcpState::SynReceived) {
+      if (t.snd_nxt != t.iss) return ack_only(c, commit, state == TcpState::SynReceived);
+      const bool ack = state == TcpState::SynReceived;
+      Segment s = segment_for(c, t.iss, static_cast<std::uint8_t>(wire::tcp_flag::kSyn | (ack ? wire::tcp_flag::kAck : 0)));
+      s.mss = our_mss();
+      if (ack) {
+        s.acknowledgement = t.rcv_nxt;
+        s.window = advertise(c, commit);
+      } else {
+        s.window = static_cast<std::uint16_t>(receive_window(c));
+      }
+      if (commit) {
+        t.snd_nxt = t.iss + 1;
+        if (seq::gt(t.snd_nxt, t.snd_max)) t.snd_max = t.snd_nxt;
+        t.ack_due = false;
+        if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
+      }
+      return s;
+    }
+    if (state == TcpState::TimeWait) return ack_only(c, commit, true);
+    if (t.probe) {
+      // A zero-window probe, as Linux sends it: an old number, which the peer must acknowledge
+      // with its current window.
+      Segment s = segment_for(c, t.snd_una - 1, wire::tcp_flag::kAck);
+      s.acknowledgement = t.rcv_nxt;
+      s.window = advertise(c, commit);
+      if (commit) {
+        t.probe = false;
+        ++counters_.zero_window_probes;
+      }
+      return s;
+    }
+    // Data, and the FIN after it.
+    const std::uint32_t offset = seq::gt(t.snd_nxt, t.tx_seq) ? t.snd_nxt - t.tx_seq : 0;
+    const std::uint32_t unsent = offset < c.tx.size() ? static_cast<std::uint32_t>(c.tx.size()) - offset : 0;
+    const std::uint32_t in_flight = t.snd_nxt - t.snd_una;
+    const std::uint32_t limit = std::min(t.snd_wnd, t.cwnd);
+    const std::uint32_t room = limit > in_flight ? limit - in_flight : 0;
+    std::uint32_t length = std::min<std::uint32_t>({unsent, room, t.mss});
+    if (length > 0 && length < t.mss) {
+      // Sender-side silly window avoidance with Nagle (RFC 1122 §4.2.3.4, RFC 896): a short
+      // segment goes only when it is all there is and nothing is unacknowledged (or Nagle is
+      // off), or when it is half the largest window the peer offered.
+      const bool all = length == unsent;
+      const bool may = (all && (t.nodelay || in_flight == 0 || t.fin_queued)) || length >= t.max_snd_wnd / 2;
+      if (!may) length = 0;
+    }
+    const bool fin = t.fin_queued && offset + length == c.tx.size() && t.snd_nxt + length == fin_seq(c) &&
+                     (length > 0 || unsent == 0);
+    if (length == 0 && !fin) return t.ack_due ? ack_only(c, commit, true) : std::nullopt;
+    std::uint8_t flags = wire::tcp_flag::kAck;
+    if (length > 0 && length == unsent) flags |= wire::tcp_flag::kPsh;
+    if (fin) flags |= wire::tcp_flag::kFin;
+    Segment s = segment_for(c, t.snd_nxt, flags);
+    s.acknowledgement = t.rcv_nxt;
+    s.window = advertise(c, commit);
+    s.data_offset = offset;
+    s.data_length = static_cast<std::uint16_t>(length);
+    if (commit) {
+      const bool fresh_data = t.snd_nxt == t.snd_max;
+      t.snd_nxt += length + (fin ? 1 : 0);
+      if (seq::gt(t.snd_nxt, t.snd_max)) {
+        t.snd_max = t.snd_nxt;
+        if (fresh_data && !t.timing) start_timing(c, t.snd_nxt, cx->now());
+      }
+      t.ack_due = false;
+      if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
+    }
+    return s;
+  }
+
+  std::optional<Segment> ack_only(Connection& c, bool commit, bool has_ack) noexcept {
+    Tcb& t = c.tcb;
+    if (!t.ack_due || !has_ack) return std::nullopt;
+    Segment s = segment_for(c, t.snd_nxt, wire::tcp_flag::kAck);
+    s.acknowledgement = t.rcv_nxt;
+    s.window = advertise(c, commit);
+    if (commit) t.ack_due = false;
+    return s;
+  }
+
+  void start_timing(Connection& c, std::uint32_t until, Instant now) noexcept {
+    c.tcb.timing = true;
+    c.tcb.rtt_seq = until;
+    c.tcb.rtt_start = now;
+  }
+
+  /// Writes a segment into a frame whose IP header is written, and submits it.
+  void emit(Frame& frame, const Segment& s) noexcept {
+    const std::size_t header_bytes = s.header_bytes();
+    if (s.connection != kNoConnection) {
+      Connection& c = connections_[s.connection];
+      if (c.generation != s.generation || c.state.get() == TcpState::Done) return;  // ended meanwhile: not sent
+      if (s.data_length > 0) c.tx.peek(s.data_offset, frame.payload().subspan(header_bytes, s.data_length));
+    }
+    const std::size_t length = wire::emit_tcp(
+        s.repr(), wire::ipv4_pseudo_header(ip_->config().address, s.to, kIpProtocol), s.data_length, frame.payload());
+    if (!frame.submit(length)) {
+      counters_.send_errors.count(SendError::kLinkDown);
+      return;
+    }
+    ++counters_.segments_sent;
+    if ((s.flags & wire::tcp_flag::kRst) != 0) ++counters_.resets_sent;
+  }
+
+  // ---- Timers ---------------------------------------------------------------------------------
+
+  void arm(Connection& c, Timer timer, Instant deadline) noexcept {
+    c.tcb.timer = timer;
+    c.tcb.deadline = deadline;
+  }
+  void disarm(Connection& c) noexcept {
+    c.tcb.timer = Timer::kNone;
+    c.tcb.deadline = kNever;
+  }
+
+  // With data waiting, nothing in flight and a zero window, the persist timer probes the peer
+  // (RFC 9293 §3.8.6.1), so that a lost window update cannot deadlock the connection.
+  void schedule_persist(Connection& c, Instant now) noexcept {
+    const Tcb& t = c.tcb;
+    const TcpState s = c.state.get();
+    const bool sending = s == TcpState::Established || s == TcpState::CloseWait || s == TcpState::FinWait1 ||
+                         s == TcpState::Closing || s == TcpState::LastAck;
+    if (sending && t.snd_wnd == 0 && t.snd_una == t.snd_max && !c.tx.empty() && t.timer == Timer::kNone) {
+      arm(c, Timer::kPersist, now + t.rto);
+    }
+  }
+
+  void timer_fires(Connection& c, Instant now) noexcept {
+    Tcb& t = c.tcb;
+    const Timer fired = t.timer;
+    disarm(c);
+    switch (fired) {
+      case Timer::kNone:
+        return;
+      case Timer::kTimeWait:
+      case Timer::kFinWait2:
+        finish(c, std::nullopt);
+        return;
+      case Timer::kPersist:
+        if (t.snd_wnd == 0 && !c.tx.empty()) {
+          t.probe = true;
+          t.rto = std::min(t.rto * 2, kTcpMaxRto);
+          arm(c, Timer::kPersist, now + t.rto);
+          wants_output(c);
+        }
+        return;
+      case Timer::kRetransmit:
+        break;
+    }
+    const TcpState s = c.state.get();
+    const bool handshake = s == TcpState::SynSent || s == TcpState::SynReceived;
+    if (++t.retries > (handshake ? kTcpSynRetries : kTcpDataRetries)) {
+      ++counters_.timeouts;
+      if (s == TcpState::SynReceived && t.listener != kNoListener) return finish(c, std::nullopt);
+      return finish(c, t.soft_error.value_or(ConnectionError::kTimedOut));
+    }
+    ++counters_.retransmissions;
+    // RFC 5681 §3.1: after a timeout, one segment at a time again; RFC 6298 §5.5: back off.
+    const std::uint32_t flight = t.snd_max - t.snd_una;
+    t.ssthresh = std::max<std::uint32_t>(flight / 2, 2u * t.mss);
+    t.cwnd = t.mss;
+    t.snd_nxt = handshake ? t.iss : t.snd_una;
+    t.timing = false;  // Karn: no sample from a retransmitted segment
+    t.rto = std::min(t.rto * 2, kTcpMaxRto);
+    arm(c, Timer::kRetransmit, now + t.rto);
+    wants_output(c);
+  }
+
+  Ip* ip_;
+  std::array<Connection, Config::kTcpConnections> connections_{};
+  std::array<Listener, Config::kTcpListeners> listeners_{};
+  std::array<Segment, kResetQueue> resets_{};
+  std::size_t reset_head_ = 0;
+  std::size_t resets_queued_ = 0;
+  std::uint32_t output_ = 0;  // bit i: connection i may have something to send
+  std::size_t last_served_ = Config::kTcpConnections - 1;
+  std::uint64_t accept_sequence_ = 0;
+  std::uint16_t next_ephemeral_ = kEphemeralPortFirst;
+  IsnGenerator isn_;
+  Instant last_now_{};
+  Instant challenge_window_start_{};
+  std::uint32_t challenges_in_window_ = 0;
+  WakerSlot task_;  // the interface task, woken when an application gives TCP something to send
+  TcpCounters counters_;
+};
+
+}  // namespace pollstack::net

@@ -1,0 +1,519 @@
+// TCP's state machine against a scripted peer: segments in, the exact segments out (RFC 9293's
+// diagram, transition by transition), under the interface task and a test clock.
+#include "layers/tcp/tcp.h"
+
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "layers/interface.h"
+#include "tests/layers/interface_fixture.h"
+#include "tests/layers/peer.h"
+
+namespace pollstack::net {
+namespace {
+
+using testing::Bytes;
+using testing::kOurIp;
+using testing::kOurMac;
+using testing::kPeer;
+using testing::Sent;
+namespace flag = wire::tcp_flag;
+
+constexpr std::uint16_t kPort = 80;
+constexpr std::uint16_t kPeerPort = 40000;
+constexpr std::uint32_t kPeerIsn = 1000;
+
+// The interface with TCP, a neighbour that has introduced itself, and the peer's end of one
+// connection: its port, its next sequence number, and what it knows of ours.
+struct TcpFixture : testing::InterfaceFixture {
+  using Layer = testing::InterfaceFixture::Iface::TcpLayer;
+
+  TcpFixture() { meet(); }
+
+  Layer& tcp() { return iface.tcp(); }
+
+  std::uint16_t peer_port = kPeerPort;
+  std::uint16_t our_port = kPort;
+  std::uint32_t peer_next = kPeerIsn;  // the peer's next sequence number
+  std::uint32_t our_next = 0;          // ours, as the peer has seen it
+
+  wire::TcpRepr header(std::uint8_t flags, std::uint32_t sequence, std::uint32_t ack, std::uint16_t window = 65535) {
+    wire::TcpRepr h;
+    h.source_port = peer_port;
+    h.destination_port = our_port;
+    h.sequence = sequence;
+    h.acknowledgement = ack;
+    h.flags = flags;
+    h.window = window;
+    return h;
+  }
+
+  /// The peer sends a segment at its next sequence number, acknowledging all it has seen.
+  void send(std::uint8_t flags, const Bytes& payload = {}, std::uint16_t window = 65535) {
+    receive(kPeer.tcp(kOurMac, kOurIp, header(flags, peer_next, our_next, window), payload));
+    peer_next += static_cast<std::uint32_t>(payload.size()) + ((flags & flag::kSyn) ? 1 : 0) +
+                 ((flags & flag::kFin) ? 1 : 0);
+  }
+  void send_raw(const wire::TcpRepr& h, const Bytes& payload = {}) {
+    receive(kPeer.tcp(kOurMac, kOurIp, h, payload));
+  }
+
+  /// The next segment the stack sent; its sequence space is noted as the peer's view.
+  Sent segment() {
+    Sent s = sent();
+    REQUIRE(s.tcp.has_value());
+    CHECK(s.ip->destination == kPeer.ip);
+    CHECK(s.tcp->source_port == our_port);
+    CHECK(s.tcp->destination_port == peer_port);
+    const std::uint32_t end = s.tcp->sequence + static_cast<std::uint32_t>(s.payload.size()) +
+                              (s.tcp->has(flag::kSyn) ? 1 : 0) + (s.tcp->has(flag::kFin) ? 1 : 0);
+    if (seq::gt(end, our_next) || s.tcp->has(flag::kSyn)) our_next = end;
+    return s;
+  }
+
+  void nothing_sent() { CHECK(channel.sent_count() == 0); }
+
+  template <class Op>
+  auto poll(Op& op) {
+    auto result = d.poll(op);
+    run();  // the interface task sends what the operation queued
+    return result;
+  }
+
+  /// A passive open on kPort, completed: the accepted connection.
+  TcpSocket open_passive() {
+    const Result<TcpListener, ListenError> l = tcp().listen(kPort);
+    REQUIRE(l.ok());
+    listener = l.value();
+    auto accept = tcp().accept(listener);
+    CHECK(poll(accept).is_pending());
+    send(flag::kSyn);
+    const Sent syn_ack = segment();
+    CHECK(syn_ack.tcp->flags == (flag::kSyn | flag::kAck));
+    send(flag::kAck);
+    nothing_sent();
+    auto accepted = poll(accept);
+    REQUIRE(accepted.is_ready());
+    REQUIRE(accepted.value().ok());
+    return accepted.value().value();
+  }
+
+  std::string read_all(TcpSocket s) {
+    std::array<std::byte, 4096> buffer{};
+    auto r = tcp().read(s, buffer);
+    auto got = poll(r);
+    REQUIRE(got.is_ready());
+    REQUIRE(got.value().ok());
+    return std::string(reinterpret_cast<const char*>(buffer.data()), got.value().value());
+  }
+
+  void write_all(TcpSocket s, const Bytes& data) {
+    auto w = tcp().write(s, data);
+    auto done = poll(w);
+    REQUIRE(done.is_ready());
+    REQUIRE(done.value().ok());
+    CHECK(done.value().value() == data.size());
+  }
+
+  TcpListener listener;
+};
+
+std::string as_string(const Bytes& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+TEST_CASE("passive open: SYN, SYN-ACK with our MSS, ACK; accept hands out the connection") {
+  TcpFixture f;
+  REQUIRE(f.tcp().listen(kPort).ok());
+  CHECK(f.tcp().listen(kPort).error() == ListenError::kPortInUse);
+  auto accept = f.tcp().accept(TcpListener{0, 0});
+  CHECK(f.poll(accept).is_pending());
+  wire::TcpRepr syn = f.header(flag::kSyn, kPeerIsn, 0, 29200);
+  syn.options.has_mss = true;
+  syn.options.mss = 1200;
+  f.send_raw(syn);
+  f.peer_next = kPeerIsn + 1;
+  const Sent syn_ack = f.segment();
+  CHECK(syn_ack.tcp->flags == (flag::kSyn | flag::kAck));
+  CHECK(syn_ack.tcp->acknowledgement == kPeerIsn + 1);
+  CHECK(syn_ack.tcp->options.has_mss);
+  CHECK(syn_ack.tcp->options.mss == 1460);
+  CHECK(syn_ack.tcp->window == 16384);
+  CHECK(syn_ack.payload.empty());
+  CHECK(f.tcp().count_in(TcpState::SynReceived) == 1);
+  CHECK(f.poll(accept).is_pending());  // not before the handshake completes
+
+  f.send(flag::kAck);
+  f.nothing_sent();
+  auto accepted = f.poll(accept);
+  REQUIRE(accepted.is_ready());
+  REQUIRE(accepted.value().ok());
+  const TcpSocket s = accepted.value().value();
+  CHECK(f.tcp().state(s) == TcpState::Established);
+  CHECK(f.tcp().remote(s)->address == wire::IpAddress(kPeer.ip));
+  CHECK(f.tcp().remote(s)->port == kPeerPort);
+  CHECK(f.tcp().counters().passive_opens == 1);
+  CHECK(f.tcp().counters().established == 1);
+
+  // The peer's MSS bounds our segments: 3000 bytes go as 1200 + 1200 + 600, the last one, short,
+  // once the others are acknowledged (Nagle).
+  f.write_all(s, testing::pattern(3000));
+  CHECK(f.segment().payload.size() == 1200);
+  CHECK(f.segment().payload.size() == 1200);
+  f.nothing_sent();
+  f.send(flag::kAck);
+  const Sent last = f.segment();
+  CHECK(last.payload.size() == 600);
+  CHECK(last.tcp->has(flag::kPsh));
+}
+
+TEST_CASE("data both ways: each segment is acknowledged; reads get the bytes in order") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.send(flag::kAck | flag::kPsh, testing::text("hello, "));
+  Sent ack = f.segment();
+  CHECK(ack.tcp->flags == flag::kAck);
+  CHECK(ack.tcp->acknowledgement == f.peer_next);
+  CHECK(ack.tcp->window == 16384 - 7);
+  f.send(flag::kAck | flag::kPsh, testing::text("world"));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.read_all(s) == "hello, world");
+
+  f.write_all(s, testing::text("echo"));
+  const Sent data = f.segment();
+  CHECK(data.tcp->flags == (flag::kAck | flag::kPsh));
+  CHECK(as_string(data.payload) == "echo");
+  CHECK(data.tcp->acknowledgement == f.peer_next);
+  f.send(flag::kAck);
+  f.nothing_sent();
+
+  // A retransmitted old segment is acknowledged again, and not delivered twice.
+  f.send_raw(f.header(flag::kAck | flag::kPsh, f.peer_next - 5, f.our_next), testing::text("world"));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  std::array<std::byte, 16> buffer{};
+  auto r = f.tcp().read(s, buffer);
+  CHECK(f.poll(r).is_pending());
+}
+
+TEST_CASE("passive close: FIN is acknowledged, the read ends, close sends our FIN, its ACK ends it") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.send(flag::kAck | flag::kFin);
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().state(s) == TcpState::CloseWait);
+  CHECK(f.read_all(s).empty());  // end of stream
+
+  // Half-close: we may still send.
+  f.write_all(s, testing::text("bye"));
+  CHECK(as_string(f.segment().payload) == "bye");
+  f.send(flag::kAck);
+
+  f.tcp().close(s);
+  f.run();
+  const Sent fin = f.segment();
+  CHECK(fin.tcp->flags == (flag::kAck | flag::kFin));
+  CHECK(f.tcp().count_in(TcpState::LastAck) == 1);
+  f.send(flag::kAck);
+  CHECK(f.tcp().count_in(TcpState::Done) == kTcpConnections);
+  CHECK(f.tcp().state(s) == std::nullopt);  // the handle is gone with close()
+}
+
+TEST_CASE("active close: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT for 2 MSL, then closed") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  REQUIRE_FALSE(f.tcp().shutdown(s).has_value());
+  f.run();
+  const Sent fin = f.segment();
+  CHECK(fin.tcp->flags == (flag::kAck | flag::kFin));
+  CHECK(f.tcp().state(s) == TcpState::FinWait1);
+  f.send(flag::kAck);
+  CHECK(f.tcp().state(s) == TcpState::FinWait2);
+  // Still reading: the peer's last data, then its FIN.
+  f.send(flag::kAck | flag::kPsh, testing::text("last words"));
+  f.segment();
+  f.send(flag::kAck | flag::kFin);
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().state(s) == TcpState::TimeWait);
+  CHECK(f.read_all(s) == "last words");
+  CHECK(f.read_all(s).empty());
+
+  // A retransmitted FIN in TIME-WAIT is acknowledged again and restarts the wait.
+  f.send_raw(f.header(flag::kAck | flag::kFin, f.peer_next - 1, f.our_next));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  f.d.advance(kTcpTimeWait - Duration{1});
+  f.run();
+  CHECK(f.tcp().state(s) == TcpState::TimeWait);
+  CHECK(f.d.deadline == f.d.now + Duration{1});
+  f.d.advance(Duration{1});
+  f.run();
+  CHECK(f.tcp().state(s) == TcpState::Done);
+  f.tcp().close(s);
+  CHECK(f.tcp().count_in(TcpState::Done) == kTcpConnections);
+  f.nothing_sent();
+}
+
+TEST_CASE("simultaneous close: FIN-WAIT-1, CLOSING, TIME-WAIT") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  REQUIRE_FALSE(f.tcp().shutdown(s).has_value());
+  f.run();
+  const Sent fin = f.segment();
+  REQUIRE(fin.tcp->has(flag::kFin));
+  // The peer's FIN crosses ours: it does not acknowledge our FIN yet.
+  f.send_raw(f.header(flag::kAck | flag::kFin, f.peer_next, fin.tcp->sequence));
+  f.peer_next += 1;
+  CHECK(f.tcp().state(s) == TcpState::Closing);
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  f.send(flag::kAck);
+  CHECK(f.tcp().state(s) == TcpState::TimeWait);
+}
+
+TEST_CASE("active open: SYN with our MSS, SYN-ACK, ACK; connect completes") {
+  TcpFixture f;
+  auto connect = f.tcp().connect({kPeer.ip, 7});
+  CHECK(f.poll(connect).is_pending());
+  const Sent syn = f.sent();
+  REQUIRE(syn.tcp.has_value());
+  CHECK(syn.tcp->flags == flag::kSyn);
+  CHECK(syn.tcp->destination_port == 7);
+  CHECK(syn.tcp->source_port >= kEphemeralPortFirst);
+  CHECK(syn.tcp->options.mss == 1460);
+  f.peer_port = 7;
+  f.our_port = syn.tcp->source_port;
+  f.our_next = syn.tcp->sequence + 1;
+  f.send(flag::kSyn | flag::kAck);
+  const Sent ack = f.segment();
+  CHECK(ack.tcp->flags == flag::kAck);
+  CHECK(ack.tcp->sequence == syn.tcp->sequence + 1);
+  CHECK(ack.tcp->acknowledgement == kPeerIsn + 1);
+  auto done = f.poll(connect);
+  REQUIRE(done.is_ready());
+  REQUIRE(done.value().ok());
+  CHECK(f.tcp().state(done.value().value()) == TcpState::Established);
+  CHECK(f.tcp().counters().active_opens == 1);
+}
+
+TEST_CASE("simultaneous open: SYN crosses SYN; SYN-RECEIVED; both ACKs complete it") {
+  TcpFixture f;
+  auto connect = f.tcp().connect({kPeer.ip, 7});
+  CHECK(f.poll(connect).is_pending());
+  const Sent syn = f.sent();
+  f.peer_port = 7;
+  f.our_port = syn.tcp->source_port;
+  f.send(flag::kSyn);  // the peer's own SYN, no ACK
+  const Sent syn_ack = f.segment();
+  CHECK(syn_ack.tcp->flags == (flag::kSyn | flag::kAck));
+  CHECK(syn_ack.tcp->sequence == syn.tcp->sequence);
+  CHECK(syn_ack.tcp->acknowledgement == kPeerIsn + 1);
+  CHECK(f.poll(connect).is_pending());
+  f.send_raw(f.header(flag::kSyn | flag::kAck, kPeerIsn, syn.tcp->sequence + 1));
+  // Our state is SYN-RECEIVED: a SYN-ACK there is a SYN in a synchronized state... it acknowledges
+  // our SYN, which is what completes the handshake on Linux too; here it is answered as RFC 5961.
+  auto done = f.poll(connect);
+  CHECK(done.is_pending());
+  f.our_next = syn.tcp->sequence + 1;
+  f.send(flag::kAck);
+  done = f.poll(connect);
+  REQUIRE(done.is_ready());
+  REQUIRE(done.value().ok());
+}
+
+TEST_CASE("a SYN to a closed port gets RST-ACK; an ACK gets RST at its number; a RST gets nothing") {
+  TcpFixture f;
+  f.our_port = 81;
+  f.send_raw(f.header(flag::kSyn, 5000, 0));
+  Sent rst = f.segment();
+  CHECK(rst.tcp->flags == (flag::kRst | flag::kAck));
+  CHECK(rst.tcp->sequence == 0);
+  CHECK(rst.tcp->acknowledgement == 5001);
+  f.send_raw(f.header(flag::kAck, 5001, 777));
+  rst = f.segment();
+  CHECK(rst.tcp->flags == flag::kRst);
+  CHECK(rst.tcp->sequence == 777);
+  f.send_raw(f.header(flag::kRst, 5001, 0));
+  f.nothing_sent();
+  CHECK(f.tcp().counters().dropped[TcpDrop::kNoConnection] == 3);
+  CHECK(f.tcp().counters().resets_sent == 2);
+  // Never to a broadcast.
+  f.receive(kPeer.tcp(wire::MacAddress::broadcast(), kOurIp, f.header(flag::kSyn, 5000, 0)));
+  f.nothing_sent();
+}
+
+TEST_CASE("connect to a closed port: the RST refuses it") {
+  TcpFixture f;
+  auto connect = f.tcp().connect({kPeer.ip, 9});
+  CHECK(f.poll(connect).is_pending());
+  const Sent syn = f.sent();
+  f.peer_port = 9;
+  f.our_port = syn.tcp->source_port;
+  // A RST without an acceptable ACK is ignored (RFC 9293 §3.10.7.3)...
+  f.send_raw(f.header(flag::kRst | flag::kAck, 0, syn.tcp->sequence + 7));
+  CHECK(f.poll(connect).is_pending());
+  // ...as Linux answers: RST-ACK acknowledging the SYN.
+  f.send_raw(f.header(flag::kRst | flag::kAck, 0, syn.tcp->sequence + 1));
+  auto done = f.poll(connect);
+  REQUIRE(done.is_ready());
+  CHECK(done.value().error() == ConnectionError::kRefused);
+  CHECK(f.tcp().count_in(TcpState::Done) == kTcpConnections);
+}
+
+TEST_CASE("a RST at RCV.NXT resets the connection; one elsewhere in the window gets a challenge ACK") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.send_raw(f.header(flag::kRst, f.peer_next + 100, 0));
+  const Sent challenge = f.segment();
+  CHECK(challenge.tcp->flags == flag::kAck);
+  CHECK(challenge.tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().state(s) == TcpState::Established);
+  CHECK(f.tcp().counters().challenge_acks == 1);
+  // A SYN on an open connection: challenged too (RFC 5961 §4).
+  f.send_raw(f.header(flag::kSyn, f.peer_next + 5, 0));
+  CHECK(f.segment().tcp->flags == flag::kAck);
+  CHECK(f.tcp().state(s) == TcpState::Established);
+
+  std::array<std::byte, 16> buffer{};
+  auto r = f.tcp().read(s, buffer);
+  CHECK(f.poll(r).is_pending());
+  f.send_raw(f.header(flag::kRst, f.peer_next, 0));
+  f.nothing_sent();
+  auto got = f.poll(r);
+  REQUIRE(got.is_ready());
+  CHECK(got.value().error() == ConnectionError::kReset);
+  CHECK(f.tcp().state(s) == TcpState::Done);
+}
+
+TEST_CASE("a segment outside the window is answered with an ACK and dropped") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.send_raw(f.header(flag::kAck, f.peer_next + 70000, f.our_next), testing::text("far"));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().counters().dropped[TcpDrop::kOutOfWindow] == 1);
+  // After a gap: not kept yet; a duplicate ACK says where we are.
+  f.send_raw(f.header(flag::kAck, f.peer_next + 10, f.our_next), testing::text("later"));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().counters().dropped[TcpDrop::kOutOfOrder] == 1);
+  // An ACK of something never sent: an ACK back.
+  f.send_raw(f.header(flag::kAck, f.peer_next, f.our_next + 5000));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().state(s) == TcpState::Established);
+}
+
+TEST_CASE("retransmission: the segment again after the RTO, which doubles; an ACK stops it") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.write_all(s, testing::text("are you there?"));
+  const Sent first = f.segment();
+  f.d.advance(kTcpInitialRto - Duration{1});
+  f.run();
+  f.nothing_sent();
+  f.d.advance(Duration{1});
+  f.run();
+  const Sent again = f.segment();
+  CHECK(again.tcp->sequence == first.tcp->sequence);
+  CHECK(again.payload == first.payload);
+  CHECK(f.tcp().counters().retransmissions == 1);
+  CHECK(f.d.deadline == f.d.now + 2 * kTcpInitialRto);  // backed off
+  f.send(flag::kAck);
+  f.d.advance(10 * kTcpInitialRto);
+  f.run();
+  f.nothing_sent();
+}
+
+TEST_CASE("a connect to a silent peer times out after the SYN retries") {
+  TcpFixture f;
+  auto connect = f.tcp().connect({kPeer.ip, 7});
+  CHECK(f.poll(connect).is_pending());
+  f.sent();
+  std::uint32_t syns = 1;
+  auto done = f.poll(connect);
+  for (int i = 0; i < 200 && done.is_pending(); ++i) {
+    f.d.advance(std::chrono::seconds(1));
+    f.run();
+    while (std::optional<Bytes> frame = f.channel.take_sent()) {
+      if (Sent::decode(*frame).tcp.has_value()) ++syns;  // (ARP asks for the peer again after a minute)
+    }
+    done = f.poll(connect);
+  }
+  REQUIRE(done.is_ready());
+  CHECK(done.value().error() == ConnectionError::kTimedOut);
+  CHECK(f.tcp().counters().retransmissions == kTcpSynRetries);
+  // One retransmission found the neighbour expired (a minute without ARP) and went unsent while
+  // ARP asked again: counted, and the next one went out.
+  CHECK(syns + f.tcp().counters().send_errors[SendError::kNeighbourUnresolved] == 1 + kTcpSynRetries);
+  CHECK(f.tcp().counters().timeouts == 1);
+}
+
+TEST_CASE("backpressure: a write larger than the send buffer waits for the peer's ACKs") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  const Bytes data = testing::pattern(3 * kTcpSendBufferBytes);
+  auto w = f.tcp().write(s, data);
+  auto written = f.poll(w);
+  CHECK(written.is_pending());
+  Bytes received;
+  for (int round = 0; round < 100 && received.size() < data.size(); ++round) {
+    while (std::optional<Bytes> frame = f.channel.take_sent()) {
+      const Sent seg = Sent::decode(*frame);
+      REQUIRE(seg.tcp.has_value());
+      CHECK(seg.tcp->sequence == f.our_next);
+      received.insert(received.end(), seg.payload.begin(), seg.payload.end());
+      f.our_next += static_cast<std::uint32_t>(seg.payload.size());
+    }
+    f.send(flag::kAck);
+    if (written.is_pending()) written = f.poll(w);
+  }
+  REQUIRE(written.is_ready());
+  CHECK(written.value().value() == data.size());
+  CHECK(received == data);
+  CHECK(f.tcp().counters().write_pending > 0);
+}
+
+TEST_CASE("a zero window stops sending; the persist timer probes until it opens") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.send(flag::kAck, {}, 0);  // the peer closes its window
+  f.write_all(s, testing::text("wait for it"));
+  f.nothing_sent();
+  f.d.advance(kTcpInitialRto);
+  f.run();
+  const Sent probe = f.segment();
+  CHECK(probe.payload.empty());
+  CHECK(probe.tcp->sequence == f.our_next - 1);  // an old number: the peer must answer it
+  CHECK(f.tcp().counters().zero_window_probes == 1);
+  f.send(flag::kAck, {}, 1000);  // the window opens
+  CHECK(as_string(f.segment().payload) == "wait for it");
+}
+
+TEST_CASE("the backlog bounds connections not yet accepted; SYNs beyond it are ignored") {
+  TcpFixture f;
+  REQUIRE(f.tcp().listen(kPort).ok());
+  for (std::size_t i = 0; i < kTcpBacklog; ++i) {
+    f.peer_port = static_cast<std::uint16_t>(kPeerPort + i);
+    f.send_raw(f.header(flag::kSyn, kPeerIsn, 0));
+    CHECK(f.segment().tcp->flags == (flag::kSyn | flag::kAck));
+  }
+  f.peer_port = kPeerPort + 100;
+  f.send_raw(f.header(flag::kSyn, kPeerIsn, 0));
+  f.nothing_sent();
+  CHECK(f.tcp().counters().dropped[TcpDrop::kBacklogFull] == 1);
+}
+
+TEST_CASE("initial sequence numbers: a keyed hash of the 4-tuple, moving with a 4 us clock (RFC 6528)") {
+  // SipHash-2-4's reference vector (key 00..0f, message 00..0e).
+  std::array<std::uint8_t, 15> message{};
+  for (std::size_t i = 0; i < message.size(); ++i) message[i] = static_cast<std::uint8_t>(i);
+  CHECK(siphash24(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, message) == 0xa129ca6149be45e5ULL);
+  CHECK(siphash24(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, {}) == 0x726fdb47dd0e0e31ULL);
+  IsnGenerator isn;
+  const Instant t0{};
+  const std::uint32_t a = isn.isn(kOurIp, 80, kPeer.ip, 40000, t0);
+  CHECK(isn.isn(kOurIp, 80, kPeer.ip, 40000, t0 + Duration{400}) == a + 100);
+  CHECK(isn.isn(kOurIp, 80, kPeer.ip, 40001, t0) != a);
+  isn.set_secret(1, 2);
+  CHECK(isn.isn(kOurIp, 80, kPeer.ip, 40000, t0) != a);
+}
+
+}  // namespace
+}  // namespace pollstack::net
