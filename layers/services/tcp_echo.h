@@ -37,9 +37,7 @@ class TcpEchoSession {
       : tcp_(&tcp), counters_(&counters), socket_(socket) {}
   /// Moved only before its first poll (into the pool): its operations point into its buffer.
   TcpEchoSession(TcpEchoSession&& other) noexcept
-      : tcp_(other.tcp_), counters_(other.counters_), socket_(other.socket_) {
-    other.owns_socket_ = false;
-  }
+      : tcp_(other.tcp_), counters_(other.counters_), socket_(other.socket_) {}
   TcpEchoSession& operator=(TcpEchoSession&&) = delete;
   ~TcpEchoSession() {
     if (owns_socket_ && state_.get() != State::Done) tcp_->close(socket_);  // the pool retired it early
@@ -47,6 +45,8 @@ class TcpEchoSession {
 
   Poll<void> poll(Context& cx) noexcept {
     state_.expect_pollable();
+    owns_socket_ = true;  // from its first poll, in its slot of the pool (a session the pool
+                          // refused never owned it: the service resets that connection)
     for (std::uint32_t round = 0; round < kEchoesPerPoll; ++round) {
       if (state_.get() == State::Reading) {
         if (!read_) read_.emplace(tcp_->read(socket_, buffer_));
@@ -86,7 +86,7 @@ class TcpEchoSession {
   TcpLayer* tcp_;
   TcpEchoCounters* counters_;
   TcpSocket socket_;
-  bool owns_socket_ = true;
+  bool owns_socket_ = false;
   std::optional<typename TcpLayer::Read> read_;
   std::optional<typename TcpLayer::Write> write_;
   std::array<std::byte, kBufferBytes> buffer_;

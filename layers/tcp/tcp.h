@@ -110,8 +110,10 @@ enum class TcpDrop : std::uint8_t {
   kChallengeLimit, // the same, but over kTcpChallengeAcksPerSecond: not answered
   kUnexpected,     // nothing in its state takes it (e.g. a non-SYN to a listener without ACK)
   kRstQueueFull,   // a RST to send found the queue of RSTs full: not sent
+  kWindowFull,     // data at RCV.NXT while our window is zero: its ACK is taken, its data not
+  kDataAfterClose, // new data for a connection its application closed: reset (RFC 2525 §2.17)
 };
-inline constexpr std::size_t kTcpDropKinds = 11;
+inline constexpr std::size_t kTcpDropKinds = 13;
 
 struct TcpCounters {
   std::uint64_t segments_received = 0;  // parsed and checksummed
@@ -402,11 +404,7 @@ class Tcp {
     if (!c->rx.empty() && c->state.get() != TcpState::Done) {
       reset(*c, std::nullopt);
     } else {
-      (void)shutdown(id);
-      // An orphan waits in FIN-WAIT-2 only so long (Linux's tcp_fin_timeout).
-      if (c->state.get() == TcpState::FinWait2 && c->tcb.timer == Timer::kNone) {
-        arm(*c, Timer::kFinWait2, last_now_ + kTcpFinWait2Timeout);
-      }
+      (void)shutdown(id);  // an orphan in FIN-WAIT-2 gets its timer at the next run_timers
     }
     c->tcb.app_owned = false;
     c->readers.notify_all();
@@ -472,9 +470,9 @@ class Tcp {
           !in.header.has(wire::tcp_flag::kAck) && seq::gt(in.header.sequence, c->tcb.rcv_nxt) &&
           find_listener(in.header.destination_port) != nullptr) {
         // A new incarnation of a connection in TIME-WAIT, its SYN above the old one's numbers
-        // (RFC 9293 §3.10.7.4 note, RFC 6191): the old one ends, the listener takes the SYN.
+        // (RFC 9293 §3.10.7.4 note, RFC 6191): the old one ends, the listener takes the SYN (an
+        // application that still holds the old one keeps reading what it had received).
         finish(*c, std::nullopt);
-        release(*c);
       } else {
         segment_arrives(*c, in, now);
         return has_transmit() ? RxVerdict::kAnswer : RxVerdict::kDone;
@@ -519,11 +517,21 @@ class Tcp {
     const Instant now = cx.now();
     Instant next = kNever;
     last_now_ = now;
+    reported_deadline_ = Instant::min();  // what is armed here is reported below
     for (Connection& c : connections_) {
       schedule_persist(c, now);
+      if (c.state.get() == TcpState::FinWait2 && !c.tcb.app_owned && c.tcb.timer == Timer::kNone) {
+        arm(c, Timer::kFinWait2, now + kTcpFinWait2Timeout);  // an orphan waits so long (tcp_fin_timeout)
+      }
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline <= now) timer_fires(c, now);
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline < next) next = c.tcb.deadline;
+      if (c.tcb.resend_at <= now) {
+        c.tcb.resend_at = kNever;
+        if (c.state.get() != TcpState::Done) wants_output(c);
+      }
+      if (c.tcb.resend_at < next) next = c.tcb.resend_at;
     }
+    reported_deadline_ = next;
     if (next != kNever) cx.wake_at(next);
   }
 
@@ -587,7 +595,7 @@ class Tcp {
       if (sent.is_pending()) return pending;
       state_.set(State::Done);
       if (!sent.value().ok()) {
-        tcp_->counters_.send_errors.count(sent.value().error());
+        tcp_->not_sent(segment_, sent.value().error(), cx.now());
         return ready();
       }
       tcp_->emit(sent.value().value(), segment_);
@@ -627,6 +635,7 @@ class Tcp {
   static constexpr std::uint8_t kNoConnection = 0xff;
   static constexpr std::uint8_t kNoListener = 0xff;
   static constexpr std::size_t kResetQueue = 4;
+  static constexpr std::uint32_t kMaxCongestionWindow = 4 * 65535;
   static_assert(Config::kTcpConnections <= 32, "the output mask is 32 bits");
 
   enum class Timer : std::uint8_t { kNone, kRetransmit, kPersist, kTimeWait, kFinWait2 };
@@ -654,7 +663,8 @@ class Tcp {
     std::uint16_t mss = kTcpDefaultMss;  // what we send per segment
     bool fin_queued = false;     // the application shut down the sending side
     bool nodelay = false;
-    bool probe = false;          // a zero-window probe is due
+    bool probe = false;          // a probe is due: a zero-window probe, or a short segment anyway
+    std::uint8_t probes = 0;     // probes unanswered (any acceptable ACK answers them)
     // Congestion control (RFC 5681).
     std::uint32_t cwnd = 0;
     std::uint32_t ssthresh = 0xffffffff;
@@ -675,6 +685,7 @@ class Tcp {
     std::uint32_t retries = 0;
     Timer timer = Timer::kNone;
     Instant deadline = kNever;
+    Instant resend_at = kNever;  // a segment the layers below could not send goes again then
     std::optional<ConnectionError> error;       // why it ended, for the application
     std::optional<ConnectionError> soft_error;  // an ICMP error, reported if it times out
   };
@@ -754,7 +765,8 @@ class Tcp {
     Connection* oldest_wait = nullptr;
     for (Connection& c : connections_) {
       if (is_free(c)) return fresh(c);
-      if (c.state.get() == TcpState::TimeWait && (oldest_wait == nullptr || c.tcb.deadline < oldest_wait->tcb.deadline)) {
+      if (c.state.get() == TcpState::TimeWait && !c.tcb.app_owned &&
+          (oldest_wait == nullptr || c.tcb.deadline < oldest_wait->tcb.deadline)) {
         oldest_wait = &c;
       }
     }
@@ -827,7 +839,7 @@ class Tcp {
   void abandon(TcpSocket id) noexcept {
     Connection* c = owned(id);
     if (c == nullptr) return;
-    if (c->state.get() != TcpState::Done) finish(*c, std::nullopt);
+    if (c->state.get() != TcpState::Done) reset(*c, std::nullopt);  // RST, unless only our SYN was out
     release(*c);
   }
 
@@ -900,13 +912,40 @@ class Tcp {
   }
 
   /// SEGMENT ARRIVES for a connection (RFC 9293 §3.10.7.3 and .4, with RFC 5961).
-  void segment_arrives(Connection& c, const Incoming& in, Instant now) noexcept {
+  void segment_arrives(Connection& c, const Incoming& received, Instant now) noexcept {
     Tcb& t = c.tcb;
+    if (c.state.get() == TcpState::SynSent) return syn_sent_arrives(c, received, now);
+    Incoming in = received;
     const wire::TcpRepr& h = in.header;
-    if (c.state.get() == TcpState::SynSent) return syn_sent_arrives(c, in, now);
+
+    // Retransmissions the acceptability test would turn away: the peer's SYN again in
+    // SYN-RECEIVED (our SYN-ACK was lost: send it again), its FIN again in TIME-WAIT (our last
+    // ACK was lost: acknowledge it, and wait 2·MSL again), as Linux's tcp_check_req and
+    // tcp_timewait_state_process do.
+    if (c.state.get() == TcpState::SynReceived && h.flags == wire::tcp_flag::kSyn && h.sequence == t.irs) {
+      t.snd_nxt = t.iss;
+      wants_output(c);
+      return;
+    }
+    if (c.state.get() == TcpState::TimeWait && h.has(wire::tcp_flag::kFin) && !h.has(wire::tcp_flag::kRst) &&
+        h.sequence + static_cast<std::uint32_t>(in.payload.size()) + 1 == t.rcv_nxt) {
+      t.ack_due = true;
+      wants_output(c);
+      enter_time_wait(c, now);
+      return;
+    }
+    // With our window at zero, a segment at RCV.NXT still brings its ACK, its window and a FIN
+    // with no data (RFC 9293 §3.10.7.4; Linux): only its data is dropped, and acknowledged as not taken.
+    const bool at_closed_window = receive_window(c) == 0 && h.sequence == t.rcv_nxt && !h.has(wire::tcp_flag::kSyn);
+    if (at_closed_window && !in.payload.empty()) {
+      in.payload = {};
+      in.header.flags = static_cast<std::uint8_t>(in.header.flags & ~wire::tcp_flag::kFin);
+      t.ack_due = true;
+      counters_.dropped.count(TcpDrop::kWindowFull);
+    }
 
     // First: the sequence number.
-    if (!acceptable(c, in)) {
+    if (!at_closed_window && !acceptable(c, in)) {
       if (!h.has(wire::tcp_flag::kRst)) t.ack_due = true;
       wants_output(c);
       return counters_.dropped.count(TcpDrop::kOutOfWindow);
@@ -924,16 +963,8 @@ class Tcp {
                            c.state.get() == TcpState::TimeWait;
       return finish(c, closing ? std::nullopt : std::optional<ConnectionError>(ConnectionError::kReset));
     }
-    // Fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4.2). In SYN-RECEIVED, a
-    // retransmitted SYN means our SYN-ACK was lost: send it again.
-    if (h.has(wire::tcp_flag::kSyn)) {
-      if (c.state.get() == TcpState::SynReceived && h.sequence == t.irs) {
-        t.snd_nxt = t.iss;
-        wants_output(c);
-        return;
-      }
-      return challenge(c, TcpDrop::kChallenged);
-    }
+    // Fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4.2).
+    if (h.has(wire::tcp_flag::kSyn)) return challenge(c, TcpDrop::kChallenged);
     // Fifth: ACK.
     if (!h.has(wire::tcp_flag::kAck)) return counters_.dropped.count(TcpDrop::kNoAck);
     if (c.state.get() == TcpState::SynReceived) {
@@ -954,6 +985,7 @@ class Tcp {
     }
     // An ACK older than a window the peer may still have in flight is a forgery (RFC 5961 §5.2).
     if (seq::lt(h.acknowledgement, t.snd_una - t.max_snd_wnd)) return challenge(c, TcpDrop::kBadAck);
+    t.probes = 0;  // the peer is there
     if (seq::gt(h.acknowledgement, t.snd_una)) acknowledged(c, h.acknowledgement, now);
     // The send window, from the newest segment (RFC 9293 SND.WL1/WL2).
     if (seq::lt(t.snd_wl1, h.sequence) || (t.snd_wl1 == h.sequence && seq::le(t.snd_wl2, h.acknowledgement))) {
@@ -967,10 +999,7 @@ class Tcp {
     const bool fin_acked = t.fin_queued && seq::gt(t.snd_una, fin_seq(c));
     switch (c.state.get()) {
       case TcpState::FinWait1:
-        if (fin_acked) {
-          c.state.set(TcpState::FinWait2);
-          if (!t.app_owned) arm(c, Timer::kFinWait2, now + kTcpFinWait2Timeout);
-        }
+        if (fin_acked) c.state.set(TcpState::FinWait2);
         break;
       case TcpState::Closing:
         if (fin_acked) enter_time_wait(c, now);
@@ -979,18 +1008,12 @@ class Tcp {
         if (fin_acked) return finish(c, std::nullopt);
         break;
       case TcpState::TimeWait:
-        // Only a retransmitted FIN can arrive here: acknowledge it, and wait 2·MSL again.
-        if (h.has(wire::tcp_flag::kFin)) {
-          t.ack_due = true;
-          wants_output(c);
-          enter_time_wait(c, now);
-        }
-        return;
+        return;  // nothing more arrives in TIME-WAIT (a retransmitted FIN is handled above)
       default:
         break;
     }
     // Seventh: the data, then eighth: FIN.
-    receive_data(c, in);
+    if (!receive_data(c, in)) return;
     if (h.has(wire::tcp_flag::kFin) && !t.fin_received &&
         h.sequence + static_cast<std::uint32_t>(in.payload.size()) == t.rcv_nxt) {
       t.fin_received = true;
@@ -1048,7 +1071,7 @@ class Tcp {
     if (has_ack) {
       acknowledged(c, h.acknowledgement, now);
       established(c);
-      receive_data(c, in);     // data on a SYN-ACK is rare but legal
+      (void)receive_data(c, in);  // data on a SYN-ACK is rare but legal
     } else {
       // Simultaneous open (RFC 9293 Figure 8): SYN-RECEIVED, our SYN again with an ACK.
       c.state.set(TcpState::SynReceived);
@@ -1101,8 +1124,13 @@ class Tcp {
     } else {
       t.cwnd += std::max<std::uint32_t>(1, static_cast<std::uint32_t>(t.mss) * t.mss / t.cwnd);
     }
+    t.cwnd = std::min(t.cwnd, kMaxCongestionWindow);  // past any window the peer can offer: no use
     t.retries = 0;
     t.soft_error.reset();
+    // New data acknowledged: the backed-off timeout returns to SRTT + 4·RTTVAR. Strict Karn would
+    // keep it until the next sample, but without timestamps no retransmitted segment yields one,
+    // and a long recovery would wait out timeouts of up to two minutes between losses (lwIP
+    // resets it here too; Linux does on the RTT sample its timestamps take from nearly every ACK).
     if (t.rtt_valid) t.rto = rto_from(t.srtt, t.rttvar);
     if (t.snd_una == t.snd_max) {
       if (t.timer == Timer::kRetransmit) disarm(c);
@@ -1131,25 +1159,34 @@ class Tcp {
 
   /// Takes the in-order part of a segment's data into the receive buffer (RFC 9293 §3.10.7.4,
   /// seventh). Out-of-order data is not kept yet: a duplicate ACK tells the peer where we are.
-  void receive_data(Connection& c, const Incoming& in) noexcept {
+  /// False when the connection was reset for it (new data for a connection nobody will read).
+  bool receive_data(Connection& c, const Incoming& in) noexcept {
     Tcb& t = c.tcb;
     const TcpState s = c.state.get();
     if (in.payload.empty() || !(s == TcpState::Established || s == TcpState::FinWait1 || s == TcpState::FinWait2)) {
-      return;
+      return true;
     }
-    if (t.fin_received) return;
+    if (t.fin_received) return true;
     std::uint32_t first = in.header.sequence + (in.header.has(wire::tcp_flag::kSyn) ? 1 : 0);
     if (seq::gt(first, t.rcv_nxt)) {
       counters_.dropped.count(TcpDrop::kOutOfOrder);
       t.ack_due = true;
-      return;
+      return true;
     }
     const std::uint32_t skip = t.rcv_nxt - first;
-    if (skip >= in.payload.size()) return;  // all old: the ACK below repeats where we are
+    if (skip >= in.payload.size()) return true;  // all old: the ACK below repeats where we are
+    if (!t.app_owned && t.listener == kNoListener) {
+      // Closed by its application: new data would be acknowledged and never read. Linux resets
+      // (RFC 2525 §2.17, TCPAbortOnData), so the peer learns it was not delivered.
+      counters_.dropped.count(TcpDrop::kDataAfterClose);
+      reset(c, std::nullopt);
+      return false;
+    }
     const std::size_t taken = c.rx.push(in.payload.subspan(skip));
     t.rcv_nxt += static_cast<std::uint32_t>(taken);
     t.ack_due = true;  // every data segment is acknowledged at once (no delayed ACKs yet)
     if (taken > 0) c.readers.notify_one();
+    return true;
   }
 
   /// A challenge ACK (RFC 5961 §7), within the per-second limit.
@@ -1314,7 +1351,7 @@ class Tcp {
     Tcb& t = c.tcb;
     const bool commit = cx != nullptr;
     const TcpState state = c.state.get();
-    if (state == TcpState::Done) return std::nullopt;
+    if (state == TcpState::Done || t.resend_at != kNever) return std::nullopt;  // Done, or held (not_sent)
     if (state == TcpState::SynSent || state == TcpState::SynReceived) {
       if (t.snd_nxt != t.iss) return ack_only(c, commit, state == TcpState::SynReceived);
       const bool ack = state == TcpState::SynReceived;
@@ -1335,7 +1372,13 @@ class Tcp {
       return s;
     }
     if (state == TcpState::TimeWait) return ack_only(c, commit, true);
-    if (t.probe) {
+    // Data, and the FIN after it.
+    const std::uint32_t offset = seq::gt(t.snd_nxt, t.tx_seq) ? t.snd_nxt - t.tx_seq : 0;
+    const std::uint32_t unsent = offset < c.tx.size() ? static_cast<std::uint32_t>(c.tx.size()) - offset : 0;
+    const std::uint32_t in_flight = t.snd_nxt - t.snd_una;
+    const std::uint32_t limit = std::min(t.snd_wnd, t.cwnd);
+    const std::uint32_t room = limit > in_flight ? limit - in_flight : 0;
+    if (t.probe && room == 0) {
       // A zero-window probe, as Linux sends it: an old number, which the peer must acknowledge
       // with its current window.
       Segment s = segment_for(c, t.snd_una - 1, wire::tcp_flag::kAck);
@@ -1347,14 +1390,9 @@ class Tcp {
       }
       return s;
     }
-    // Data, and the FIN after it.
-    const std::uint32_t offset = seq::gt(t.snd_nxt, t.tx_seq) ? t.snd_nxt - t.tx_seq : 0;
-    const std::uint32_t unsent = offset < c.tx.size() ? static_cast<std::uint32_t>(c.tx.size()) - offset : 0;
-    const std::uint32_t in_flight = t.snd_nxt - t.snd_una;
-    const std::uint32_t limit = std::min(t.snd_wnd, t.cwnd);
-    const std::uint32_t room = limit > in_flight ? limit - in_flight : 0;
     std::uint32_t length = std::min<std::uint32_t>({unsent, room, t.mss});
-    if (length > 0 && length < t.mss) {
+    const bool resending = seq::lt(t.snd_nxt, t.snd_max);
+    if (length > 0 && length < t.mss && !t.probe && !resending) {  // a probe overrides (RFC 1122 §4.2.3.4 (d))
       // Sender-side silly window avoidance with Nagle (RFC 1122 §4.2.3.4, RFC 896): a short
       // segment goes only when it is all there is and nothing is unacknowledged (or Nagle is
       // off), or when it is half the largest window the peer offered.
@@ -1381,6 +1419,7 @@ class Tcp {
         if (fresh_data && !t.timing) start_timing(c, t.snd_nxt, cx->now());
       }
       t.ack_due = false;
+      t.probe = false;
       if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
     }
     return s;
@@ -1400,6 +1439,31 @@ class Tcp {
     c.tcb.timing = true;
     c.tcb.rtt_seq = until;
     c.tcb.rtt_start = now;
+  }
+
+  /// A segment the layers below could not send. The usual reason is a neighbour entry that expired
+  /// (a connection idle, or waiting on a long retransmission timeout, for longer than ARP keeps
+  /// an entry): the send started a resolution, so the connection goes back to that segment and
+  /// tries again shortly, instead of waiting a whole (backed-off) retransmission timeout for the
+  /// next try, which would find the entry expired again. Its retransmission timer runs on, so a
+  /// peer that is gone still times out.
+  void not_sent(const Segment& s, SendError error, Instant now) noexcept {
+    counters_.send_errors.count(error);
+    if (s.connection == kNoConnection) return;
+    Connection& c = connections_[s.connection];
+    if (c.generation != s.generation || c.state.get() == TcpState::Done) return;
+    Tcb& t = c.tcb;
+    if (seq::lt(s.sequence, t.snd_nxt) && seq::ge(s.sequence, t.snd_una - 1)) {
+      t.snd_nxt = seq::lt(s.sequence, t.snd_una) ? t.snd_una : s.sequence;
+      if (t.timing && seq::gt(t.rtt_seq, s.sequence)) t.timing = false;
+    }
+    if ((s.flags & wire::tcp_flag::kAck) != 0) t.ack_due = true;
+    if ((s.flags & wire::tcp_flag::kSyn) != 0) t.snd_nxt = t.iss;
+    if (error == SendError::kNeighbourUnresolved || error == SendError::kHostUnreachable ||
+        error == SendError::kNeighbourBusy || error == SendError::kNeighbourCacheFull) {
+      t.resend_at = now + kTcpNeighbourRetry;  // until then it sends nothing
+      note_deadline(t.resend_at);
+    }
   }
 
   /// Writes a segment into a frame whose IP header is written, and submits it.
@@ -1425,20 +1489,31 @@ class Tcp {
   void arm(Connection& c, Timer timer, Instant deadline) noexcept {
     c.tcb.timer = timer;
     c.tcb.deadline = deadline;
+    note_deadline(deadline);
+  }
+  // A deadline set outside run_timers (a segment sent, one received, an application's call) is
+  // earlier than what the task last told its owner: wake the task, whose next poll reports it.
+  void note_deadline(Instant deadline) noexcept {
+    if (deadline < reported_deadline_) {
+      reported_deadline_ = deadline;
+      task_.wake();
+    }
   }
   void disarm(Connection& c) noexcept {
     c.tcb.timer = Timer::kNone;
     c.tcb.deadline = kNever;
   }
 
-  // With data waiting, nothing in flight and a zero window, the persist timer probes the peer
-  // (RFC 9293 §3.8.6.1), so that a lost window update cannot deadlock the connection.
+  // With data waiting and nothing in flight, because the window is zero or too small for silly
+  // window avoidance to use, the persist timer probes the peer (RFC 9293 §3.8.6.1, RFC 1122
+  // §4.2.3.4's override timeout; Linux's probe timer), so that a lost window update cannot
+  // deadlock the connection.
   void schedule_persist(Connection& c, Instant now) noexcept {
     const Tcb& t = c.tcb;
     const TcpState s = c.state.get();
     const bool sending = s == TcpState::Established || s == TcpState::CloseWait || s == TcpState::FinWait1 ||
                          s == TcpState::Closing || s == TcpState::LastAck;
-    if (sending && t.snd_wnd == 0 && t.snd_una == t.snd_max && !c.tx.empty() && t.timer == Timer::kNone) {
+    if (sending && t.snd_una == t.snd_max && !c.tx.empty() && t.timer == Timer::kNone) {
       arm(c, Timer::kPersist, now + t.rto);
     }
   }
@@ -1455,18 +1530,20 @@ class Tcp {
         finish(c, std::nullopt);
         return;
       case Timer::kPersist:
-        if (t.snd_wnd == 0 && !c.tx.empty()) {
-          t.probe = true;
-          t.rto = std::min(t.rto * 2, kTcpMaxRto);
-          arm(c, Timer::kPersist, now + t.rto);
-          wants_output(c);
-        }
+        if (t.snd_una == t.snd_max && !c.tx.empty()) probe(c, Timer::kPersist, now);
         return;
       case Timer::kRetransmit:
         break;
     }
     const TcpState s = c.state.get();
     const bool handshake = s == TcpState::SynSent || s == TcpState::SynReceived;
+    if (!handshake && t.snd_wnd == 0) {
+      // The peer shrank its window to zero under data in flight: the timeouts become probes,
+      // which time the connection out only if the peer stops answering (Linux's retransmit timer).
+      t.snd_nxt = t.snd_una;
+      t.timing = false;
+      return probe(c, Timer::kRetransmit, now);
+    }
     if (++t.retries > (handshake ? kTcpSynRetries : kTcpDataRetries)) {
       ++counters_.timeouts;
       if (s == TcpState::SynReceived && t.listener != kNoListener) return finish(c, std::nullopt);
@@ -1481,6 +1558,21 @@ class Tcp {
     t.timing = false;  // Karn: no sample from a retransmitted segment
     t.rto = std::min(t.rto * 2, kTcpMaxRto);
     arm(c, Timer::kRetransmit, now + t.rto);
+    wants_output(c);
+  }
+
+  /// A persist probe is due. Probes back off from the RTO (their own count, not the RTO's); a
+  /// peer that answers none of kTcpDataRetries (an orphan: kTcpOrphanRetries, Linux's
+  /// tcp_orphan_retries) is given up, so a vanished peer cannot hold a slot forever.
+  void probe(Connection& c, Timer timer, Instant now) noexcept {
+    Tcb& t = c.tcb;
+    if (++t.probes > (t.app_owned ? kTcpDataRetries : kTcpOrphanRetries)) {
+      ++counters_.timeouts;
+      return finish(c, t.soft_error.value_or(ConnectionError::kTimedOut));
+    }
+    t.probe = true;
+    const Duration interval = std::min(t.rto * (Duration::rep{1} << std::min<std::uint8_t>(t.probes - 1, 10)), kTcpMaxRto);
+    arm(c, timer, now + interval);
     wants_output(c);
   }
 
@@ -1499,6 +1591,7 @@ class Tcp {
   Instant challenge_window_start_{};
   std::uint32_t challenges_in_window_ = 0;
   WakerSlot task_;  // the interface task, woken when an application gives TCP something to send
+  Instant reported_deadline_ = kNever;  // the earliest timer the task last reported to its owner
   TcpCounters counters_;
 };
 

@@ -22,9 +22,14 @@ int main() {
       {"Ipv4::Send", sizeof(Ipv4Send), "Arp::Send, the route"},
       {"Udp::Send", sizeof(UdpSend), "Ipv4::Send"},
       {"Udp::Receive", sizeof(UdpReceive), "socket id, caller's buffer span, Waiter"},
-      {"Interface::Task (receive path, transmit turns)", sizeof(Stack::Task), "OneOf: the device receive, or ARP's or ICMP's Transmit"},
+      {"Interface::Task (receive path, transmit turns)", sizeof(Stack::Task), "OneOf: the device receive, or ARP's, ICMP's or TCP's Transmit"},
       {"UdpEchoService", sizeof(UdpEchoService<Stack::UdpLayer>), "Receive, Udp::Send, 1472-byte buffer"},
-      {"Interface (all layers, 8 sockets)", sizeof(Stack), "Ethernet, Arp + cache, Ipv4, Icmp, Udp socket table"},
+      {"Tcp::Connect", sizeof(TcpConnect), "Ipv4::Send (the SYN), socket id, Waiter"},
+      {"Tcp::Write", sizeof(TcpWrite), "socket id, caller's data span, Waiter"},
+      {"Tcp::Read", sizeof(TcpRead), "socket id, caller's buffer span, Waiter"},
+      {"Tcp::Transmit", sizeof(Stack::TcpLayer::Transmit), "Ipv4::Send, the segment's header fields"},
+      {"Tcp (8 connections, 16 + 16 KiB each)", sizeof(Stack::TcpLayer), "connection table with its rings, listeners"},
+      {"Interface (all layers, 8 sockets)", sizeof(Stack), "Ethernet, Arp + cache, Ipv4, Icmp, Udp socket table, Tcp"},
   };
   std::printf("| type | bytes | holds by value |\n|---|---:|---|\n");
   for (const Row& r : rows) std::printf("| %s | %zu | %s |\n", r.name, r.bytes, r.holds);
