@@ -109,6 +109,9 @@ inline constexpr std::size_t kTcpBacklog = 4;
 /// window scaling yet). The receive buffer is the window we advertise.
 inline constexpr std::size_t kTcpSendBufferBytes = 16384;
 inline constexpr std::size_t kTcpReceiveBufferBytes = 16384;
+/// Out-of-order ranges a connection keeps (their bytes wait in its receive buffer's free space);
+/// a segment that would need one more is dropped and sent again by the peer.
+inline constexpr std::size_t kTcpOutOfOrderRanges = 4;
 /// TIME-WAIT lasts 2·MSL (RFC 9293 §3.6.1); Linux fixes it at 60 s (TCP_TIMEWAIT_LEN).
 inline constexpr Duration kTcpTimeWait = 60s;
 /// An orphaned connection (closed by its application) waits at most this long in FIN-WAIT-2 for

@@ -33,6 +33,21 @@ class ByteRing {
     return n;
   }
 
+  /// Writes `data` into the free space, `offset` bytes past the back, without making it part of
+  /// the ring yet (TCP's out-of-order data, waiting for the gap before it); extend() takes it in.
+  void write_ahead(std::size_t offset, std::span<const std::byte> data) noexcept {
+    expect(offset + data.size() <= free(), "ByteRing::write_ahead past the free space");
+    const std::size_t start = (head_ + size_ + offset) & (N - 1);
+    const std::size_t first = data.size() < N - start ? data.size() : N - start;
+    copy(data.data(), bytes_.data() + start, first);
+    copy(data.data() + first, bytes_.data(), data.size() - first);
+  }
+  /// Makes `n` bytes written ahead part of the ring.
+  void extend(std::size_t n) noexcept {
+    expect(n <= free(), "ByteRing::extend past the capacity");
+    size_ += n;
+  }
+
   /// Copies out.size() bytes starting `offset` bytes after the front, leaving them in place.
   void peek(std::size_t offset, std::span<std::byte> out) const noexcept {
     expect(offset + out.size() <= size_, "ByteRing::peek past the end");

@@ -39,6 +39,7 @@
 #include "layers/ipv4/ipv4.h"
 #include "layers/options.h"
 #include "layers/tcp/isn.h"
+#include "layers/tcp/out_of_order.h"
 #include "layers/tcp/tcp_seq.h"
 #include "layers/tcp/tcp_wire.h"
 #include "statemachines/poll.h"
@@ -103,7 +104,7 @@ enum class TcpDrop : std::uint8_t {
   kBacklogFull,    // a SYN to a listener whose backlog is full: ignored, the peer retries (Linux)
   kTableFull,      // a SYN while every slot is busy and none is in TIME-WAIT: ignored
   kOutOfWindow,    // sequence number not acceptable: answered with an ACK (RFC 9293 §3.10.7.4)
-  kOutOfOrder,     // acceptable, but after a gap: not kept yet, answered with a duplicate ACK
+  kOutOfOrder,     // after a gap, and kTcpOutOfOrderRanges are held: answered with a duplicate ACK
   kBadAck,         // acknowledges what was never sent: answered with an ACK, or RST in a handshake
   kNoAck,          // a segment without ACK in a synchronized state
   kChallenged,     // a RST or SYN that may be blind injection: answered with a challenge ACK (RFC 5961)
@@ -120,6 +121,7 @@ struct TcpCounters {
   std::uint64_t segments_sent = 0;
   std::uint64_t retransmissions = 0;    // retransmission timeouts (each resends from the oldest unacknowledged)
   std::uint64_t zero_window_probes = 0;
+  std::uint64_t out_of_order_kept = 0;  // segments held past a gap until it was filled
   std::uint64_t resets_sent = 0;
   std::uint64_t resets_received = 0;    // RSTs that closed a connection or refused a SYN
   std::uint64_t challenge_acks = 0;
@@ -444,6 +446,24 @@ class Tcp {
     const Connection* c = const_cast<Tcp*>(this)->owned(id);
     return c == nullptr ? 0 : c->tcb.local_port;
   }
+  /// A connection's variables, for tools and tests (Linux's TCP_INFO).
+  struct Info {
+    TcpState state = TcpState::Done;
+    std::uint32_t snd_una = 0, snd_nxt = 0, snd_max = 0, snd_wnd = 0, cwnd = 0, ssthresh = 0;
+    std::uint32_t rcv_nxt = 0, rcv_wnd = 0;
+    std::size_t unsent_or_unacked = 0, unread = 0, out_of_order_ranges = 0;
+    Duration srtt{0}, rto{0};
+    std::uint32_t retries = 0, probes = 0;
+  };
+  std::optional<Info> info(TcpSocket id) const noexcept {
+    const Connection* c = const_cast<Tcp*>(this)->owned(id);
+    if (c == nullptr) return std::nullopt;
+    const Tcb& t = c->tcb;
+    return Info{c->state.get(), t.snd_una, t.snd_nxt, t.snd_max, t.snd_wnd, t.cwnd, t.ssthresh, t.rcv_nxt,
+                receive_window(*c), c->tx.size(), c->rx.size(), t.out_of_order.size(), t.srtt, t.rto, t.retries,
+                t.probes};
+  }
+
   /// Connections in each state, over the whole table (Done: free slots included).
   std::size_t count_in(TcpState s) const noexcept {
     std::size_t n = 0;
@@ -654,7 +674,8 @@ class Tcp {
     std::uint32_t iss = 0;
     std::uint32_t snd_una = 0;
     std::uint32_t snd_nxt = 0;
-    std::uint32_t snd_max = 0;   // the highest number sent (snd_nxt falls back to snd_una on a timeout)
+    std::uint32_t snd_max = 0;   // the highest number sent: the RFC's SND.NXT (snd_nxt here falls
+                                 // back to snd_una on a timeout, to send again from there)
     std::uint32_t tx_seq = 0;    // the number of the send buffer's first byte
     std::uint32_t snd_wnd = 0;
     std::uint32_t max_snd_wnd = 0;
@@ -672,6 +693,7 @@ class Tcp {
     std::uint32_t irs = 0;
     std::uint32_t rcv_nxt = 0;
     std::uint32_t rcv_adv = 0;   // the right edge of the window last advertised
+    OutOfOrder<kTcpOutOfOrderRanges> out_of_order;  // held past a gap, in the receive ring's free space
     bool fin_received = false;
     bool ack_due = false;
     // Round-trip estimation (RFC 6298), one segment timed at a time (Karn: never a retransmitted one).
@@ -1167,13 +1189,8 @@ class Tcp {
       return true;
     }
     if (t.fin_received) return true;
-    std::uint32_t first = in.header.sequence + (in.header.has(wire::tcp_flag::kSyn) ? 1 : 0);
-    if (seq::gt(first, t.rcv_nxt)) {
-      counters_.dropped.count(TcpDrop::kOutOfOrder);
-      t.ack_due = true;
-      return true;
-    }
-    const std::uint32_t skip = t.rcv_nxt - first;
+    const std::uint32_t first = in.header.sequence + (in.header.has(wire::tcp_flag::kSyn) ? 1 : 0);
+    const std::uint32_t skip = seq::lt(first, t.rcv_nxt) ? t.rcv_nxt - first : 0;
     if (skip >= in.payload.size()) return true;  // all old: the ACK below repeats where we are
     if (!t.app_owned && t.listener == kNoListener) {
       // Closed by its application: new data would be acknowledged and never read. Linux resets
@@ -1182,10 +1199,29 @@ class Tcp {
       reset(c, std::nullopt);
       return false;
     }
-    const std::size_t taken = c.rx.push(in.payload.subspan(skip));
-    t.rcv_nxt += static_cast<std::uint32_t>(taken);
     t.ack_due = true;  // every data segment is acknowledged at once (no delayed ACKs yet)
-    if (taken > 0) c.readers.notify_one();
+    // What fits the window: the bytes go where they belong in the receive ring.
+    const std::size_t ahead = seq::gt(first, t.rcv_nxt) ? first - t.rcv_nxt : 0;
+    const std::size_t room = c.rx.free();
+    if (ahead >= room) return true;
+    const std::span<const std::byte> data = in.payload.subspan(skip).first(std::min(in.payload.size() - skip, room - ahead));
+    if (ahead > 0) {
+      // After a gap (RFC 9293 §3.10.7.4 allows keeping it): held until the gap is filled. The
+      // immediate duplicate ACK tells the sender where the gap is (RFC 5681 §4.2: fast retransmit).
+      const auto left = static_cast<std::uint32_t>(first + skip);
+      if (!t.out_of_order.add(left, left + static_cast<std::uint32_t>(data.size()))) {
+        counters_.dropped.count(TcpDrop::kOutOfOrder);
+        return true;
+      }
+      c.rx.write_ahead(ahead, data);
+      ++counters_.out_of_order_kept;
+      return true;
+    }
+    c.rx.write_ahead(0, data);
+    const std::uint32_t edge = t.out_of_order.advance(t.rcv_nxt + static_cast<std::uint32_t>(data.size()));
+    c.rx.extend(edge - t.rcv_nxt);
+    t.rcv_nxt = edge;
+    c.readers.notify_one();
     return true;
   }
 
@@ -1228,7 +1264,7 @@ class Tcp {
   void reset(Connection& c, std::optional<ConnectionError> error) noexcept {
     const TcpState s = c.state.get();
     if (s != TcpState::SynSent && s != TcpState::TimeWait) {
-      queue_reset(c.tcb.remote, c.tcb.local_port, c.tcb.remote_port, c.tcb.snd_nxt, 0, false);
+      queue_reset(c.tcb.remote, c.tcb.local_port, c.tcb.remote_port, c.tcb.snd_max, 0, false);
     }
     finish(c, error);
   }
@@ -1428,7 +1464,9 @@ class Tcp {
   std::optional<Segment> ack_only(Connection& c, bool commit, bool has_ack) noexcept {
     Tcb& t = c.tcb;
     if (!t.ack_due || !has_ack) return std::nullopt;
-    Segment s = segment_for(c, t.snd_nxt, wire::tcp_flag::kAck);
+    // At SND.MAX, the RFC's SND.NXT: after a timeout snd_nxt goes back to resend, but the peer
+    // may have received past it, and would find an ACK numbered below its RCV.NXT unacceptable.
+    Segment s = segment_for(c, t.snd_max, wire::tcp_flag::kAck);
     s.acknowledgement = t.rcv_nxt;
     s.window = advertise(c, commit);
     if (commit) t.ack_due = false;

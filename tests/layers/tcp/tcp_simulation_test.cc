@@ -212,7 +212,16 @@ class Endpoint {
 
   const char* failure() const { return failure_; }
   std::string describe() const {
-    return std::string(failure_ ? failure_ : "") + " wrote " + std::to_string(written_) + "/" + std::to_string(out_.size()) + ", read " +
+    std::string info;
+    if (const std::optional<TcpLayer::Info> i = tcp_->info(socket_)) {
+      info = " [una " + std::to_string(i->snd_una) + " nxt " + std::to_string(i->snd_nxt) + " max " +
+             std::to_string(i->snd_max) + " wnd " + std::to_string(i->snd_wnd) + " cwnd " + std::to_string(i->cwnd) +
+             " rcv_nxt " + std::to_string(i->rcv_nxt) + " rcv_wnd " + std::to_string(i->rcv_wnd) + " unacked " +
+             std::to_string(i->unsent_or_unacked) + " unread " + std::to_string(i->unread) + " ooo " +
+             std::to_string(i->out_of_order_ranges) + " rto " + std::to_string(i->rto.count()) + " retries " +
+             std::to_string(i->retries) + "]";
+    }
+    return info + std::string(failure_ ? failure_ : "") + " wrote " + std::to_string(written_) + "/" + std::to_string(out_.size()) + ", read " +
            std::to_string(read_bytes_) + (end_of_stream_ ? " + FIN" : "") + (state_.is_done() ? ", done" : "");
   }
   bool finished() const { return state_.is_done(); }

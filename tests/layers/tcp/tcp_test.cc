@@ -461,14 +461,46 @@ TEST_CASE("a segment outside the window is answered with an ACK and dropped") {
   f.send_raw(f.header(flag::kAck, f.peer_next + 70000, f.our_next), testing::text("far"));
   CHECK(f.segment().tcp->acknowledgement == f.peer_next);
   CHECK(f.tcp().counters().dropped[TcpDrop::kOutOfWindow] == 1);
-  // After a gap: not kept yet; a duplicate ACK says where we are.
-  f.send_raw(f.header(flag::kAck, f.peer_next + 10, f.our_next), testing::text("later"));
-  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
-  CHECK(f.tcp().counters().dropped[TcpDrop::kOutOfOrder] == 1);
   // An ACK of something never sent: an ACK back.
   f.send_raw(f.header(flag::kAck, f.peer_next, f.our_next + 5000));
   CHECK(f.segment().tcp->acknowledgement == f.peer_next);
   CHECK(f.tcp().state(s) == TcpState::Established);
+}
+
+TEST_CASE("segments after a gap are kept, each answered with a duplicate ACK, and delivered once it is filled") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  const std::uint32_t base = f.peer_next;
+  // "0123456789" in five pieces, arriving 3, 1, 4 (again), 2... as a lossy path would deliver them.
+  const auto piece = [&](std::uint32_t at, const char* text) {
+    f.send_raw(f.header(flag::kAck, base + at, f.our_next), testing::text(text));
+    return f.segment().tcp->acknowledgement - base;
+  };
+  CHECK(piece(6, "67") == 0);    // a gap before it: kept, duplicate ACK
+  CHECK(piece(2, "23") == 0);    // another range
+  CHECK(piece(8, "89") == 0);    // touches the first: merged
+  CHECK(piece(6, "67") == 0);    // again: nothing new
+  CHECK(f.tcp().counters().out_of_order_kept == 4);
+  std::array<std::byte, 16> buffer{};
+  auto r = f.tcp().read(s, buffer);
+  CHECK(f.poll(r).is_pending());  // nothing in order yet
+  CHECK(piece(0, "01") == 4);     // fills the first gap: up to the next one
+  CHECK(piece(4, "45") == 10);    // fills the last: everything
+  auto got = f.poll(r);
+  REQUIRE(got.is_ready());
+  CHECK(std::string(reinterpret_cast<const char*>(buffer.data()), got.value().value()) == "0123456789");
+}
+
+TEST_CASE("out-of-order ranges are bounded: one more than kTcpOutOfOrderRanges is dropped") {
+  TcpFixture f;
+  f.open_passive();
+  const std::uint32_t base = f.peer_next;
+  for (std::uint32_t i = 0; i <= kTcpOutOfOrderRanges; ++i) {
+    f.send_raw(f.header(flag::kAck, base + 10 + 10 * i, f.our_next), testing::text("x"));
+    CHECK(f.segment().tcp->acknowledgement == base);
+  }
+  CHECK(f.tcp().counters().out_of_order_kept == kTcpOutOfOrderRanges);
+  CHECK(f.tcp().counters().dropped[TcpDrop::kOutOfOrder] == 1);
 }
 
 TEST_CASE("retransmission: the segment again after the RTO, which doubles; an ACK stops it") {
@@ -490,6 +522,25 @@ TEST_CASE("retransmission: the segment again after the RTO, which doubles; an AC
   f.d.advance(10 * kTcpInitialRto);
   f.run();
   f.nothing_sent();
+}
+
+TEST_CASE("after a timeout goes back to resend, a bare ACK is still numbered past all we sent") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.write_all(s, testing::pattern(3 * kTcpDefaultMss));  // the peer sent no MSS option
+  const Sent first = f.segment();
+  f.segment();
+  f.segment();
+  f.d.advance(kTcpInitialRto);
+  f.run();
+  CHECK(f.segment().tcp->sequence == first.tcp->sequence);  // one segment: the window is 1 MSS again
+  f.nothing_sent();
+  // Data from the peer that acknowledges none of ours: our ACK is numbered at SND.MAX, not where
+  // the retransmission went back to, since the peer may hold it all (and would reject a lower one).
+  f.send_raw(f.header(flag::kAck | flag::kPsh, f.peer_next, first.tcp->sequence), testing::text("?"));
+  const Sent ack = f.segment();
+  CHECK(ack.payload.empty());
+  CHECK(ack.tcp->sequence == first.tcp->sequence + 3 * kTcpDefaultMss);
 }
 
 TEST_CASE("a connect to a silent peer times out after the SYN retries") {
