@@ -120,6 +120,7 @@ struct TcpCounters {
   std::uint64_t segments_received = 0;  // parsed and checksummed
   std::uint64_t segments_sent = 0;
   std::uint64_t retransmissions = 0;    // retransmission timeouts (each resends from the oldest unacknowledged)
+  std::uint64_t fast_retransmits = 0;   // recoveries started by three duplicate ACKs
   std::uint64_t zero_window_probes = 0;
   std::uint64_t out_of_order_kept = 0;  // segments held past a gap until it was filled
   std::uint64_t resets_sent = 0;
@@ -689,6 +690,10 @@ class Tcp {
     // Congestion control (RFC 5681).
     std::uint32_t cwnd = 0;
     std::uint32_t ssthresh = 0xffffffff;
+    std::uint32_t recover = 0;    // SND.MAX when the last recovery or timeout began (RFC 6582)
+    std::uint8_t dupacks = 0;
+    bool recovering = false;      // in fast recovery
+    bool resend_first = false;    // the segment at SND.UNA goes again now (fast retransmit)
     // Receive sequence space.
     std::uint32_t irs = 0;
     std::uint32_t rcv_nxt = 0;
@@ -821,6 +826,7 @@ class Tcp {
     t.snd_nxt = t.iss;
     t.snd_max = t.iss;
     t.tx_seq = t.iss + 1;
+    t.recover = t.iss;
   }
 
   Connection* open_active(const IpEndpoint& to, Instant now) noexcept {
@@ -1008,7 +1014,12 @@ class Tcp {
     // An ACK older than a window the peer may still have in flight is a forgery (RFC 5961 §5.2).
     if (seq::lt(h.acknowledgement, t.snd_una - t.max_snd_wnd)) return challenge(c, TcpDrop::kBadAck);
     t.probes = 0;  // the peer is there
-    if (seq::gt(h.acknowledgement, t.snd_una)) acknowledged(c, h.acknowledgement, now);
+    if (seq::gt(h.acknowledgement, t.snd_una)) {
+      acknowledged(c, h.acknowledgement, now);
+    } else if (h.acknowledgement == t.snd_una && t.snd_una != t.snd_max && in.payload.empty() &&
+               !h.has(wire::tcp_flag::kFin) && h.window == t.snd_wnd) {
+      duplicate_ack(c);  // RFC 5681 §2's definition, all five conditions
+    }
     // The send window, from the newest segment (RFC 9293 SND.WL1/WL2).
     if (seq::lt(t.snd_wl1, h.sequence) || (t.snd_wl1 == h.sequence && seq::le(t.snd_wl2, h.acknowledgement))) {
       t.snd_wnd = h.window;
@@ -1139,9 +1150,22 @@ class Tcp {
       t.timing = false;
       sample_rtt(c, now - t.rtt_start);
     }
-    // Congestion window (RFC 5681 §3.1): slow start by at most one MSS per ACK, then about one
-    // MSS per round trip.
-    if (t.cwnd < t.ssthresh) {
+    t.dupacks = 0;
+    if (t.recovering) {
+      if (seq::ge(ack, t.recover)) {
+        // A full acknowledgement ends the recovery (RFC 6582 §3.2 step 3): the window deflates to
+        // what is in flight plus one segment, at most ssthresh.
+        t.recovering = false;
+        t.cwnd = std::min(t.ssthresh, (t.snd_max - t.snd_una) + t.mss);
+      } else {
+        // A partial one: the next hole is lost too; resend it at once and deflate the window by
+        // what was acknowledged, plus one segment (RFC 6582 §3.2 step 4).
+        t.resend_first = true;
+        t.cwnd = (t.cwnd > newly ? t.cwnd - newly : 0) + t.mss;
+      }
+    } else if (t.cwnd < t.ssthresh) {
+      // Congestion window (RFC 5681 §3.1): slow start by at most one MSS per ACK, then about one
+      // MSS per round trip.
       t.cwnd += std::min<std::uint32_t>(newly, t.mss);
     } else {
       t.cwnd += std::max<std::uint32_t>(1, static_cast<std::uint32_t>(t.mss) * t.mss / t.cwnd);
@@ -1160,6 +1184,29 @@ class Tcp {
       arm(c, Timer::kRetransmit, now + t.rto);  // RFC 6298 §5.3
     }
     wants_output(c);  // the window may have opened
+  }
+
+  /// The third duplicate ACK starts a fast retransmit and NewReno's recovery (RFC 5681 §3.2, RFC
+  /// 6582): the segment at SND.UNA goes again at once, ssthresh halves the flight, and each further
+  /// duplicate (a segment that left the network) lets one more segment out. Not again for losses
+  /// inside a recovery or a timeout's window (`recover`), which would halve twice for one event.
+  void duplicate_ack(Connection& c) noexcept {
+    Tcb& t = c.tcb;
+    if (t.recovering) {
+      t.cwnd = std::min(t.cwnd + t.mss, kMaxCongestionWindow);
+      wants_output(c);
+      return;
+    }
+    if (++t.dupacks != 3 || !seq::gt(t.snd_una, t.recover)) return;
+    const std::uint32_t flight = t.snd_max - t.snd_una;
+    t.ssthresh = std::max<std::uint32_t>(flight / 2, 2u * t.mss);
+    t.recover = t.snd_max;
+    t.recovering = true;
+    t.cwnd = t.ssthresh + 3u * t.mss;
+    t.resend_first = true;
+    t.timing = false;  // Karn: the timed segment may be the one resent
+    ++counters_.fast_retransmits;
+    wants_output(c);
   }
 
   void sample_rtt(Connection& c, Duration r) noexcept {
@@ -1408,6 +1455,27 @@ class Tcp {
       return s;
     }
     if (state == TcpState::TimeWait) return ack_only(c, commit, true);
+    if (t.resend_first) {
+      // Fast retransmit: the oldest unacknowledged segment, whatever the windows say.
+      const std::uint32_t from = std::min<std::uint32_t>(t.snd_una - t.tx_seq, static_cast<std::uint32_t>(c.tx.size()));
+      const auto length = static_cast<std::uint32_t>(std::min<std::size_t>(c.tx.size() - from, t.mss));
+      const bool fin = t.fin_queued && t.snd_una + length == fin_seq(c) && seq::gt(t.snd_max, fin_seq(c));
+      if (length > 0 || fin) {
+        Segment s = segment_for(c, t.snd_una, static_cast<std::uint8_t>(wire::tcp_flag::kAck | (fin ? wire::tcp_flag::kFin : 0)));
+        s.acknowledgement = t.rcv_nxt;
+        s.window = advertise(c, commit);
+        s.data_offset = from;
+        s.data_length = static_cast<std::uint16_t>(length);
+        if (commit) {
+          t.resend_first = false;
+          t.ack_due = false;
+          const std::uint32_t end = t.snd_una + length + (fin ? 1 : 0);
+          if (seq::lt(t.snd_nxt, end)) t.snd_nxt = end;
+        }
+        return s;
+      }
+      if (commit) t.resend_first = false;
+    }
     // Data, and the FIN after it.
     const std::uint32_t offset = seq::gt(t.snd_nxt, t.tx_seq) ? t.snd_nxt - t.tx_seq : 0;
     const std::uint32_t unsent = offset < c.tx.size() ? static_cast<std::uint32_t>(c.tx.size()) - offset : 0;
@@ -1592,6 +1660,10 @@ class Tcp {
     const std::uint32_t flight = t.snd_max - t.snd_una;
     t.ssthresh = std::max<std::uint32_t>(flight / 2, 2u * t.mss);
     t.cwnd = t.mss;
+    t.recovering = false;
+    t.recover = t.snd_max;  // duplicates of what was in flight start no fast retransmit (RFC 6582 §3.2)
+    t.dupacks = 0;
+    t.resend_first = false;
     t.snd_nxt = handshake ? t.iss : t.snd_una;
     t.timing = false;  // Karn: no sample from a retransmitted segment
     t.rto = std::min(t.rto * 2, kTcpMaxRto);

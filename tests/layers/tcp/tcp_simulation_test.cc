@@ -273,6 +273,7 @@ struct Outcome {
   Duration elapsed{0};
   std::uint64_t frames = 0;
   std::uint64_t retransmissions = 0;
+  std::uint64_t fast_retransmits = 0;
 };
 
 /// One seed: the whole exchange, start to CLOSED.
@@ -341,6 +342,7 @@ Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impai
   out.elapsed = now - start;
   out.frames = a_to_b.offered + b_to_a.offered;
   out.retransmissions = a->tcp().counters().retransmissions + b->tcp().counters().retransmissions;
+  out.fast_retransmits = a->tcp().counters().fast_retransmits + b->tcp().counters().fast_retransmits;
   return out;
 }
 
@@ -361,6 +363,7 @@ TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte an
   std::uint32_t failures = 0;
   Duration longest{0};
   std::uint64_t retransmissions = 0;
+  std::uint64_t fast_retransmits = 0;
   for (std::uint32_t seed = first; seed < first + count; ++seed) {
     const std::size_t bytes = 100 * 1024 + (seed * 7919) % (200 * 1024);
     const Outcome o = simulate(seed, bytes, impair);
@@ -371,10 +374,12 @@ TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte an
     }
     longest = std::max(longest, o.elapsed);
     retransmissions += o.retransmissions;
+    fast_retransmits += o.fast_retransmits;
   }
   CHECK(failures == 0);
   MESSAGE(count << " seeds, " << failures << " failed; longest " << longest.count() / 1000
-                << " simulated ms; " << retransmissions << " retransmission timeouts in all");
+                << " simulated ms; " << retransmissions << " retransmission timeouts and " << fast_retransmits
+                << " fast retransmits in all");
 }
 
 TEST_CASE("a clean simulated link: no retransmission at all") {

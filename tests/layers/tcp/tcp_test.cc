@@ -543,6 +543,35 @@ TEST_CASE("after a timeout goes back to resend, a bare ACK is still numbered pas
   CHECK(ack.tcp->sequence == first.tcp->sequence + 3 * kTcpDefaultMss);
 }
 
+TEST_CASE("three duplicate ACKs: fast retransmit; a partial ACK resends the next hole; a full ACK ends it") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  constexpr std::uint32_t kSeg = kTcpDefaultMss;
+  f.write_all(s, testing::pattern(6 * kSeg));
+  const std::uint32_t base = f.segment().tcp->sequence;
+  for (int i = 1; i < 6; ++i) f.segment();
+  const auto ack = [&](std::uint32_t acked) { f.send_raw(f.header(flag::kAck, f.peer_next, base + acked)); };
+  ack(kSeg);  // the first arrived; the second was lost, the others arrive and are duplicated
+  ack(kSeg);
+  ack(kSeg);
+  f.nothing_sent();  // two duplicates are not yet a loss (reordering)
+  ack(kSeg);
+  const Sent resent = f.segment();
+  CHECK(resent.tcp->sequence == base + kSeg);
+  CHECK(resent.payload.size() == kSeg);
+  CHECK(f.tcp().counters().fast_retransmits == 1);
+  CHECK(f.tcp().counters().retransmissions == 0);  // no timeout was needed
+  ack(kSeg);  // more duplicates inflate the window; nothing new to send
+  f.nothing_sent();
+  ack(3 * kSeg);  // partial: the fourth was lost too
+  const Sent hole = f.segment();
+  CHECK(hole.tcp->sequence == base + 3 * kSeg);
+  ack(6 * kSeg);  // all of it: the recovery ends
+  f.nothing_sent();
+  CHECK(f.tcp().counters().fast_retransmits == 1);
+  CHECK(f.tcp().info(s)->snd_una == base + 6 * kSeg);
+}
+
 TEST_CASE("a connect to a silent peer times out after the SYN retries") {
   TcpFixture f;
   auto connect = f.tcp().connect({kPeer.ip, 7});
