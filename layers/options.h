@@ -127,8 +127,8 @@ inline constexpr Duration kTcpMaxRto = 120s;
 /// (tcp_retries2: 15, about 15 minutes with the backoff).
 inline constexpr std::uint32_t kTcpSynRetries = 6;
 inline constexpr std::uint32_t kTcpDataRetries = 15;
-/// Unanswered probes (zero-window or retransmissions) before a connection its application has
-/// closed is given up (Linux's tcp_orphan_retries: its default 0 means 8).
+/// Retransmissions and unanswered probes before a connection its application has closed is
+/// given up (Linux's tcp_orphan_retries: its default 0 means 8).
 inline constexpr std::uint32_t kTcpOrphanRetries = 8;
 /// A segment that could not be sent because its next hop was not resolved (an ARP entry that
 /// expired) is tried again after this long, while the resolution it started completes.

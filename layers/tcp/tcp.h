@@ -455,14 +455,23 @@ class Tcp {
     std::size_t unsent_or_unacked = 0, unread = 0, out_of_order_ranges = 0;
     Duration srtt{0}, rto{0};
     std::uint32_t retries = 0, probes = 0;
+    IpEndpoint remote;
+    std::uint16_t local_port = 0;
+    bool orphan = false;         // closed by its application, closing on its own
+    const char* timer = "none";  // which timer is armed: retransmit, persist, time-wait, fin-wait-2
+    Instant deadline = kNever;
   };
   std::optional<Info> info(TcpSocket id) const noexcept {
     const Connection* c = const_cast<Tcp*>(this)->owned(id);
     if (c == nullptr) return std::nullopt;
-    const Tcb& t = c->tcb;
-    return Info{c->state.get(), t.snd_una, t.snd_nxt, t.snd_max, t.snd_wnd, t.cwnd, t.ssthresh, t.rcv_nxt,
-                receive_window(*c), c->tx.size(), c->rx.size(), t.out_of_order.size(), t.srtt, t.rto, t.retries,
-                t.probes};
+    return info_of(*c);
+  }
+  /// Calls `f(info)` for every connection that is not CLOSED, orphans and handshakes included.
+  template <class F>
+  void for_each_connection(F&& f) const noexcept {
+    for (const Connection& c : connections_) {
+      if (c.state.get() != TcpState::Done) f(info_of(c));
+    }
   }
 
   /// Connections in each state, over the whole table (Done: free slots included).
@@ -782,6 +791,17 @@ class Tcp {
     }
     return nullptr;
   }
+  Info info_of(const Connection& c) const noexcept {
+    const Tcb& t = c.tcb;
+    constexpr const char* kTimers[] = {"none", "retransmit", "persist", "time-wait", "fin-wait-2"};
+    return Info{c.state.get(), t.snd_una, t.snd_nxt, t.snd_max, t.snd_wnd, t.cwnd, t.ssthresh, t.rcv_nxt,
+                receive_window(c), c.tx.size(), c.rx.size(), t.out_of_order.size(), t.srtt, t.rto, t.retries,
+                t.probes, {t.remote, t.remote_port}, t.local_port, orphan(t),
+                kTimers[static_cast<std::size_t>(t.timer)], t.deadline};
+  }
+
+  /// Closed by its application (and not waiting in a listener's queue): nobody will read it.
+  static bool orphan(const Tcb& t) noexcept { return !t.app_owned && t.listener == kNoListener; }
   bool is_free(const Connection& c) const noexcept {
     return c.state.get() == TcpState::Done && !c.tcb.app_owned && c.tcb.listener == kNoListener;
   }
@@ -1239,7 +1259,7 @@ class Tcp {
     const std::uint32_t first = in.header.sequence + (in.header.has(wire::tcp_flag::kSyn) ? 1 : 0);
     const std::uint32_t skip = seq::lt(first, t.rcv_nxt) ? t.rcv_nxt - first : 0;
     if (skip >= in.payload.size()) return true;  // all old: the ACK below repeats where we are
-    if (!t.app_owned && t.listener == kNoListener) {
+    if (orphan(t)) {
       // Closed by its application: new data would be acknowledged and never read. Linux resets
       // (RFC 2525 §2.17, TCPAbortOnData), so the peer learns it was not delivered.
       counters_.dropped.count(TcpDrop::kDataAfterClose);
@@ -1650,7 +1670,7 @@ class Tcp {
       t.timing = false;
       return probe(c, Timer::kRetransmit, now);
     }
-    if (++t.retries > (handshake ? kTcpSynRetries : kTcpDataRetries)) {
+    if (++t.retries > (handshake ? kTcpSynRetries : orphan(t) ? kTcpOrphanRetries : kTcpDataRetries)) {
       ++counters_.timeouts;
       if (s == TcpState::SynReceived && t.listener != kNoListener) return finish(c, std::nullopt);
       return finish(c, t.soft_error.value_or(ConnectionError::kTimedOut));
@@ -1676,7 +1696,7 @@ class Tcp {
   /// tcp_orphan_retries) is given up, so a vanished peer cannot hold a slot forever.
   void probe(Connection& c, Timer timer, Instant now) noexcept {
     Tcb& t = c.tcb;
-    if (++t.probes > (t.app_owned ? kTcpDataRetries : kTcpOrphanRetries)) {
+    if (++t.probes > (orphan(t) ? kTcpOrphanRetries : kTcpDataRetries)) {
       ++counters_.timeouts;
       return finish(c, t.soft_error.value_or(ConnectionError::kTimedOut));
     }

@@ -73,6 +73,17 @@ def peer_udp(payload: bytes, port: int) -> bytes:
 ARP_REQUEST_FOR_US = bytes.fromhex("0001080006040001") + PEER_MAC + PEER + bytes(6) + US
 ARP_REPLY_TO_US = bytes.fromhex("0001080006040002") + PEER_MAC + PEER + US_MAC + US
 
+def step_segment(flags: int, length: int = 0, seq_delta: int = 0, ack_delta: int = 0, window: int = 0xFFFF,
+                 peer_port_bit: int = 0, to_connect: bool = False) -> bytes:
+    """tcp_connection_fuzz: a peer segment numbered after what the stack last sent (op 0)."""
+    which = peer_port_bit | (2 if to_connect else 0)
+    return struct.pack("!BBBhhHB", 0, which, flags, seq_delta, ack_delta, window, length)
+
+
+# tcp_connection_fuzz ops: 0 segment, 1 time, 2 write, 3 read, 4 shutdown/close/abort, 5 accept, 6 connect.
+ACCEPT, TIME, WRITE, READ, END, CONNECT = b"\x05", b"\x01", b"\x02", b"\x03", b"\x04", b"\x06"
+PASSIVE_OPEN = ACCEPT + step_segment(0x02) + step_segment(0x10)
+
 SEEDS = {
     "ethernet_fuzz": [ETH + ipv4(udp(b"hello"), 17), ETH[:12] + b"\x08\x06" + ARP, ETH],
     "arp_fuzz": [ARP, ARP[:7] + b"\x02" + ARP[8:]],
@@ -83,6 +94,17 @@ SEEDS = {
         b"\x01\x0a\x00\x00\x01\x0a\x00\x00\x02" + tcp(0x02, LINUX_SYN_OPTIONS, b""),
         b"\x01\x0a\x00\x00\x01\x0a\x00\x00\x02" + tcp(0x18, SACK_OPTIONS, b"data" * 5),
         b"\x00\x0a\x00\x00\x01\x0a\x00\x00\x02" + tcp(0x11, b"", b"odd"),
+    ],
+    "tcp_connection_fuzz": [
+        # A passive open, data both ways, a read, the peer's FIN, our close.
+        PASSIVE_OPEN + step_segment(0x18, 10) + WRITE + b"\x00\x10" + READ + b"\x00\x40" + step_segment(0x11)
+        + END + b"\x00\x01" + step_segment(0x10),
+        # A passive open, our shutdown first, time passing (TIME-WAIT).
+        PASSIVE_OPEN + END + b"\x00\x00" + step_segment(0x10) + step_segment(0x11) + TIME + b"\xff",
+        # An active open answered by a SYN-ACK, then an abort.
+        CONNECT + b"\x00" + step_segment(0x12, to_connect=True) + END + b"\x00\x02",
+        # A passive open and a write into a zero window, then time for the probes.
+        PASSIVE_OPEN + WRITE + b"\x00\x40" + step_segment(0x10, window=0) + TIME + b"\x80" + TIME + b"\x80",
     ],
     "receive_path_fuzz": [
         record(frame(0x0806, ARP_REQUEST_FOR_US, dst=b"\xff" * 6)) + record(frame(0x0806, ARP_REPLY_TO_US)),

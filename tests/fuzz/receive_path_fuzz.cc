@@ -1,6 +1,6 @@
 // The whole receive path: frames from the fuzzer go through an Interface (Ethernet, ARP, IPv4,
-// ICMP, UDP sockets) over the fake channel, with time passing between them and a send waiting on
-// ARP resolution meanwhile. Invariants checked on every input:
+// ICMP, UDP sockets, TCP with nobody listening) over the fake channel, with time passing between
+// them and a send waiting on ARP resolution meanwhile. Invariants checked on every input:
 //  - every frame the stack sends in answer parses cleanly with our codecs, checksums included,
 //    and fits the MTU;
 //  - the receive task never completes while the link is up;
@@ -38,8 +38,13 @@ void check_sent(std::span<const std::byte> frame) {
   fuzz::require(ip.repr().source == kOurIp, "a sent packet comes from our address");
   if (ip.repr().protocol == wire::ip_protocol::kIcmp) {
     fuzz::require(wire::parse_icmp(ip.payload()).ok(), "a sent ICMP message parses, checksum included");
+  } else if (ip.repr().protocol == wire::ip_protocol::kTcp) {
+    const auto tcp = wire::parse_tcp(
+        ip.payload(), wire::ipv4_pseudo_header(ip.repr().source, ip.repr().destination, wire::ip_protocol::kTcp));
+    fuzz::require(tcp.ok(), "a sent TCP segment parses, checksum included");
+    fuzz::require(tcp.repr().has(wire::tcp_flag::kRst), "a sent TCP segment is a RST (nobody listens here)");
   } else {
-    fuzz::require(ip.repr().protocol == wire::ip_protocol::kUdp, "a sent packet is ICMP or UDP");
+    fuzz::require(ip.repr().protocol == wire::ip_protocol::kUdp, "a sent packet is ICMP, UDP or TCP");
     fuzz::require(wire::parse_udp(ip.payload(), wire::ipv4_pseudo_header(ip.repr().source, ip.repr().destination,
                                                                        wire::ip_protocol::kUdp))
                       .ok(), "a sent UDP datagram parses, checksum included");
