@@ -50,6 +50,11 @@ expect_rejected "$tap" --socket @x --tap ""
 expect_rejected "$tap" --socket @x --tap name-that-is-too-long
 expect_rejected "$tap" --socket @x --tap a/b
 expect_rejected "$tap" --socket @x --tap t0 --rate 5
+expect_rejected "$tap" --socket @x --tap t0 --drop 101
+expect_rejected "$tap" --socket @x --tap t0 --drop -1
+expect_rejected "$tap" --socket @x --tap t0 --corrupt 2.5
+expect_rejected "$tap" --socket @x --tap t0 --reorder
+expect_rejected "$tap" --socket @x --tap t0 --seed x
 
 # A well-formed command line gets past parsing: with nobody attaching, it gives up after the
 # attach timeout with status 1 and says why.

@@ -3,8 +3,9 @@
 # separate processes; Linux, on the other end of a TAP device, resolves us with ARP, pings us (up
 # to the MTU), exchanges UDP with our echo service byte for byte, and gets ICMP port unreachable
 # (ECONNREFUSED on its socket) from a closed port; a capture of everything must show no malformed
-# packet and no bad checksum. TCP: Linux's client writes 1 MiB to our echo service and reads it
-# back byte for byte, with a half-close; a closed port answers RST (ECONNREFUSED).
+# packet and no bad checksum. TCP: Linux's client writes 10 MiB to our echo service and reads it
+# back byte for byte, with a half-close; a closed port answers RST (ECONNREFUSED); 2 MiB go the
+# same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames.
 #
 # Everything happens in a private network namespace (unshare --net) on a private test subnet,
 # so nothing is ever sent outside it. Needs root and /dev/net/tun: without either, it says why and
@@ -117,40 +118,48 @@ except socket.timeout:
     sys.exit("a closed port: no ICMP port unreachable within 2 s")
 PY
 
-# 4. TCP: Linux connects to our echo service, writes 1 MiB while reading it back, half-closes
+# 4. TCP: Linux connects to our echo service, writes 10 MiB while reading it back, half-closes
 # and reads to the end of the stream: byte for byte, then our FIN. A closed port refuses.
-python3 - "$stack_ip" <<'PY' || fail "TCP checks failed"
-import os, socket, sys, threading
-stack = sys.argv[1]
-data = os.urandom(1 << 20)
-s = socket.create_connection((stack, 7), timeout=10)
-def send():
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)  # half-close: our FIN; the echo goes on
-writer = threading.Thread(target=send)
-writer.start()
-back = bytearray()
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break  # the stack's FIN, after everything
-    back += chunk
-writer.join()
-s.close()
-if bytes(back) != data:
-    sys.exit(f"TCP echo: {len(back)} bytes came back, expected {len(data)}, equal prefix: "
-             f"{next((i for i, (a, b) in enumerate(zip(back, data)) if a != b), min(len(back), len(data)))}")
-print(f"interop: TCP echo: Linux wrote {len(data)} bytes and half-closed; all came back byte for byte, then FIN")
+python3 "$(dirname "$0")/tcp_echo_client.py" "$stack_ip" $((10 << 20)) "TCP echo" || fail "TCP echo failed"
+python3 - "$stack_ip" <<'PY' || fail "TCP to a closed port"
+import socket, sys
 c = socket.socket()
 c.settimeout(3)
 try:
-    c.connect((stack, 4444))
+    c.connect((sys.argv[1], 4444))
     sys.exit("a closed TCP port accepted a connection")
 except ConnectionRefusedError:
     print("interop: TCP to a closed port: RST, Linux reported ECONNREFUSED")
 PY
 
-# 5. The capture: no malformed packet, no bad checksum, and the traffic we expect.
+# 5. The same TCP echo through an impaired link: a second stack and TAP driver on their own
+# subnet, the driver dropping, duplicating, reordering and corrupting frames both ways (seeded).
+impaired_tap=pstap1
+impaired_socket="@pollstack-interop-impaired-$$"
+impairments=(--drop 2 --duplicate 1 --reorder 2 --corrupt 1 --seed 7)
+"$bin/tools/stack/pollstackd" --socket "$impaired_socket" --address 10.78.0.2/24 --mac 02:00:5e:78:00:02 \
+  --attach-timeout 10 >"$work/impaired_stack.log" 2>&1 &
+impaired_stack_pid=$!
+pids+=("$impaired_stack_pid")
+for _ in $(seq 50); do grep -q "waiting for a driver" "$work/impaired_stack.log" && break; sleep 0.1; done
+"$bin/tools/drivers/tap_driver" --socket "$impaired_socket" --tap "$impaired_tap" "${impairments[@]}" \
+  >"$work/impaired_tap.log" 2>&1 &
+impaired_tap_pid=$!
+pids+=("$impaired_tap_pid")
+for _ in $(seq 50); do ip link show "$impaired_tap" >/dev/null 2>&1 && grep -q "driver attached" "$work/impaired_stack.log" && break; sleep 0.1; done
+ip link set "$impaired_tap" up
+ip addr add 10.78.0.1/24 dev "$impaired_tap"
+sysctl -qw "net.ipv6.conf.$impaired_tap.disable_ipv6=1" 2>/dev/null || true
+python3 "$(dirname "$0")/tcp_echo_client.py" 10.78.0.2 $((2 << 20)) "TCP echo through the impaired link" ||
+  fail "TCP through the impaired link failed: $(cat "$work/impaired_stack.log" "$work/impaired_tap.log")"
+kill -INT "$impaired_stack_pid"
+wait "$impaired_stack_pid" || fail "the impaired pollstackd exited with status $?"
+wait "$impaired_tap_pid" 2>/dev/null || true
+say "impairments applied (tap_driver, ${impairments[*]}): $(grep -h 'impaired' "$work/impaired_tap.log" | sed 's/tap_driver: impaired //' | tr '\n' ';')"
+grep -A20 '^tcp:' "$work/impaired_stack.log" | grep -E 'retransmissions|fast_retransmits|malformed' | tr -d ' ' | tr '\n' ' ' |
+  sed 's/^/interop: the impaired stack recovered: /'; echo
+
+# 6. The capture: no malformed packet, no bad checksum, and the traffic we expect.
 sleep 0.5
 kill -INT "$capture_pid" 2>/dev/null || true
 wait "$capture_pid" 2>/dev/null || true
@@ -169,7 +178,7 @@ resent=$(tshark -r "$work/capture.pcapng" -Y 'tcp.analysis.retransmission || tcp
 ((resent == 0)) || fail "the capture holds $resent TCP retransmissions on a clean link"
 say "capture: $total frames ($from_us from the stack), 0 malformed, 0 bad checksums, 0 TCP retransmissions (tshark)"
 
-# 6. A clean stop, with the counters.
+# 7. A clean stop, with the counters.
 kill -INT "$stack_pid"
 wait "$stack_pid" || fail "pollstackd exited with status $?"
 grep -q "stopped by a signal" "$work/stack.log" || fail "pollstackd did not report a clean stop"
@@ -179,8 +188,8 @@ discarded=$(grep -A1 '^discard:' "$work/stack.log" | grep -o 'datagrams=[0-9]*' 
 [[ "$discarded" == 100 ]] || fail "pollstackd discarded $discarded datagrams, expected 100"
 tcp_echoed=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'bytes_echoed=[0-9]*' | cut -d= -f2)
 tcp_ended=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'sessions_ended=[0-9]*' | cut -d= -f2)
-[[ "$tcp_echoed" == 1048576 && "$tcp_ended" == 1 ]] ||
-  fail "pollstackd echoed $tcp_echoed TCP bytes in $tcp_ended sessions, expected 1048576 in 1"
+[[ "$tcp_echoed" == 10485760 && "$tcp_ended" == 1 ]] ||
+  fail "pollstackd echoed $tcp_echoed TCP bytes in $tcp_ended sessions, expected 10485760 in 1"
 say "pollstackd stopped cleanly: echoed $echoed datagrams and $tcp_echoed TCP bytes, discarded $discarded"
 [[ "$verbose" == --verbose ]] && sed 's/^/  /' "$work/stack.log"
 say "PASS"

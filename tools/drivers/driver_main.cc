@@ -15,7 +15,9 @@ namespace {
 [[noreturn]] void usage(const char* program, Accepts accepts, const char* problem) {
   std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s%s\n", program, problem, program,
                accepts.rate ? " --rate PACKETS_PER_SECOND [--sequence-offset BYTES]" : "",
-               accepts.pcap ? " --pcap FILE" : "", accepts.tap ? " --tap NAME" : "");
+               accepts.pcap ? " --pcap FILE" : "",
+               accepts.tap ? " --tap NAME [--drop PCT] [--duplicate PCT] [--reorder PCT] [--corrupt PCT] [--seed N]"
+                           : "");
   std::exit(2);
 }
 
@@ -52,6 +54,24 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
         usage(program, accepts, "--tap needs an interface name of 1 to 15 characters, without '/'");
       }
       options.tap_name = value;
+    } else if (accepts.tap && (flag == "--drop" || flag == "--duplicate" || flag == "--reorder" || flag == "--corrupt")) {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long percent = std::strtoul(value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || percent > 100) {
+        usage(program, accepts, (flag + " needs a whole percentage, 0 to 100").c_str());
+      }
+      unsigned& slot = flag == "--drop"        ? options.impair.drop
+                       : flag == "--duplicate" ? options.impair.duplicate
+                       : flag == "--reorder"   ? options.impair.reorder
+                                               : options.impair.corrupt;
+      slot = static_cast<unsigned>(percent);
+    } else if (accepts.tap && flag == "--seed") {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long seed = std::strtoull(value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || value[0] == '-') usage(program, accepts, "--seed needs a whole number");
+      options.impair.seed = seed;
     } else {
       usage(program, accepts, ("unknown argument " + flag).c_str());
     }

@@ -18,6 +18,13 @@ struct DriverOptions {
   std::uint32_t sequence_offset = 0;  // rate-limited sink only: where each frame's sequence number is
   std::string pcap_path;       // pcap writer only
   std::string tap_name;        // TAP driver only
+  /// TAP driver only: impairments, in percent of frames each way (this kernel has no netem), and
+  /// the seed of the generator that decides them.
+  struct Impairments {
+    unsigned drop = 0, duplicate = 0, reorder = 0, corrupt = 0;
+    std::uint64_t seed = 1;
+    bool any() const { return drop + duplicate + reorder + corrupt > 0; }
+  } impair;
 };
 
 /// Parses --socket PATH and, where `accepts` names them, --rate PPS [--sequence-offset BYTES] and
@@ -26,7 +33,7 @@ struct DriverOptions {
 struct Accepts {
   bool rate = false;
   bool pcap = false;
-  bool tap = false;
+  bool tap = false;  // and the impairments (--drop, --duplicate, --reorder, --corrupt, --seed)
 };
 DriverOptions parse_driver_options(int argc, char** argv, const char* program, Accepts accepts);
 

@@ -5,6 +5,13 @@
 // kernel sends on it are delivered to the stack. Bring the device up and give it an address on the
 // Linux side (ip link set NAME up; ip addr add ...). Exits when the stack goes away, printing its
 // counters. Needs CAP_NET_ADMIN and /dev/net/tun.
+//
+// Impairments (this kernel has no netem): --drop, --duplicate, --reorder and --corrupt PCT apply
+// to that percentage of frames in each direction, decided by a generator seeded with --seed N (the
+// same seed, the same decisions for the same frames). A reordered frame is held back and sent after
+// the next one (or after 5 ms); a corrupted frame has one byte past its Ethernet header flipped
+// (IPv4 only: the IP or transport checksum must catch it, as the Ethernet FCS would have dropped a
+// frame damaged on the wire; ARP, which has no checksum, is never corrupted).
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -12,10 +19,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <random>
+#include <span>
 
 #include "tools/drivers/driver_main.h"
 
@@ -49,6 +62,66 @@ struct TapCounters {
   std::uint64_t oversize_from_linux = 0;  // larger than a channel buffer: cannot be delivered
 };
 
+std::int64_t now_us() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_nsec / 1000;
+}
+
+constexpr std::int64_t kHoldUs = 5000;  // a reordered frame waits at most this long for the next
+
+// Decides what happens to each frame, each way, from one seeded generator.
+class Impairer {
+ public:
+  struct Counts {
+    std::uint64_t dropped = 0, duplicated = 0, reordered = 0, corrupted = 0;
+  };
+
+  explicit Impairer(const pollstack::drivers::DriverOptions::Impairments& p) : p_(p), random_(p.seed) {}
+
+  bool drop() { return chance(p_.drop); }
+  bool duplicate() { return chance(p_.duplicate); }
+  bool reorder() { return chance(p_.reorder); }
+  /// Maybe flips one byte past the Ethernet header of an IPv4 frame; true if it did.
+  bool corrupt(std::span<std::byte> frame) {
+    if (!chance(p_.corrupt) || frame.size() <= 14 + 20 || frame[12] != std::byte{0x08} || frame[13] != std::byte{0x00}) {
+      return false;
+    }
+    frame[14 + random_() % (frame.size() - 14)] ^= static_cast<std::byte>(1 + random_() % 255);
+    return true;
+  }
+  void print(const char* program, const char* direction, const Counts& c) const {
+    if (!p_.any()) return;
+    std::fprintf(stderr, "%s: impaired %s: dropped=%" PRIu64 " duplicated=%" PRIu64 " reordered=%" PRIu64
+                 " corrupted=%" PRIu64 "\n", program, direction, c.dropped, c.duplicated, c.reordered, c.corrupted);
+  }
+
+  Counts to_linux;
+  Counts to_stack;
+
+ private:
+  bool chance(unsigned percent) { return percent > 0 && random_() % 100 < percent; }
+  pollstack::drivers::DriverOptions::Impairments p_;
+  std::mt19937_64 random_;
+};
+
+// A frame for Linux held back by a reorder: a copy (the stack's buffer goes back at once).
+struct HeldForLinux {
+  bool held = false;
+  std::int64_t since = 0;
+  std::size_t length = 0;
+  std::array<std::byte, 2048> bytes{};
+};
+
+bool write_frame(int tap, std::span<const std::byte> frame, TapCounters& counters) {
+  if (frame.empty() || write(tap, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) {
+    ++counters.write_errors;
+    return false;
+  }
+  ++counters.frames_to_linux;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +138,10 @@ int main(int argc, char** argv) {
   TapCounters counters;
   Descriptor spare[kMaxBatch];  // RX-fill buffers taken, not yet filled
   std::uint32_t spare_count = 0;
+  Impairer impair(options.impair);
+  HeldForLinux held_tx;
+  std::optional<Descriptor> held_rx;  // a frame for the stack held back by a reorder
+  std::int64_t held_rx_since = 0;
 
   for (;;) {
     if (port.stack_faulted()) {
@@ -77,13 +154,34 @@ int main(int argc, char** argv) {
     const std::uint32_t n = port.take_tx(sent);
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::span<std::byte> frame = port.frame(sent[i]);
-      if (frame.empty() || write(tap, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) {
-        ++counters.write_errors;
-      } else {
-        ++counters.frames_to_linux;
+      if (impair.drop()) {
+        ++impair.to_linux.dropped;
+        continue;
+      }
+      impair.to_linux.corrupted += impair.corrupt(frame);
+      if (!held_tx.held && frame.size() <= held_tx.bytes.size() && impair.reorder()) {
+        std::memcpy(held_tx.bytes.data(), frame.data(), frame.size());
+        held_tx.held = true;
+        held_tx.since = now_us();
+        held_tx.length = frame.size();
+        ++impair.to_linux.reordered;
+        continue;
+      }
+      write_frame(tap, frame, counters);
+      if (impair.duplicate()) {
+        ++impair.to_linux.duplicated;
+        write_frame(tap, frame, counters);
+      }
+      if (held_tx.held) {  // the one held back goes after this one
+        write_frame(tap, std::span(held_tx.bytes).first(held_tx.length), counters);
+        held_tx.held = false;
       }
     }
     port.complete_tx(std::span(sent).first(n));
+    if (held_tx.held && now_us() - held_tx.since >= kHoldUs) {
+      write_frame(tap, std::span(held_tx.bytes).first(held_tx.length), counters);
+      held_tx.held = false;
+    }
     busy |= n > 0;
     // Linux -> stack, into buffers the stack lent for receiving.
     spare_count += port.take_rx_fill(std::span(spare).subspan(spare_count));
@@ -98,10 +196,36 @@ int main(int argc, char** argv) {
         ++counters.oversize_from_linux;  // cannot happen with MTU 1500 and 2 KiB buffers
         continue;
       }
-      --spare_count;
-      received[delivered++] = Descriptor{fill.buffer, 0, static_cast<std::uint32_t>(got), 0};
       ++counters.frames_from_linux;
-      if (delivered == kMaxBatch) break;
+      if (impair.drop()) {
+        ++impair.to_stack.dropped;  // the buffer stays spare, for the next frame
+        continue;
+      }
+      impair.to_stack.corrupted += impair.corrupt(buffer.first(static_cast<std::size_t>(got)));
+      --spare_count;
+      const Descriptor frame{fill.buffer, 0, static_cast<std::uint32_t>(got), 0};
+      if (!held_rx && impair.reorder()) {
+        held_rx = frame;
+        held_rx_since = now_us();
+        ++impair.to_stack.reordered;
+        continue;
+      }
+      received[delivered++] = frame;
+      if (spare_count > 0 && delivered < kMaxBatch && impair.duplicate()) {
+        const Descriptor copy = spare[--spare_count];
+        std::memcpy(port.frame(copy).data(), buffer.data(), static_cast<std::size_t>(got));
+        received[delivered++] = Descriptor{copy.buffer, 0, static_cast<std::uint32_t>(got), 0};
+        ++impair.to_stack.duplicated;
+      }
+      if (held_rx && delivered < kMaxBatch) {  // the one held back goes after this one
+        received[delivered++] = *held_rx;
+        held_rx.reset();
+      }
+      if (delivered >= kMaxBatch - 2) break;
+    }
+    if (held_rx && delivered < kMaxBatch && now_us() - held_rx_since >= kHoldUs) {
+      received[delivered++] = *held_rx;
+      held_rx.reset();
     }
     port.deliver_rx(std::span(received).first(delivered));
     busy |= delivered > 0;
@@ -111,12 +235,14 @@ int main(int argc, char** argv) {
     pollfd fds[3] = {{attachment.driver_bell.fd(), POLLIN, 0},
                      {attachment.lifeline_fd, POLLIN, 0},
                      {tap, static_cast<short>(spare_count > 0 ? POLLIN : 0), 0}};
-    if (poll(fds, 3, 100) > 0) {
+    if (poll(fds, 3, held_tx.held || held_rx ? 1 : 100) > 0) {
       if (fds[0].revents & POLLIN) attachment.driver_bell.clear();
       if (fds[1].revents != 0 && driver_channel::driver_gone(attachment.lifeline_fd)) break;
     }
   }
   drivers::print_counters(kProgram, port.counters());
+  impair.print(kProgram, "to Linux", impair.to_linux);
+  impair.print(kProgram, "to the stack", impair.to_stack);
   std::fprintf(stderr,
                "%s: frames_to_linux=%" PRIu64 " frames_from_linux=%" PRIu64 " write_errors=%" PRIu64
                " oversize_from_linux=%" PRIu64 "\n",

@@ -77,6 +77,8 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   value(out, "segments_received", tcp.segments_received);
   value(out, "segments_sent", tcp.segments_sent);
   value(out, "retransmissions", tcp.retransmissions);
+  value(out, "fast_retransmits", tcp.fast_retransmits);
+  value(out, "out_of_order_kept", tcp.out_of_order_kept);
   value(out, "zero_window_probes", tcp.zero_window_probes);
   value(out, "resets_sent", tcp.resets_sent);
   value(out, "resets_received", tcp.resets_received);
