@@ -17,6 +17,7 @@ packages=(
   tshark             # reads the pcap driver's captures in tests
   iproute2           # ip: the interop tests' TAP device and addresses
   iputils-ping       # ping: Linux pinging the stack in the interop tests
+  curl               # curl: Linux fetching the stack's HTTP page in the interop tests
   util-linux         # unshare: the interop tests' private network namespace
   valgrind           # callgrind: instructions per datagram in tools/run.sh
   gcc-arm-none-eabi  # arm-none-eabi-g++ 12: the Cortex-M4 image (tools/firmware/build.sh)

@@ -1,24 +1,21 @@
 #pragma once
-/// TcpEchoService: the echo service of RFC 862 over TCP. One task accepts connections on a port
-/// and starts a TcpEchoSession for each in a TaskPool (no heap): a session reads what arrives and
-/// writes it back, until the peer's FIN, then shuts its own side and closes. With the pool full, a
-/// new connection is reset (counted). Bounded work per poll; completes only if the listener fails.
+/// TcpEchoService: the echo service of RFC 862 over TCP, a TcpServer (tcp_server.h) of
+/// TcpEchoSessions: a session reads what arrives and writes it back, until the peer's FIN, then
+/// shuts its own side and closes. Bounded work per poll.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
+#include "layers/services/tcp_server.h"
 #include "layers/tcp/tcp.h"
 #include "statemachines/poll.h"
 #include "statemachines/state_cell.h"
-#include "statemachines/task_pool.h"
 
 namespace pollstack::net {
 
 struct TcpEchoCounters {
-  std::uint64_t accepted = 0;
-  std::uint64_t refused = 0;        // reset: every session was busy
   std::uint64_t bytes_echoed = 0;
   std::uint64_t sessions_ended = 0; // by the peer's FIN
   std::uint64_t sessions_failed = 0;  // by an error (reset, timeout)
@@ -29,6 +26,8 @@ template <class TcpLayer>
 class TcpEchoSession {
  public:
   using Output = void;
+  /// What the server holds for all its sessions: the service's counters.
+  using Shared = TcpEchoCounters;
   static constexpr std::size_t kBufferBytes = 2048;
   /// Round trips per poll before the session yields.
   static constexpr std::uint32_t kEchoesPerPoll = 8;
@@ -93,49 +92,8 @@ class TcpEchoSession {
   StateCell<TcpEchoSession, State> state_{State::Reading};
 };
 
-/// The listener and its sessions, as one task.
+/// The echo service: a listener and its sessions, as one task.
 template <class TcpLayer, std::size_t kSessions>
-class TcpEchoService {
- public:
-  using Output = ConnectionError;
-
-  TcpEchoService(TcpLayer& tcp, TcpListener listener) noexcept : tcp_(&tcp), listener_(listener) {}
-  TcpEchoService(TcpEchoService&&) = delete;  // its pool hands out wakers that point into it
-
-  Poll<Output> poll(Context& cx) noexcept {
-    state_.expect_pollable();
-    (void)sessions_.poll(cx);  // never Ready: the pool is never closed
-    for (std::size_t taken = 0; taken < kSessions; ++taken) {
-      if (!accept_) accept_.emplace(tcp_->accept(listener_));
-      Poll<typename TcpLayer::Accept::Output> got = accept_->poll(cx);
-      if (got.is_pending()) return pending;
-      accept_.reset();
-      if (!got.value().ok()) {
-        state_.set(State::Done);
-        return got.value().error();
-      }
-      const TcpSocket socket = got.value().value();
-      if (sessions_.spawn(TcpEchoSession<TcpLayer>(*tcp_, socket, counters_))) {
-        ++counters_.accepted;
-      } else {
-        ++counters_.refused;
-        tcp_->abort(socket);
-      }
-    }
-    cx.waker().wake();
-    return pending;
-  }
-
-  const TcpEchoCounters& counters() const noexcept { return counters_; }
-
- private:
-  enum class State : std::uint8_t { Serving, Done };
-  TcpLayer* tcp_;
-  TcpListener listener_;
-  std::optional<typename TcpLayer::Accept> accept_;
-  TcpEchoCounters counters_;
-  TaskPool<TcpEchoSession<TcpLayer>, kSessions> sessions_;
-  StateCell<TcpEchoService, State> state_{State::Serving};
-};
+using TcpEchoService = TcpServer<TcpLayer, TcpEchoSession<TcpLayer>, kSessions>;
 
 }  // namespace pollstack::net

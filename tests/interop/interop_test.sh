@@ -5,7 +5,8 @@
 # (ECONNREFUSED on its socket) from a closed port; a capture of everything must show no malformed
 # packet and no bad checksum. TCP: Linux's client writes 10 MiB to our echo service and reads it
 # back byte for byte, with a half-close; a closed port answers RST (ECONNREFUSED); 2 MiB go the
-# same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames.
+# same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames;
+# curl fetches the stack's HTTP page of counters.
 #
 # Everything happens in a private network namespace (unshare --net) on a private test subnet,
 # so nothing is ever sent outside it. Needs root and /dev/net/tun: without either, it says why and
@@ -22,7 +23,7 @@ skip() { echo "interop: SKIPPED: $*"; exit 77; }
 if [[ -z "${POLLSTACK_IN_NETNS:-}" ]]; then
   [[ $(id -u) -eq 0 ]] || skip "needs root (it creates a network namespace and a TAP device)"
   [[ -c /dev/net/tun ]] || skip "no /dev/net/tun on this machine"
-  for tool in unshare ip ping python3 tshark; do
+  for tool in unshare ip ping python3 tshark curl; do
     command -v "$tool" >/dev/null || skip "'$tool' is not installed (tools/setup.sh installs it)"
   done
   for program in tools/stack/pollstackd tools/drivers/tap_driver; do
@@ -131,6 +132,17 @@ try:
 except ConnectionRefusedError:
     print("interop: TCP to a closed port: RST, Linux reported ECONNREFUSED")
 PY
+
+# 4b. HTTP: curl fetches the counters page (the stack serves it over its own TCP), and the
+# answers to what the server does not serve.
+page=$(curl -sS --max-time 5 "http://$stack_ip/") || fail "curl http://$stack_ip/ failed"
+[[ "$page" == *"tcp:"* && "$page" == *"segments_received="* && "$page" == *"ethernet:"* ]] ||
+  fail "the HTTP page does not show the counters: $page"
+status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "http://$stack_ip/nothing-here") || fail "curl /nothing-here"
+[[ "$status" == 404 ]] || fail "GET /nothing-here answered $status, expected 404"
+status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST -d x "http://$stack_ip/") || fail "curl -X POST"
+[[ "$status" == 405 ]] || fail "POST / answered $status, expected 405"
+say "HTTP: curl got the counters page ($(printf '%s' "$page" | wc -l) lines, 200), 404 for another path, 405 for POST"
 
 # 5. The same TCP echo through an impaired link: a second stack and TAP driver on their own
 # subnet, the driver dropping, duplicating, reordering and corrupting frames both ways (seeded).

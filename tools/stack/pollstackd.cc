@@ -1,10 +1,11 @@
 // pollstackd: the stack as a program. Listens for a driver process (TAP, loopback, pcap...),
-// then serves UDP echo (RFC 862) and discard (RFC 863) and answers ARP and ping, until it is told
-// to stop (SIGINT/SIGTERM) or the driver goes away. Prints every counter on exit and on SIGUSR1.
+// then serves echo over UDP and TCP (RFC 862), UDP discard (RFC 863) and an HTTP page of its
+// counters (GET /), and answers ARP and ping, until it is told to stop (SIGINT/SIGTERM) or the
+// driver goes away. Prints every counter on exit and on SIGUSR1. A port of 0 turns a service off.
 //
 //   pollstackd --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D] [--mac XX:XX:XX:XX:XX:XX]
-//              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--attach-timeout SECONDS]
-//              [--self-test] [--driver PROGRAM [--driver-arg ARG]...]
+//              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT]
+//              [--attach-timeout SECONDS] [--self-test] [--driver PROGRAM [--driver-arg ARG]...]
 //
 // NAME is where drivers attach (a path, or @name for an abstract socket). Start the driver with
 // the same --socket, or let pollstackd start it: --driver PROGRAM runs
@@ -35,6 +36,7 @@
 #include "driver_channel/attach.h"
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack.h"
+#include "layers/services/http_server.h"
 #include "layers/services/tcp_echo.h"
 #include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"
@@ -51,6 +53,12 @@ constexpr const char* kProgram = "pollstackd";
 using Udp = net::Stack::UdpLayer;
 using Tcp = net::Stack::TcpLayer;
 using TcpEcho = net::TcpEchoService<Tcp, net::kTcpConnections>;
+using Http = net::HttpServer<Tcp, 4>;
+
+// The HTTP page: every counter of the stack, as SIGUSR1 prints them.
+std::size_t counters_page(void* stack, std::span<char> out) {
+  return format_stack_counters(out, *static_cast<net::Stack*>(stack));
+}
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_report = 0;
@@ -58,7 +66,7 @@ volatile std::sig_atomic_t g_report = 0;
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "%s: %s\nusage: %s --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D]\n"
-               "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT]\n"
+               "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT]\n"
                "       [--attach-timeout SECONDS] [--self-test] [--driver PROGRAM [--driver-arg ARG]...]\n",
                kProgram, problem.c_str(), kProgram);
   std::exit(2);
@@ -100,6 +108,7 @@ struct Options {
   net::InterfaceConfig interface{{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}}, {}};
   std::uint16_t echo_port = 7;
   std::uint16_t discard_port = 9;
+  std::uint16_t http_port = 80;
   int attach_timeout_s = 30;
   bool self_test = false;
   std::string driver;                    // a driver program to start, or empty
@@ -139,6 +148,8 @@ Options parse(int argc, char** argv) {
       o.echo_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
     } else if (flag == "--discard-port") {
       o.discard_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
+    } else if (flag == "--http-port") {
+      o.http_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
     } else if (flag == "--driver") {
       if (access(value, X_OK) != 0) usage(std::string("--driver: cannot execute '") + value + "'");
       o.driver = value;
@@ -163,6 +174,7 @@ Options parse(int argc, char** argv) {
     }
   }
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
+  if (o.http_port != 0 && o.http_port == o.echo_port) usage("--http-port and --echo-port must differ");
   if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
   // The self-test talks to our own address through a driver that reflects our frames (loopback):
   // our own source address is then expected, not a martian (Linux: accept_local).
@@ -403,10 +415,19 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.echo_port);
       return 1;
     }
-    tcp_echo.emplace(stack.tcp(), listening.value());
+    tcp_echo.emplace(stack.tcp(), listening.value(), net::TcpEchoCounters{});
   }
-  std::printf("%s: driver attached; serving UDP and TCP echo on port %u and UDP discard on port %u\n", kProgram,
-              options.echo_port, options.discard_port);
+  std::optional<Http> http;
+  if (options.http_port != 0) {
+    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.http_port);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.http_port);
+      return 1;
+    }
+    http.emplace(stack.tcp(), listening.value(), net::HttpShared{&counters_page, &stack, {}});
+  }
+  std::printf("%s: driver attached; serving UDP and TCP echo on port %u, UDP discard on port %u, HTTP on port %u\n",
+              kProgram, options.echo_port, options.discard_port, options.http_port);
   std::fflush(stdout);
 
   std::optional<SelfTest> self_test;
@@ -416,7 +437,7 @@ int run(int argc, char** argv) {
   Executor tasks{stack.task(), Maybe<net::UdpEchoService<Udp>>(echo ? &*echo : nullptr),
                  Maybe<net::UdpDiscardService<Udp>>(discard ? &*discard : nullptr),
                  Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack),
-                 Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr)};
+                 Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr), Maybe<Http>(http ? &*http : nullptr)};
   driver_channel::serve(tasks, channel, stack_bell, lifeline, [&tasks] {
     for (std::size_t i = 0; i < tasks.kTaskCount; ++i) {
       if (tasks.is_done(i)) return true;
@@ -428,6 +449,7 @@ int run(int argc, char** argv) {
   if (tasks.is_done(1)) why = "the echo socket failed";
   if (tasks.is_done(2)) why = "the discard socket failed";
   if (tasks.is_done(5)) why = "the TCP echo listener failed";
+  if (tasks.is_done(6)) why = "the HTTP listener failed";
   const bool self_test_passed = tasks.is_done(3) && tasks.output<3>().value();
   if (tasks.is_done(3)) why = self_test_passed ? "the self-test passed" : "the self-test FAILED";
   std::printf("%s: %s; counters:\n", kProgram, why);
@@ -435,10 +457,18 @@ int run(int argc, char** argv) {
   if (echo) std::printf("echo:\n  echoed=%" PRIu64 "\n", echo->counters().echoed);
   if (discard) std::printf("discard:\n  datagrams=%" PRIu64 "\n", discard->counters().datagrams);
   if (tcp_echo) {
-    const net::TcpEchoCounters& t = tcp_echo->counters();
+    const net::TcpEchoCounters& t = tcp_echo->shared();
     std::printf("tcp_echo:\n  accepted=%" PRIu64 "\n  refused=%" PRIu64 "\n  bytes_echoed=%" PRIu64
                 "\n  sessions_ended=%" PRIu64 "\n  sessions_failed=%" PRIu64 "\n",
-                t.accepted, t.refused, t.bytes_echoed, t.sessions_ended, t.sessions_failed);
+                tcp_echo->counters().accepted, tcp_echo->counters().refused, t.bytes_echoed, t.sessions_ended,
+                t.sessions_failed);
+  }
+  if (http) {
+    const net::HttpCounters& h = http->shared().counters;
+    std::printf("http:\n  accepted=%" PRIu64 "\n  answered=%" PRIu64 "\n  ok=%" PRIu64 "\n  not_found=%" PRIu64
+                "\n  bad_method=%" PRIu64 "\n  bad_request=%" PRIu64 "\n  failed=%" PRIu64 "\n  refused=%" PRIu64 "\n",
+                http->counters().accepted, h.answered, h.ok, h.not_found, h.bad_method, h.bad_request, h.failed,
+                http->counters().refused);
   }
   close(lifeline);  // the driver sees its lifeline close and exits
   if (driver_pid > 0) waitpid(driver_pid, nullptr, 0);

@@ -1,39 +1,69 @@
 #include "tools/stack/report.h"
 
 #include <cinttypes>
+#include <algorithm>
+#include <cstdarg>
 #include <string_view>
 
 namespace pollstack::tools {
 namespace {
 
 template <class Counters>
-void reasons(std::FILE* out, const char* what, const Counters& counters) {
+void reasons(TextBuffer& out, const char* what, const Counters& counters) {
   counters.for_each([&](std::string_view name, std::uint64_t count) {
-    if (count > 0) std::fprintf(out, "  %s.%.*s=%" PRIu64 "\n", what, static_cast<int>(name.size()), name.data(), count);
+    if (count > 0) out.printf("  %s.%.*s=%" PRIu64 "\n", what, static_cast<int>(name.size()), name.data(), count);
   });
 }
 
-void value(std::FILE* out, const char* name, std::uint64_t v) { std::fprintf(out, "  %s=%" PRIu64 "\n", name, v); }
+void value(TextBuffer& out, const char* name, std::uint64_t v) { out.printf("  %s=%" PRIu64 "\n", name, v); }
+
+void format_counters(TextBuffer& out, net::Stack& stack);
 
 }  // namespace
 
+void TextBuffer::printf(const char* format, ...) noexcept {
+  if (used_ >= out_.size()) return;
+  std::va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(out_.data() + used_, out_.size() - used_, format, args);
+  va_end(args);
+  if (n < 0) return;
+  used_ = std::min(out_.size(), used_ + static_cast<std::size_t>(n));
+  truncated_ |= used_ == out_.size();
+}
+
+std::size_t format_stack_counters(std::span<char> out, net::Stack& stack) {
+  TextBuffer text(out);
+  format_counters(text, stack);
+  return text.size();
+}
+
 void print_stack_counters(std::FILE* out, net::Stack& stack) {
+  static char buffer[32 * 1024];
+  const std::size_t n = format_stack_counters(buffer, stack);
+  std::fwrite(buffer, 1, n, out);
+  std::fflush(out);
+}
+
+namespace {
+
+void format_counters(TextBuffer& out, net::Stack& stack) {
   const auto& ch = stack.ethernet().channel().counters();
-  std::fprintf(out, "channel:\n");
+  out.printf("channel:\n");
   value(out, "tx_submitted", ch.tx_submitted);
   value(out, "tx_completed", ch.tx_completed);
   value(out, "tx_pending", ch.tx_pending);
   value(out, "rx_received", ch.rx_received);
   value(out, "link_downs", ch.link_downs);
   const auto& eth = stack.ethernet().counters();
-  std::fprintf(out, "ethernet:\n");
+  out.printf("ethernet:\n");
   value(out, "frames_received", eth.frames_received);
   value(out, "frames_built", eth.frames_built);
   reasons(out, "malformed", eth.malformed);
   reasons(out, "dropped", eth.dropped);
   const auto& arp = stack.arp().counters();
   const auto& nc = stack.arp().neighbours().counters();
-  std::fprintf(out, "arp:\n");
+  out.printf("arp:\n");
   value(out, "requests_received", arp.requests_received);
   value(out, "replies_received", arp.replies_received);
   value(out, "requests_sent", nc.requests_sent);
@@ -45,14 +75,14 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   reasons(out, "dropped", arp.dropped);
   reasons(out, "not_sent", arp.not_sent);
   const auto& ip = stack.ipv4().counters();
-  std::fprintf(out, "ipv4:\n");
+  out.printf("ipv4:\n");
   value(out, "packets_received", ip.packets_received);
   value(out, "packets_built", ip.packets_built);
   reasons(out, "malformed", ip.malformed);
   reasons(out, "dropped", ip.dropped);
   reasons(out, "send_errors", ip.send_errors);
   const auto& icmp = stack.icmp().counters();
-  std::fprintf(out, "icmp:\n");
+  out.printf("icmp:\n");
   value(out, "echo_requests_received", icmp.echo_requests_received);
   value(out, "echo_replies_received", icmp.echo_replies_received);
   value(out, "unreachables_received", icmp.unreachables_received);
@@ -64,7 +94,7 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   reasons(out, "dropped", icmp.dropped);
   reasons(out, "answers_not_sent", icmp.answers_not_sent);
   const auto& udp = stack.udp().counters();
-  std::fprintf(out, "udp:\n");
+  out.printf("udp:\n");
   value(out, "datagrams_queued", udp.datagrams_queued);
   value(out, "datagrams_read", udp.datagrams_read);
   value(out, "datagrams_sent", udp.datagrams_sent);
@@ -73,7 +103,7 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   reasons(out, "dropped", udp.dropped);
   reasons(out, "send_errors", udp.send_errors);
   const auto& tcp = stack.tcp().counters();
-  std::fprintf(out, "tcp:\n");
+  out.printf("tcp:\n");
   value(out, "segments_received", tcp.segments_received);
   value(out, "segments_sent", tcp.segments_sent);
   value(out, "retransmissions", tcp.retransmissions);
@@ -93,12 +123,13 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
   reasons(out, "dropped", tcp.dropped);
   reasons(out, "send_errors", tcp.send_errors);
   const auto& iface = stack.counters();
-  std::fprintf(out, "interface:\n");
+  out.printf("interface:\n");
   value(out, "frames_processed", iface.frames_processed);
   value(out, "packets_transmitted", iface.packets_transmitted);
   value(out, "polls_yielded", iface.polls_yielded);
   value(out, "transport_errors_unclaimed", iface.transport_errors_unclaimed);
-  std::fflush(out);
 }
+
+}  // namespace
 
 }  // namespace pollstack::tools
