@@ -44,6 +44,11 @@ expect_rejected "$daemon" "${ok[@]}" --mtu
 expect_rejected "$daemon" "${ok[@]}" --echo-port 0 --self-test
 expect_rejected "$daemon" "${ok[@]}" --driver /nonexistent/driver
 expect_rejected "$daemon" "${ok[@]}" --driver-arg --tap
+expect_rejected "$daemon" "${ok[@]}" --tcp-client 10.0.0.1
+expect_rejected "$daemon" "${ok[@]}" --tcp-client 10.0.0.1:0
+expect_rejected "$daemon" "${ok[@]}" --tcp-client 10.0.0:7
+expect_rejected "$daemon" "${ok[@]}" --tcp-client-bytes 100
+expect_rejected "$daemon" "${ok[@]}" --http-port 7
 expect_rejected "$tap"
 expect_rejected "$tap" --socket @x
 expect_rejected "$tap" --socket @x --tap ""

@@ -6,7 +6,7 @@
 # packet and no bad checksum. TCP: Linux's client writes 10 MiB to our echo service and reads it
 # back byte for byte, with a half-close; a closed port answers RST (ECONNREFUSED); 2 MiB go the
 # same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames;
-# curl fetches the stack's HTTP page of counters.
+# curl fetches the stack's HTTP page of counters; the stack connects to an echo server on Linux.
 #
 # Everything happens in a private network namespace (unshare --net) on a private test subnet,
 # so nothing is ever sent outside it. Needs root and /dev/net/tun: without either, it says why and
@@ -57,8 +57,10 @@ fail() {
 }
 
 ip link set lo up
+# --tcp-client: once attached, the stack connects to Linux's echo server (started below; it
+# retries until it answers) and checks 4 MiB echoed back.
 "$bin/tools/stack/pollstackd" --socket "$socket" --address "$stack_ip/24" --mac "$stack_mac" \
-  --attach-timeout 10 >"$work/stack.log" 2>&1 &
+  --tcp-client "$linux_ip:7007" --tcp-client-bytes $((4 << 20)) --attach-timeout 10 >"$work/stack.log" 2>&1 &
 stack_pid=$!
 pids+=("$stack_pid")
 for _ in $(seq 50); do grep -q "waiting for a driver" "$work/stack.log" && break; sleep 0.1; done
@@ -132,6 +134,26 @@ try:
 except ConnectionRefusedError:
     print("interop: TCP to a closed port: RST, Linux reported ECONNREFUSED")
 PY
+
+# 4a. We connect to Linux: a Python echo server on Linux's side; pollstackd's --tcp-client
+# connects to it, sends 4 MiB with a half-close and checks the echo.
+python3 - "$linux_ip" <<'PY' >"$work/echo_server.log" 2>&1 &
+import socket, sys
+server = socket.create_server((sys.argv[1], 7007))
+connection, _ = server.accept()
+while True:
+    data = connection.recv(65536)
+    if not data:
+        break
+    connection.sendall(data)
+connection.shutdown(socket.SHUT_WR)
+connection.close()
+PY
+pids+=($!)
+for _ in $(seq 400); do grep -q "tcp client:" "$work/stack.log" && break; sleep 0.1; done
+client=$(grep "tcp client:" "$work/stack.log" || true)
+[[ "$client" == *"tcp client: ok"* ]] || fail "the stack's TCP client against Linux's echo server: ${client:-no outcome in 40 s}"
+say "the stack connected to Linux: ${client#*tcp client: ok   }"
 
 # 4b. HTTP: curl fetches the counters page (the stack serves it over its own TCP), and the
 # answers to what the server does not serve.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The stack program and a driver program as two processes, without privileges: pollstackd
 # --self-test over the loopback driver (started by pollstackd itself with --driver) pings its own
-# address, gets UDP echoed by its own echo service and a port unreachable from a closed port. Also
-# the fallback tools/run.sh shows where the TAP interop cannot run.
+# address, gets UDP echoed by its own echo service and a port unreachable from a closed port, and
+# connects to its own TCP echo service (256 KiB back intact). Also the fallback tools/run.sh shows
+# where the TAP interop cannot run.
 set -euo pipefail
 daemon="$1"
 loopback="$2"
@@ -14,5 +15,5 @@ status=0
   >"$log" 2>&1 || status=$?
 cat "$log"
 [[ $status -eq 0 ]] || { echo "FAIL: pollstackd --self-test exited with status $status"; exit 1; }
-[[ $(grep -c "self-test: ok" "$log") -eq 3 ]] || { echo "FAIL: expected three passed self-test steps"; exit 1; }
+[[ $(grep -c "self-test: ok" "$log") -eq 4 ]] || { echo "FAIL: expected four passed self-test steps"; exit 1; }
 echo "PASS"

@@ -5,14 +5,18 @@
 //
 //   pollstackd --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D] [--mac XX:XX:XX:XX:XX:XX]
 //              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT]
+//              [--tcp-client A.B.C.D:PORT [--tcp-client-bytes N]]
 //              [--attach-timeout SECONDS] [--self-test] [--driver PROGRAM [--driver-arg ARG]...]
 //
 // NAME is where drivers attach (a path, or @name for an abstract socket). Start the driver with
 // the same --socket, or let pollstackd start it: --driver PROGRAM runs
 // `PROGRAM --socket NAME ARG...` once it listens (e.g. --driver tap_driver --driver-arg --tap
 // --driver-arg tap0), and waits for it on exit. --self-test: once a driver is attached, ping our own address, send UDP to our
-// own echo service and to a closed port, print each outcome and stop; over the loopback driver
-// this exercises ARP, ICMP and UDP end to end across two processes. Exit status: 0 after a clean
+// own echo service and to a closed port, then TCP to our own echo service, print each outcome and
+// stop; over the loopback driver this exercises ARP, ICMP, UDP and TCP end to end across two
+// processes. --tcp-client: once a driver is attached, connect to that echo server (retrying for
+// 30 s while it is not there yet), send it N bytes (default 1 MiB) with a half-close, check the
+// echo byte for byte, print the outcome, and go on serving. Exit status: 0 after a clean
 // stop (and a passed self-test), 1 if the setup or the self-test failed, 2 for bad arguments.
 #include <arpa/inet.h>
 #include <signal.h>
@@ -43,6 +47,7 @@
 #include "statemachines/executor.h"
 #include "statemachines/state_cell.h"
 #include "tools/stack/report.h"
+#include "tools/stack/tcp_echo_check.h"
 
 extern char** environ;
 
@@ -67,6 +72,7 @@ volatile std::sig_atomic_t g_report = 0;
   std::fprintf(stderr,
                "%s: %s\nusage: %s --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D]\n"
                "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT]\n"
+               "       [--tcp-client A.B.C.D:PORT [--tcp-client-bytes N]]\n"
                "       [--attach-timeout SECONDS] [--self-test] [--driver PROGRAM [--driver-arg ARG]...]\n",
                kProgram, problem.c_str(), kProgram);
   std::exit(2);
@@ -109,6 +115,8 @@ struct Options {
   std::uint16_t echo_port = 7;
   std::uint16_t discard_port = 9;
   std::uint16_t http_port = 80;
+  std::optional<net::IpEndpoint> tcp_client;  // --tcp-client: an echo server to check against
+  std::uint64_t tcp_client_bytes = 1 << 20;
   int attach_timeout_s = 30;
   bool self_test = false;
   std::string driver;                    // a driver program to start, or empty
@@ -150,6 +158,14 @@ Options parse(int argc, char** argv) {
       o.discard_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
     } else if (flag == "--http-port") {
       o.http_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
+    } else if (flag == "--tcp-client") {
+      const std::string text = value;
+      const std::size_t colon = text.find(':');
+      if (colon == std::string::npos) usage("--tcp-client needs A.B.C.D:PORT, e.g. 10.0.0.1:7");
+      o.tcp_client = net::IpEndpoint{ipv4_address(flag, text.substr(0, colon)),
+                                     static_cast<std::uint16_t>(whole_number(flag, text.c_str() + colon + 1, 1, 65535))};
+    } else if (flag == "--tcp-client-bytes") {
+      o.tcp_client_bytes = whole_number(flag, value, 1, std::uint64_t{1} << 34);
     } else if (flag == "--driver") {
       if (access(value, X_OK) != 0) usage(std::string("--driver: cannot execute '") + value + "'");
       o.driver = value;
@@ -180,6 +196,7 @@ Options parse(int argc, char** argv) {
   // our own source address is then expected, not a martian (Linux: accept_local).
   o.interface.ip.accept_local = o.self_test;
   if (o.driver.empty() && !o.driver_args.empty()) usage("--driver-arg needs --driver");
+  if (!o.tcp_client && o.tcp_client_bytes != (1 << 20)) usage("--tcp-client-bytes needs --tcp-client");
   return o;
 }
 
@@ -232,8 +249,18 @@ class SelfTest {
           Poll<bool> done = exchange(cx, kClosedPort, 32);
           if (done.is_pending()) return pending;
           const bool refused = !done.value() && refused_;
-          return finish(refused, refused ? "UDP to a closed port: ICMP port unreachable, reported to our socket"
-                                         : "UDP to a closed port: no port unreachable came back");
+          if (!refused) return finish(false, "UDP to a closed port: no port unreachable came back");
+          report(true, "UDP to a closed port: ICMP port unreachable, reported to our socket");
+          tcp_.emplace(stack_->tcp(), net::IpEndpoint{self, echo_port_}, kTcpBytes, std::chrono::seconds(0));
+          state_.set(State::Tcp);
+          break;
+        }
+        case State::Tcp: {
+          Poll<bool> done = tcp_->poll(cx);
+          if (done.is_pending()) return pending;
+          tcp_->print(stdout, kProgram, "self-test: TCP echo");
+          return finish(done.value(), done.value() ? "TCP: connected to our own echo service, 256 KiB back intact"
+                                                   : "TCP echo failed");
         }
         case State::Done:
           return false;  // polled after Ready: expect_pollable() aborts first in debug builds
@@ -242,7 +269,8 @@ class SelfTest {
   }
 
  private:
-  enum class State : std::uint8_t { Ping, Echo, ClosedPort, Done };
+  enum class State : std::uint8_t { Ping, Echo, ClosedPort, Tcp, Done };
+  static constexpr std::size_t kTcpBytes = 256 * 1024;
 
   // The last report: the self-test is over, passed or not.
   bool finish(bool ok, const char* what) {
@@ -286,6 +314,7 @@ class SelfTest {
   std::optional<net::Stack::IcmpLayer::EchoRequest> ping_;
   std::optional<net::Stack::IcmpLayer::ReceiveEchoReply> pong_;
   bool ping_done_ = false;
+  std::optional<TcpEchoCheck> tcp_;
   std::array<std::size_t, 4> sizes_{1, 64, 512, net::kUdpMaxPayload};
   std::size_t size_index_ = 0;
   bool refused_ = false;
@@ -432,15 +461,27 @@ int run(int argc, char** argv) {
 
   std::optional<SelfTest> self_test;
   if (options.self_test) self_test.emplace(stack, options.echo_port);
+  std::optional<TcpEchoCheck> tcp_client;
+  if (options.tcp_client) {
+    tcp_client.emplace(stack.tcp(), *options.tcp_client, options.tcp_client_bytes, std::chrono::seconds(30));
+  }
   // The program's tasks on the runtime: each is polled only when woken or when its deadline came;
   // the program stops when any of them finishes (each finishing means something below).
   Executor tasks{stack.task(), Maybe<net::UdpEchoService<Udp>>(echo ? &*echo : nullptr),
                  Maybe<net::UdpDiscardService<Udp>>(discard ? &*discard : nullptr),
                  Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack),
-                 Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr), Maybe<Http>(http ? &*http : nullptr)};
-  driver_channel::serve(tasks, channel, stack_bell, lifeline, [&tasks] {
+                 Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr), Maybe<Http>(http ? &*http : nullptr),
+                 Maybe<TcpEchoCheck>(tcp_client ? &*tcp_client : nullptr)};
+  constexpr std::size_t kTcpClientTask = 7;  // its end reports, and the program goes on serving
+  bool tcp_client_reported = false;
+  driver_channel::serve(tasks, channel, stack_bell, lifeline, [&] {
+    if (tasks.is_done(kTcpClientTask) && !tcp_client_reported) {
+      tcp_client->print(stdout, kProgram, "tcp client");
+      std::fflush(stdout);
+      tcp_client_reported = true;
+    }
     for (std::size_t i = 0; i < tasks.kTaskCount; ++i) {
-      if (tasks.is_done(i)) return true;
+      if (i != kTcpClientTask && tasks.is_done(i)) return true;
     }
     return false;
   });
