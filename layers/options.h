@@ -133,6 +133,10 @@ inline constexpr std::uint32_t kTcpOrphanRetries = 8;
 /// A segment that could not be sent because its next hop was not resolved (an ARP entry that
 /// expired) is tried again after this long, while the resolution it started completes.
 inline constexpr Duration kTcpNeighbourRetry = 100ms;
+/// A received segment is acknowledged at most this late (unless a second full-sized one, a gap
+/// filled, or data of ours going out acknowledges it first): Linux's TCP_DELACK_MIN. RFC 1122
+/// §4.2.3.2 allows up to 500 ms.
+inline constexpr Duration kTcpDelayedAck = 40ms;
 /// The MSS assumed when the peer sends none (RFC 9293 §3.7.1).
 inline constexpr std::uint16_t kTcpDefaultMss = 536;
 /// Challenge ACKs (RFC 5961 §7) sent per second at most, for all connections (Linux's

@@ -555,6 +555,12 @@ class Tcp {
       }
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline <= now) timer_fires(c, now);
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline < next) next = c.tcb.deadline;
+      if (c.tcb.ack_at <= now) {  // a delayed ACK is due
+        c.tcb.ack_at = kNever;
+        c.tcb.ack_due = true;
+        wants_output(c);
+      }
+      if (c.tcb.ack_at < next) next = c.tcb.ack_at;
       if (c.tcb.resend_at <= now) {
         c.tcb.resend_at = kNever;
         if (c.state.get() != TcpState::Done) wants_output(c);
@@ -709,7 +715,9 @@ class Tcp {
     std::uint32_t rcv_adv = 0;   // the right edge of the window last advertised
     OutOfOrder<kTcpOutOfOrderRanges> out_of_order;  // held past a gap, in the receive ring's free space
     bool fin_received = false;
-    bool ack_due = false;
+    bool ack_due = false;        // an ACK goes out at once
+    std::uint32_t unacked_bytes = 0;  // received since our last ACK
+    Instant ack_at = kNever;          // a delayed ACK is due then
     // Round-trip estimation (RFC 6298), one segment timed at a time (Karn: never a retransmitted one).
     bool timing = false;
     bool rtt_valid = false;
@@ -1066,7 +1074,7 @@ class Tcp {
         break;
     }
     // Seventh: the data, then eighth: FIN.
-    if (!receive_data(c, in)) return;
+    if (!receive_data(c, in, now)) return;
     if (h.has(wire::tcp_flag::kFin) && !t.fin_received &&
         h.sequence + static_cast<std::uint32_t>(in.payload.size()) == t.rcv_nxt) {
       t.fin_received = true;
@@ -1124,7 +1132,7 @@ class Tcp {
     if (has_ack) {
       acknowledged(c, h.acknowledgement, now);
       established(c);
-      (void)receive_data(c, in);  // data on a SYN-ACK is rare but legal
+      (void)receive_data(c, in, now);  // data on a SYN-ACK is rare but legal
     } else {
       // Simultaneous open (RFC 9293 Figure 8): SYN-RECEIVED, our SYN again with an ACK.
       c.state.set(TcpState::SynReceived);
@@ -1249,7 +1257,7 @@ class Tcp {
   /// Takes the in-order part of a segment's data into the receive buffer (RFC 9293 §3.10.7.4,
   /// seventh). Out-of-order data is not kept yet: a duplicate ACK tells the peer where we are.
   /// False when the connection was reset for it (new data for a connection nobody will read).
-  bool receive_data(Connection& c, const Incoming& in) noexcept {
+  bool receive_data(Connection& c, const Incoming& in, Instant now) noexcept {
     Tcb& t = c.tcb;
     const TcpState s = c.state.get();
     if (in.payload.empty() || !(s == TcpState::Established || s == TcpState::FinWait1 || s == TcpState::FinWait2)) {
@@ -1258,7 +1266,10 @@ class Tcp {
     if (t.fin_received) return true;
     const std::uint32_t first = in.header.sequence + (in.header.has(wire::tcp_flag::kSyn) ? 1 : 0);
     const std::uint32_t skip = seq::lt(first, t.rcv_nxt) ? t.rcv_nxt - first : 0;
-    if (skip >= in.payload.size()) return true;  // all old: the ACK below repeats where we are
+    if (skip >= in.payload.size()) {  // all old: an ACK at once repeats where we are
+      t.ack_due = true;
+      return true;
+    }
     if (orphan(t)) {
       // Closed by its application: new data would be acknowledged and never read. Linux resets
       // (RFC 2525 §2.17, TCPAbortOnData), so the peer learns it was not delivered.
@@ -1266,13 +1277,16 @@ class Tcp {
       reset(c, std::nullopt);
       return false;
     }
-    t.ack_due = true;  // every data segment is acknowledged at once (no delayed ACKs yet)
     // What fits the window: the bytes go where they belong in the receive ring.
     const std::size_t ahead = seq::gt(first, t.rcv_nxt) ? first - t.rcv_nxt : 0;
     const std::size_t room = c.rx.free();
-    if (ahead >= room) return true;
+    if (ahead >= room) {
+      t.ack_due = true;
+      return true;
+    }
     const std::span<const std::byte> data = in.payload.subspan(skip).first(std::min(in.payload.size() - skip, room - ahead));
     if (ahead > 0) {
+      t.ack_due = true;
       // After a gap (RFC 9293 §3.10.7.4 allows keeping it): held until the gap is filled. The
       // immediate duplicate ACK tells the sender where the gap is (RFC 5681 §4.2: fast retransmit).
       const auto left = static_cast<std::uint32_t>(first + skip);
@@ -1285,10 +1299,21 @@ class Tcp {
       return true;
     }
     c.rx.write_ahead(0, data);
+    const bool filled_gap = t.out_of_order.size() > 0;
     const std::uint32_t edge = t.out_of_order.advance(t.rcv_nxt + static_cast<std::uint32_t>(data.size()));
     c.rx.extend(edge - t.rcv_nxt);
     t.rcv_nxt = edge;
     c.readers.notify_one();
+    // Delayed ACKs (RFC 1122 §4.2.3.2, RFC 5681 §4.2): at least every second full-sized segment,
+    // at once when a gap was filled or the segment did not fit, otherwise within kTcpDelayedAck
+    // (Linux's TCP_DELACK_MIN), or sooner with data of ours going out.
+    t.unacked_bytes += static_cast<std::uint32_t>(data.size());
+    if (filled_gap || data.size() < in.payload.size() - skip || t.unacked_bytes >= 2u * t.mss) {
+      t.ack_due = true;
+    } else if (t.ack_at == kNever) {
+      t.ack_at = now + kTcpDelayedAck;
+      note_deadline(t.ack_at);
+    }
     return true;
   }
 
@@ -1469,7 +1494,7 @@ class Tcp {
       if (commit) {
         t.snd_nxt = t.iss + 1;
         if (seq::gt(t.snd_nxt, t.snd_max)) t.snd_max = t.snd_nxt;
-        t.ack_due = false;
+        acknowledged_all(t);
         if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
       }
       return s;
@@ -1488,7 +1513,7 @@ class Tcp {
         s.data_length = static_cast<std::uint16_t>(length);
         if (commit) {
           t.resend_first = false;
-          t.ack_due = false;
+          acknowledged_all(t);
           const std::uint32_t end = t.snd_una + length + (fin ? 1 : 0);
           if (seq::lt(t.snd_nxt, end)) t.snd_nxt = end;
         }
@@ -1510,6 +1535,7 @@ class Tcp {
       s.window = advertise(c, commit);
       if (commit) {
         t.probe = false;
+        acknowledged_all(t);
         ++counters_.zero_window_probes;
       }
       return s;
@@ -1542,11 +1568,18 @@ class Tcp {
         t.snd_max = t.snd_nxt;
         if (fresh_data && !t.timing) start_timing(c, t.snd_nxt, cx->now());
       }
-      t.ack_due = false;
+      acknowledged_all(t);
       t.probe = false;
       if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
     }
     return s;
+  }
+
+  /// A segment with our ACK of everything received goes out: nothing is left to acknowledge.
+  static void acknowledged_all(Tcb& t) noexcept {
+    t.ack_due = false;
+    t.unacked_bytes = 0;
+    t.ack_at = kNever;
   }
 
   std::optional<Segment> ack_only(Connection& c, bool commit, bool has_ack) noexcept {
@@ -1557,7 +1590,7 @@ class Tcp {
     Segment s = segment_for(c, t.snd_max, wire::tcp_flag::kAck);
     s.acknowledgement = t.rcv_nxt;
     s.window = advertise(c, commit);
-    if (commit) t.ack_due = false;
+    if (commit) acknowledged_all(t);
     return s;
   }
 

@@ -75,25 +75,42 @@ TEST_CASE("passive open: SYN, SYN-ACK with our MSS, ACK; accept hands out the co
   CHECK(last.tcp->has(flag::kPsh));
 }
 
-TEST_CASE("data both ways: each segment is acknowledged; reads get the bytes in order") {
+TEST_CASE("data both ways: delayed ACKs (40 ms, or every second full segment, or with our data); reads in order") {
   TcpFixture f;
   const TcpSocket s = f.open_passive();
   f.send(flag::kAck | flag::kPsh, testing::text("hello, "));
+  f.nothing_sent();  // the ACK waits for more, or for the timer
+  f.run();           // (the task was woken to report the new deadline, as an executor would poll it)
+  CHECK(f.d.deadline == f.d.now + kTcpDelayedAck);
+  f.d.advance(kTcpDelayedAck);
+  f.run();
   Sent ack = f.segment();
   CHECK(ack.tcp->flags == flag::kAck);
   CHECK(ack.tcp->acknowledgement == f.peer_next);
   CHECK(ack.tcp->window == 16384 - 7);
   f.send(flag::kAck | flag::kPsh, testing::text("world"));
-  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  f.nothing_sent();
   CHECK(f.read_all(s) == "hello, world");
 
+  // Our data carries the ACK (and the delayed one is off).
   f.write_all(s, testing::text("echo"));
   const Sent data = f.segment();
   CHECK(data.tcp->flags == (flag::kAck | flag::kPsh));
   CHECK(as_string(data.payload) == "echo");
   CHECK(data.tcp->acknowledgement == f.peer_next);
   f.send(flag::kAck);
+  f.d.advance(kTcpDelayedAck);
+  f.run();
   f.nothing_sent();
+
+  // Two full-sized segments are acknowledged at once (the peer sent no MSS: 536).
+  f.send(flag::kAck, testing::pattern(kTcpDefaultMss));
+  f.nothing_sent();
+  f.send(flag::kAck, testing::pattern(kTcpDefaultMss));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  std::array<std::byte, 2 * kTcpDefaultMss> all{};
+  auto drain = f.tcp().read(s, all);
+  REQUIRE(f.poll(drain).is_ready());
 
   // A retransmitted old segment is acknowledged again, and not delivered twice.
   f.send_raw(f.header(flag::kAck | flag::kPsh, f.peer_next - 5, f.our_next), testing::text("world"));
@@ -138,8 +155,7 @@ TEST_CASE("active close: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT for 2 MSL, then close
   CHECK(f.tcp().state(s) == TcpState::FinWait2);
   // Still reading: the peer's last data, then its FIN.
   f.send(flag::kAck | flag::kPsh, testing::text("last words"));
-  f.segment();
-  f.send(flag::kAck | flag::kFin);
+  f.send(flag::kAck | flag::kFin);  // a FIN is acknowledged at once, the data before it with it
   CHECK(f.segment().tcp->acknowledgement == f.peer_next);
   CHECK(f.tcp().state(s) == TcpState::TimeWait);
   CHECK(f.read_all(s) == "last words");
@@ -200,7 +216,8 @@ TEST_CASE("with our window closed, a segment at RCV.NXT still brings its ACK and
     const std::size_t n = std::min<std::size_t>(chunk.size(), kTcpReceiveBufferBytes - sent);
     f.send(flag::kAck, Bytes(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n)));
     sent += n;
-    f.segment();
+    while (f.channel.take_sent()) {  // an ACK every second segment
+    }
   }
   f.write_all(s, testing::text("ours"));
   const Sent ours = f.segment();
@@ -444,6 +461,8 @@ TEST_CASE("after a timeout goes back to resend, a bare ACK is still numbered pas
   // Data from the peer that acknowledges none of ours: our ACK is numbered at SND.MAX, not where
   // the retransmission went back to, since the peer may hold it all (and would reject a lower one).
   f.send_raw(f.header(flag::kAck | flag::kPsh, f.peer_next, first.tcp->sequence), testing::text("?"));
+  f.d.advance(kTcpDelayedAck);
+  f.run();
   const Sent ack = f.segment();
   CHECK(ack.payload.empty());
   CHECK(ack.tcp->sequence == first.tcp->sequence + 3 * kTcpDefaultMss);
