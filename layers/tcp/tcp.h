@@ -1284,7 +1284,7 @@ class Tcp {
       t.ack_due = true;
       return true;
     }
-    const std::span<const std::byte> data = in.payload.subspan(skip).first(std::min(in.payload.size() - skip, room - ahead));
+    const std::span<const std::byte> data = in.payload.subspan(skip).first(std::min<std::size_t>(in.payload.size() - skip, room - ahead));
     if (ahead > 0) {
       t.ack_due = true;
       // After a gap (RFC 9293 §3.10.7.4 allows keeping it): held until the gap is filled. The
