@@ -548,9 +548,11 @@ class Tcp {
     Instant next = kNever;
     last_now_ = now;
     reported_deadline_ = Instant::min();  // what is armed here is reported below
-    for (Connection& c : connections_) {
+    // Only the connections that are not CLOSED (an idle stack pays one test per poll).
+    for (std::uint32_t live = live_; live != 0; live &= live - 1) {
+      Connection& c = connections_[static_cast<std::size_t>(__builtin_ctz(live))];
       schedule_persist(c, now);
-      if (c.state.get() == TcpState::FinWait2 && !c.tcb.app_owned && c.tcb.timer == Timer::kNone) {
+      if (c.state.get() == TcpState::FinWait2 && orphan(c.tcb) && c.tcb.timer == Timer::kNone) {
         arm(c, Timer::kFinWait2, now + kTcpFinWait2Timeout);  // an orphan waits so long (tcp_fin_timeout)
       }
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline <= now) timer_fires(c, now);
@@ -563,7 +565,7 @@ class Tcp {
       if (c.tcb.ack_at < next) next = c.tcb.ack_at;
       if (c.tcb.resend_at <= now) {
         c.tcb.resend_at = kNever;
-        if (c.state.get() != TcpState::Done) wants_output(c);
+        wants_output(c);
       }
       if (c.tcb.resend_at < next) next = c.tcb.resend_at;
     }
@@ -836,6 +838,7 @@ class Tcp {
     c.tx.clear();
     c.rx.clear();
     output_ &= ~(1u << index_of(c));
+    live_ |= 1u << index_of(c);  // its state is set next, away from Done
     return &c;
   }
 
@@ -1347,7 +1350,10 @@ class Tcp {
     c.tcb.error = error;
     c.tcb.timer = Timer::kNone;
     c.tcb.deadline = kNever;
+    c.tcb.ack_at = kNever;
+    c.tcb.resend_at = kNever;
     output_ &= ~(1u << index_of(c));
+    live_ &= ~(1u << index_of(c));
     c.readers.notify_all();
     c.writers.notify_all();
   }
@@ -1746,6 +1752,7 @@ class Tcp {
   std::size_t reset_head_ = 0;
   std::size_t resets_queued_ = 0;
   std::uint32_t output_ = 0;  // bit i: connection i may have something to send
+  std::uint32_t live_ = 0;    // bit i: connection i is not CLOSED (its timers run)
   std::size_t last_served_ = Config::kTcpConnections - 1;
   std::uint64_t accept_sequence_ = 0;
   std::uint16_t next_ephemeral_ = kEphemeralPortFirst;
