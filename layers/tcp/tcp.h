@@ -576,10 +576,9 @@ class Tcp {
   /// Whether a segment is waiting to go: a RST, or a connection with something to send.
   bool has_transmit() noexcept {
     if (resets_queued_ > 0) return true;
-    for (std::size_t i = 0; i < Config::kTcpConnections; ++i) {
-      if ((output_ & (1u << i)) != 0 && !next_segment(connections_[i], nullptr).has_value()) {
-        output_ &= ~(1u << i);
-      }
+    for (std::uint32_t marked = output_; marked != 0; marked &= marked - 1) {
+      const auto i = static_cast<std::size_t>(__builtin_ctz(marked));
+      if (!next_segment(connections_[i], nullptr).has_value()) output_ &= ~(1u << i);
     }
     return output_ != 0;
   }
