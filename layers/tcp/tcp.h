@@ -122,6 +122,7 @@ struct TcpCounters {
   std::uint64_t retransmissions = 0;    // retransmission timeouts (each resends from the oldest unacknowledged)
   std::uint64_t fast_retransmits = 0;   // recoveries started by three duplicate ACKs
   std::uint64_t zero_window_probes = 0;
+  std::uint64_t keepalive_probes = 0;
   std::uint64_t out_of_order_kept = 0;  // segments held past a gap until it was filled
   std::uint64_t resets_sent = 0;
   std::uint64_t resets_received = 0;    // RSTs that closed a connection or refused a SYN
@@ -432,6 +433,30 @@ class Tcp {
     }
   }
 
+  /// Keep-alive (RFC 1122 §4.2.3.6; off by default, as everywhere): after `idle` without a segment
+  /// from the peer and with nothing unacknowledged, a probe every `interval`; `probes` unanswered
+  /// end the connection with kTimedOut. Linux's defaults: 2 h, 75 s, 9.
+  struct KeepAlive {
+    Duration idle = std::chrono::hours(2);
+    Duration interval = std::chrono::seconds(75);
+    std::uint8_t probes = 9;
+  };
+  void set_keepalive(TcpSocket id, std::optional<KeepAlive> keepalive) noexcept {
+    if (Connection* c = owned(id)) {
+      c->tcb.keepalive = keepalive;
+      c->tcb.keepalive_sent = 0;
+      c->tcb.last_heard = last_now_;
+      note_deadline(last_now_);  // the task's next poll schedules the first probe
+    }
+  }
+
+  /// The user timeout (RFC 9293 §3.8.4, RFC 5482; Linux's TCP_USER_TIMEOUT): data left
+  /// unacknowledged for this long ends the connection with kTimedOut, however many retransmissions
+  /// that is. Zero: off (the retry counts decide).
+  void set_user_timeout(TcpSocket id, Duration timeout) noexcept {
+    if (Connection* c = owned(id)) c->tcb.user_timeout = timeout;
+  }
+
   // ---- Inspection -----------------------------------------------------------------------------
 
   std::optional<TcpState> state(TcpSocket id) const noexcept {
@@ -557,6 +582,11 @@ class Tcp {
       }
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline <= now) timer_fires(c, now);
       if (c.tcb.timer != Timer::kNone && c.tcb.deadline < next) next = c.tcb.deadline;
+      if (c.tcb.keepalive) {
+        const Instant due = keepalive_deadline(c);
+        if (due <= now) keepalive_fires(c);
+        if (c.tcb.keepalive && keepalive_deadline(c) < next) next = keepalive_deadline(c);
+      }
       if (c.tcb.ack_at <= now) {  // a delayed ACK is due
         c.tcb.ack_at = kNever;
         c.tcb.ack_due = true;
@@ -731,6 +761,12 @@ class Tcp {
     Timer timer = Timer::kNone;
     Instant deadline = kNever;
     Instant resend_at = kNever;  // a segment the layers below could not send goes again then
+    std::optional<KeepAlive> keepalive;
+    std::uint8_t keepalive_sent = 0;  // probes unanswered
+    bool keepalive_due = false;
+    Instant last_heard{};              // the last acceptable segment from the peer
+    Duration user_timeout{0};
+    Instant unacked_since = kNever;    // the oldest unacknowledged data was first sent then
     std::optional<ConnectionError> error;       // why it ended, for the application
     std::optional<ConnectionError> soft_error;  // an ICMP error, reported if it times out
   };
@@ -1044,6 +1080,8 @@ class Tcp {
     // An ACK older than a window the peer may still have in flight is a forgery (RFC 5961 §5.2).
     if (seq::lt(h.acknowledgement, t.snd_una - t.max_snd_wnd)) return challenge(c, TcpDrop::kBadAck);
     t.probes = 0;  // the peer is there
+    t.last_heard = now;
+    t.keepalive_sent = 0;
     if (seq::gt(h.acknowledgement, t.snd_una)) {
       acknowledged(c, h.acknowledgement, now);
     } else if (h.acknowledgement == t.snd_una && t.snd_una != t.snd_max && in.payload.empty() &&
@@ -1210,8 +1248,10 @@ class Tcp {
     if (t.rtt_valid) t.rto = rto_from(t.srtt, t.rttvar);
     if (t.snd_una == t.snd_max) {
       if (t.timer == Timer::kRetransmit) disarm(c);
+      t.unacked_since = kNever;
     } else {
       arm(c, Timer::kRetransmit, now + t.rto);  // RFC 6298 §5.3
+      t.unacked_since = now;  // the oldest unacknowledged data is newer now
     }
     wants_output(c);  // the window may have opened
   }
@@ -1532,6 +1572,19 @@ class Tcp {
     const std::uint32_t in_flight = t.snd_nxt - t.snd_una;
     const std::uint32_t limit = std::min(t.snd_wnd, t.cwnd);
     const std::uint32_t room = limit > in_flight ? limit - in_flight : 0;
+    if (t.keepalive_due) {
+      // A keep-alive probe, as Linux sends it: an old number, without data; the peer answers with
+      // an ACK (RFC 1122 §4.2.3.6).
+      Segment s = segment_for(c, t.snd_una - 1, wire::tcp_flag::kAck);
+      s.acknowledgement = t.rcv_nxt;
+      s.window = advertise(c, commit);
+      if (commit) {
+        t.keepalive_due = false;
+        acknowledged_all(t);
+        ++counters_.keepalive_probes;
+      }
+      return s;
+    }
     if (t.probe && room == 0) {
       // A zero-window probe, as Linux sends it: an old number, which the peer must acknowledge
       // with its current window.
@@ -1568,6 +1621,7 @@ class Tcp {
     s.data_length = static_cast<std::uint16_t>(length);
     if (commit) {
       const bool fresh_data = t.snd_nxt == t.snd_max;
+      if (t.snd_una == t.snd_max && t.unacked_since == kNever) t.unacked_since = cx->now();
       t.snd_nxt += length + (fin ? 1 : 0);
       if (seq::gt(t.snd_nxt, t.snd_max)) {
         t.snd_max = t.snd_nxt;
@@ -1701,6 +1755,10 @@ class Tcp {
     }
     const TcpState s = c.state.get();
     const bool handshake = s == TcpState::SynSent || s == TcpState::SynReceived;
+    if (t.user_timeout > Duration{0} && t.unacked_since != kNever && now - t.unacked_since >= t.user_timeout) {
+      ++counters_.timeouts;
+      return finish(c, t.soft_error.value_or(ConnectionError::kTimedOut));
+    }
     if (!handshake && t.snd_wnd == 0) {
       // The peer shrank its window to zero under data in flight: the timeouts become probes,
       // which time the connection out only if the peer stops answering (Linux's retransmit timer).
@@ -1726,6 +1784,28 @@ class Tcp {
     t.timing = false;  // Karn: no sample from a retransmitted segment
     t.rto = std::min(t.rto * 2, kTcpMaxRto);
     arm(c, Timer::kRetransmit, now + t.rto);
+    wants_output(c);
+  }
+
+  /// When the next keep-alive probe is due: `idle` after the last segment heard, then every
+  /// `interval`. Only on an open connection with nothing unacknowledged (otherwise the
+  /// retransmission timer is the one watching the peer).
+  Instant keepalive_deadline(const Connection& c) const noexcept {
+    const Tcb& t = c.tcb;
+    const TcpState s = c.state.get();
+    if (!t.keepalive || t.snd_una != t.snd_max || !(s == TcpState::Established || s == TcpState::CloseWait)) {
+      return kNever;
+    }
+    return t.last_heard + t.keepalive->idle + t.keepalive->interval * t.keepalive_sent;
+  }
+  void keepalive_fires(Connection& c) noexcept {
+    Tcb& t = c.tcb;
+    if (t.keepalive_sent >= t.keepalive->probes) {
+      ++counters_.timeouts;
+      return finish(c, t.soft_error.value_or(ConnectionError::kTimedOut));
+    }
+    ++t.keepalive_sent;
+    t.keepalive_due = true;
     wants_output(c);
   }
 

@@ -205,7 +205,12 @@ from_us=$(tshark -r "$work/capture.pcapng" -Y "eth.src == $stack_mac" 2>/dev/nul
 total=$(tshark -r "$work/capture.pcapng" 2>/dev/null | wc -l)
 [[ "$verbose" == --verbose ]] && tshark -r "$work/capture.pcapng" "${checks[@]}" 2>/dev/null | sed 's/^/  /'
 ((from_us > 0)) || fail "the capture holds no frame from the stack"
-((bad == 0)) || fail "the capture holds $bad malformed or bad-checksum packets"
+if ((bad > 0)); then
+  tshark -r "$work/capture.pcapng" "${checks[@]}" -V \
+    -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.checksum.status == "Bad"' \
+    2>/dev/null | head -150
+  fail "the capture holds $bad malformed or bad-checksum packets (printed above)"
+fi
 # On a clean link nothing is lost, so nothing may be retransmitted, by either side.
 resent=$(tshark -r "$work/capture.pcapng" -Y 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission' \
   2>/dev/null | wc -l)

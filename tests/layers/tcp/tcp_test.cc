@@ -27,6 +27,7 @@ using testing::kPeerPort;
 using testing::kPort;
 using testing::Sent;
 using testing::TcpFixture;
+using Layer = TcpFixture::Layer;
 namespace flag = wire::tcp_flag;
 
 
@@ -561,6 +562,54 @@ TEST_CASE("a zero window stops sending; the persist timer probes until it opens"
   CHECK(f.tcp().counters().zero_window_probes == 1);
   f.send(flag::kAck, {}, 1000);  // the window opens
   CHECK(as_string(f.segment().payload) == "wait for it");
+}
+
+TEST_CASE("keep-alive: probes after the idle time, answered ones start it over, unanswered ones end it") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.tcp().set_keepalive(s, Layer::KeepAlive{std::chrono::seconds(10), std::chrono::seconds(1), 3});
+  f.d.advance(std::chrono::seconds(10) - Duration{1});
+  f.run();
+  f.nothing_sent();
+  f.d.advance(Duration{1});
+  f.run();
+  const Sent probe = f.segment();
+  CHECK(probe.payload.empty());
+  CHECK(probe.tcp->sequence == f.our_next - 1);  // an old number: the peer must answer
+  f.send(flag::kAck);  // it does: the idle time starts over
+  f.d.advance(std::chrono::seconds(5));
+  f.run();
+  f.nothing_sent();
+  // Now it goes quiet: a probe at 10 s, then one a second, three in all, then the end.
+  int probes = 0;
+  for (int i = 0; i < 30 && f.tcp().state(s) == TcpState::Established; ++i) {
+    f.d.advance(std::chrono::seconds(1));
+    f.run();
+    while (f.channel.take_sent()) ++probes;
+  }
+  CHECK(probes == 3);
+  CHECK(f.tcp().state(s) == TcpState::Done);
+  CHECK(f.tcp().counters().keepalive_probes == 4);
+  std::array<std::byte, 4> buffer{};
+  auto r = f.tcp().read(s, buffer);
+  CHECK(f.poll(r).value().error() == ConnectionError::kTimedOut);
+}
+
+TEST_CASE("the user timeout ends a connection whose data stays unacknowledged that long") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.tcp().set_user_timeout(s, std::chrono::seconds(3));
+  f.write_all(s, testing::text("anyone?"));
+  f.segment();
+  for (int i = 0; i < 10 && f.tcp().state(s) == TcpState::Established; ++i) {
+    f.d.advance(std::chrono::seconds(1));
+    f.run();
+    while (f.channel.take_sent()) {
+    }
+  }
+  CHECK(f.tcp().state(s) == TcpState::Done);
+  CHECK(f.tcp().counters().retransmissions == 1);  // at 1 s; the next timeout, at 3 s, is the end
+  CHECK(f.tcp().counters().timeouts == 1);
 }
 
 TEST_CASE("the backlog bounds connections not yet accepted; SYNs beyond it are ignored") {
