@@ -32,7 +32,7 @@ static_assert(sizeof(Stack::Task) <= 304);
 // TCP's connection table is mostly its buffers (Config: kTcpConnections × send + receive); the
 // rest of the stack, and TCP's own bookkeeping, have budgets of their own.
 static_assert(sizeof(Stack) - sizeof(Stack::TcpLayer) <= 8 * 1024);
-static_assert(sizeof(Stack::TcpLayer) - kTcpConnections * (kTcpSendBufferBytes + kTcpReceiveBufferBytes) <= 3584);
+static_assert(sizeof(Stack::TcpLayer) - kTcpConnections * (kTcpSendBufferBytes + kTcpReceiveBufferBytes) <= 4096);
 static_assert(sizeof(TcpConnect) <= 288);  // holds Ipv4Send (the SYN goes out from the application's task)
 static_assert(sizeof(TcpWrite) <= 96);
 static_assert(sizeof(TcpRead) <= 88);
