@@ -2,8 +2,10 @@
 // FakeChannel: an in-memory network device (the NIC contract, layers/nic/nic.h), so a layer can
 // be tested alone and deterministically: the test decides when TX room appears (set_tx_slots) and
 // which frames arrive (inject), and reads what the stack sent (take_sent). Waiting reservations
-// queue first come, first served, like the real channel's.
+// queue first come, first served, like the real channel's. The stack's side allocates nothing
+// (sent frames wait in fixed storage; a received frame's bytes were allocated by inject()).
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include "layers/nic/nic.h"
 #include "layers/nic/nic_operation.h"
 #include "statemachines/context.h"
+#include "statemachines/contract.h"
 #include "statemachines/poll.h"
 #include "statemachines/state_cell.h"
 #include "statemachines/waiter_list.h"
@@ -41,7 +44,7 @@ class FakeChannel {
     bool submit(std::uint32_t length) noexcept {
       FakeChannel* c = std::exchange(channel_, nullptr);
       const bool up = c->link_up_;
-      if (up) c->sent_.emplace_back(c->slots_[slot_].begin(), c->slots_[slot_].begin() + length);
+      if (up) c->record_sent(std::span(c->slots_[slot_]).first(length));
       c->release(slot_);
       return up;
     }
@@ -118,12 +121,14 @@ class FakeChannel {
     rx_waiters_.notify_one();
   }
   std::optional<Frame> take_sent() {
-    if (sent_.empty()) return std::nullopt;
-    Frame f = std::move(sent_.front());
-    sent_.pop_front();
+    if (sent_count_ == 0) return std::nullopt;
+    const SentFrame& sent = sent_[sent_head_];
+    Frame f(sent.bytes.begin(), sent.bytes.begin() + static_cast<std::ptrdiff_t>(sent.length));
+    sent_head_ = (sent_head_ + 1) % kSentFrames;
+    --sent_count_;
     return f;
   }
-  std::size_t sent_count() const { return sent_.size(); }
+  std::size_t sent_count() const { return sent_count_; }
   /// How many TX buffers may be out at once (0: the channel is full).
   void set_tx_slots(std::size_t n) {
     tx_limit_ = n;
@@ -151,7 +156,23 @@ class FakeChannel {
   std::size_t tx_pending_polls_ = 0;
   std::size_t rx_held_ = 0;
   bool link_up_ = true;
-  std::deque<Frame> sent_;
+  // What the stack sent, until the test takes it: fixed storage, so that sending allocates
+  // nothing (the simulator runs the stacks with the heap forbidden).
+  static constexpr std::size_t kSentFrames = 256;
+  struct SentFrame {
+    std::size_t length = 0;
+    std::array<std::byte, kBufferBytes> bytes;
+  };
+  void record_sent(std::span<const std::byte> frame) noexcept {
+    expect(sent_count_ < kSentFrames, "FakeChannel: more sent frames than the test took (kSentFrames)");
+    SentFrame& slot = sent_[(sent_head_ + sent_count_) % kSentFrames];
+    slot.length = frame.size();
+    std::copy(frame.begin(), frame.end(), slot.bytes.begin());
+    ++sent_count_;
+  }
+  std::array<SentFrame, kSentFrames> sent_;
+  std::size_t sent_head_ = 0;
+  std::size_t sent_count_ = 0;
   std::deque<Frame> inbox_;
   WaiterList tx_waiters_;
   WaiterList rx_waiters_;

@@ -7,7 +7,9 @@
 // POLLSTACK_SIM_SEED=N replays that one seed alone.
 //
 // Each stack runs on an Executor under the simulated clock: tasks are polled only when woken or
-// when their deadline comes, so a lost wake-up or a timer never armed shows up as a hang.
+// when their deadline comes, so a lost wake-up or a timer never armed shows up as a hang. One
+// transfer runs with the heap forbidden (tools/heap_probe) around everything the stacks and the
+// applications do.
 #include <doctest/doctest.h>
 
 #include <cstddef>
@@ -26,6 +28,7 @@
 #include "statemachines/executor.h"
 #include "statemachines/state_cell.h"
 #include "tests/layers/fake_channel.h"
+#include "tools/heap_probe/heap_probe.h"
 
 namespace pollstack::net {
 namespace {
@@ -277,7 +280,7 @@ struct Outcome {
 };
 
 /// One seed: the whole exchange, start to CLOSED.
-Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impair) {
+Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impair, bool forbid_heap = false) {
   std::mt19937 random(seed);
   auto channel_a = std::make_unique<FakeChannel>();
   auto channel_b = std::make_unique<FakeChannel>();
@@ -301,8 +304,14 @@ Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impai
     return a->tcp().count_in(TcpState::Done) == kTcpConnections && b->tcp().count_in(TcpState::Done) == kTcpConnections;
   };
   for (;;) {
-    stack_a.run_ready(now);
-    stack_b.run_ready(now);
+    {
+      // The stacks and the applications' operations: with the heap forbidden, any allocation in
+      // them aborts (the link between them, test scaffolding, runs outside).
+      std::optional<heap_probe::ForbidHeap> no_heap;
+      if (forbid_heap) no_heap.emplace();
+      stack_a.run_ready(now);
+      stack_b.run_ready(now);
+    }
     a_to_b.carry(now);
     b_to_a.carry(now);
     const bool apps_done = stack_a.is_done(1) && stack_b.is_done(1);
@@ -380,6 +389,14 @@ TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte an
   MESSAGE(count << " seeds, " << failures << " failed; longest " << longest.count() / 1000
                 << " simulated ms; " << retransmissions << " retransmission timeouts and " << fast_retransmits
                 << " fast retransmits in all");
+}
+
+TEST_CASE("a whole lossy transfer with the heap forbidden in both stacks and their applications") {
+  const heap_probe::Counts before = heap_probe::thread_counts();
+  const Outcome o = simulate(7, 200 * 1024, Impairments{}, /*forbid_heap=*/true);
+  REQUIRE_MESSAGE(o.ok, describe(7, o));
+  CHECK(o.retransmissions + o.fast_retransmits > 0);  // the losses were recovered under the ban too
+  CHECK(heap_probe::thread_counts().allocations > before.allocations);  // the probe is linked: the link allocates
 }
 
 TEST_CASE("a clean simulated link: no retransmission at all") {
