@@ -60,6 +60,7 @@ expect_rejected "$tap" --socket @x --tap t0 --drop -1
 expect_rejected "$tap" --socket @x --tap t0 --corrupt 2.5
 expect_rejected "$tap" --socket @x --tap t0 --reorder
 expect_rejected "$tap" --socket @x --tap t0 --seed x
+expect_rejected "$tap" --socket @x --tap t0 --rate-limit 0
 
 # A well-formed command line gets past parsing: with nobody attaching, it gives up after the
 # attach timeout with status 1 and says why.

@@ -17,6 +17,7 @@ namespace {
                accepts.rate ? " --rate PACKETS_PER_SECOND [--sequence-offset BYTES]" : "",
                accepts.pcap ? " --pcap FILE" : "",
                accepts.tap ? " --tap NAME [--drop PCT] [--duplicate PCT] [--reorder PCT] [--corrupt PCT] [--seed N]"
+                             " [--rate-limit FRAMES_PER_SECOND]"
                            : "");
   std::exit(2);
 }
@@ -66,6 +67,14 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
                        : flag == "--reorder"   ? options.impair.reorder
                                                : options.impair.corrupt;
       slot = static_cast<unsigned>(percent);
+    } else if (accepts.tap && flag == "--rate-limit") {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long rate = std::strtoull(value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || rate == 0) {
+        usage(program, accepts, "--rate-limit needs a positive whole number of frames per second");
+      }
+      options.impair.rate_pps = rate;
     } else if (accepts.tap && flag == "--seed") {
       char* end = nullptr;
       errno = 0;

@@ -23,6 +23,7 @@ struct DriverOptions {
   struct Impairments {
     unsigned drop = 0, duplicate = 0, reorder = 0, corrupt = 0;
     std::uint64_t seed = 1;
+    std::uint64_t rate_pps = 0;  // --rate-limit: frames per second taken from the stack (0: no limit)
     bool any() const { return drop + duplicate + reorder + corrupt > 0; }
   } impair;
 };

@@ -11,7 +11,9 @@
 // same seed, the same decisions for the same frames). A reordered frame is held back and sent after
 // the next one (or after 5 ms); a corrupted frame has one byte past its Ethernet header flipped
 // (IPv4 only: the IP or transport checksum must catch it, as the Ethernet FCS would have dropped a
-// frame damaged on the wire; ARP, which has no checksum, is never corrupted).
+// frame damaged on the wire; ARP, which has no checksum, is never corrupted). --rate-limit PPS
+// takes at most that many frames per second from the stack (a slow link): the rest wait in the
+// channel's TX ring, which fills, and the stack's sends wait (backpressure), nothing dropped.
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -69,6 +71,7 @@ std::int64_t now_us() {
 }
 
 constexpr std::int64_t kHoldUs = 5000;  // a reordered frame waits at most this long for the next
+constexpr double kRateBurst = 32;      // --rate-limit: frames taken at once after an idle spell
 
 // Decides what happens to each frame, each way, from one seeded generator.
 class Impairer {
@@ -141,6 +144,8 @@ int main(int argc, char** argv) {
   Impairer impair(options.impair);
   HeldForLinux held_tx;
   std::optional<Descriptor> held_rx;  // a frame for the stack held back by a reorder
+  double tokens = kRateBurst;         // --rate-limit's bucket
+  std::int64_t refilled_us = now_us();
   std::int64_t held_rx_since = 0;
 
   for (;;) {
@@ -149,9 +154,18 @@ int main(int argc, char** argv) {
       break;
     }
     bool busy = false;
-    // Stack -> Linux.
+    // Stack -> Linux, at most as many frames as the rate limit allows now.
     Descriptor sent[kMaxBatch];
-    const std::uint32_t n = port.take_tx(sent);
+    std::uint32_t allowed = kMaxBatch;
+    if (options.impair.rate_pps > 0) {
+      const std::int64_t t = now_us();
+      tokens = std::min<double>(kRateBurst, tokens + static_cast<double>(t - refilled_us) * 1e-6 *
+                                                         static_cast<double>(options.impair.rate_pps));
+      refilled_us = t;
+      allowed = static_cast<std::uint32_t>(std::min<double>(kMaxBatch, tokens));
+    }
+    const std::uint32_t n = allowed == 0 ? 0 : port.take_tx(std::span(sent).first(allowed));
+    tokens -= n;
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::span<std::byte> frame = port.frame(sent[i]);
       if (impair.drop()) {
@@ -235,7 +249,8 @@ int main(int argc, char** argv) {
     pollfd fds[3] = {{attachment.driver_bell.fd(), POLLIN, 0},
                      {attachment.lifeline_fd, POLLIN, 0},
                      {tap, static_cast<short>(spare_count > 0 ? POLLIN : 0), 0}};
-    if (poll(fds, 3, held_tx.held || held_rx ? 1 : 100) > 0) {
+    const bool throttled = options.impair.rate_pps > 0 && tokens < 1;
+    if (poll(fds, 3, held_tx.held || held_rx || throttled ? 1 : 100) > 0) {
       if (fds[0].revents & POLLIN) attachment.driver_bell.clear();
       if (fds[1].revents != 0 && driver_channel::driver_gone(attachment.lifeline_fd)) break;
     }
