@@ -498,6 +498,56 @@ TEST_CASE("three duplicate ACKs: fast retransmit; a partial ACK resends the next
   CHECK(f.tcp().info(s)->snd_una == base + 6 * kSeg);
 }
 
+// An ICMP destination unreachable from the peer, quoting the IP header and the first 8 bytes of
+// a segment we sent (ports and sequence number).
+Bytes icmp_about(const Sent& ours, std::uint8_t code) {
+  Bytes quote(kIcmpQuoteBytes);
+  wire::Ipv4Repr ip = *ours.ip;
+  ip.payload_length = 8;
+  wire::emit_ipv4(ip, quote);
+  wire::write_u16(quote, 20, ours.tcp->source_port);
+  wire::write_u16(quote, 22, ours.tcp->destination_port);
+  wire::write_u32(quote, 24, ours.tcp->sequence);
+  return kPeer.icmp(kOurMac, kOurIp, {wire::icmp_type::kDestinationUnreachable, code, 0, 0}, quote);
+}
+
+TEST_CASE("ICMP errors: during the SYN they end the attempt; later they are soft, told only on a timeout") {
+  {
+    TcpFixture f;
+    auto connect = f.tcp().connect({kPeer.ip, 7});
+    CHECK(f.poll(connect).is_pending());
+    const Sent syn = f.sent();
+    f.receive(icmp_about(syn, wire::icmp_unreachable_code::kPortUnreachable));
+    auto done = f.poll(connect);
+    REQUIRE(done.is_ready());
+    CHECK(done.value().error() == ConnectionError::kRefused);  // ECONNREFUSED, as Linux
+    CHECK(f.tcp().counters().errors_reported == 1);
+  }
+  {
+    TcpFixture f;
+    const TcpSocket s = f.open_passive();
+    f.tcp().set_user_timeout(s, std::chrono::seconds(2));
+    f.write_all(s, testing::text("x"));
+    const Sent data = f.segment();
+    // A forged error quoting a number we never sent is not believed (RFC 5927).
+    Sent forged = data;
+    forged.tcp->sequence += 100000;
+    f.receive(icmp_about(forged, 1));
+    CHECK(f.tcp().counters().errors_unclaimed == 1);
+    f.receive(icmp_about(data, 1));  // host unreachable: soft
+    CHECK(f.tcp().state(s) == TcpState::Established);
+    for (int i = 0; i < 5 && f.tcp().state(s) == TcpState::Established; ++i) {
+      f.d.advance(std::chrono::seconds(1));
+      f.run();
+      while (f.channel.take_sent()) {
+      }
+    }
+    std::array<std::byte, 4> buffer{};
+    auto r = f.tcp().read(s, buffer);
+    CHECK(f.poll(r).value().error() == ConnectionError::kHostUnreachable);  // the soft error, on the timeout
+  }
+}
+
 TEST_CASE("a connect to a silent peer times out after the SYN retries") {
   TcpFixture f;
   auto connect = f.tcp().connect({kPeer.ip, 7});
