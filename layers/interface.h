@@ -20,7 +20,7 @@
 /// `Interface::Task` is a state machine the owner polls alongside its application tasks. Per poll
 /// it runs the protocols' timers, then alternates between two jobs:
 ///  - Serving: the protocols with a packet of their own to send (Transmitters: ARP replies and
-///    requests, ICMP answers; TCP next) are asked in turn, starting after the one served last, and
+///    requests, ICMP answers, TCP segments) are asked in turn, starting after the one served last, and
 ///    the first that has one sends it through its own Transmit operation (Transmitting);
 ///  - Receiving: at most kRxFramesPerPoll frames from the device. A frame that leaves an answer
 ///    waiting sends the task back to Serving before it takes another, so an answer holding its

@@ -42,7 +42,7 @@ struct ByEthertype {
   static constexpr std::uint16_t of = P::kEthertype;
 };
 
-/// A protocol registered under an IP protocol number (ICMP, UDP; TCP next).
+/// A protocol registered under an IP protocol number (ICMP, UDP, TCP).
 struct ByIpProtocol {
   template <class P>
   static constexpr std::uint8_t of = P::kIpProtocol;

@@ -3,7 +3,7 @@
 /// transport. ICMP parses and checks the quote (the offending packet's IP header, which must be
 /// from our address, and at least the first 8 bytes of its transport header: ports for UDP and
 /// TCP, RFC 792 / RFC 1122 §3.2.2), and the interface delivers it by the quoted protocol number,
-/// through this one path for every transport (UDP now, TCP next: RFC 9293 §3.9, RFC 1122 §4.2.3.9).
+/// through this one path for every transport (UDP and TCP: RFC 9293 §3.9, RFC 1122 §4.2.3.9).
 
 #include <cstdint>
 #include <span>
