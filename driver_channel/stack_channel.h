@@ -146,7 +146,8 @@ class StackChannel {
   void link_down() noexcept;
 
   /// After link_down(), starts over with a new driver on the same region: resets the four rings
-  /// (the old driver is gone: its lifeline closed) and lends RX buffers again. Buffers the stack
+  /// (the old driver is gone: its lifeline closed) and lends RX buffers again. Call it before the
+  /// new driver attaches (it reads the rings as soon as it has the region). Buffers the stack
   /// still holds (live TxBuffer / RxBuffer handles) stay valid and return as usual.
   void reattach() noexcept;
 

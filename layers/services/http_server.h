@@ -7,7 +7,8 @@
 ///
 ///  - GET / (or HEAD /): 200, text/plain, the page, with Content-Length;
 ///  - GET of any other target: 404; another method: 405 with `Allow: GET, HEAD`;
-///  - a request line that does not parse, or a head that does not fit: 400 or 431.
+///  - a request line that does not parse, or a head that does not fit: 400 or 431;
+///  - a client that has not sent its request and taken the answer within 30 s is reset.
 /// A session's work is bounded (it reads at most kRequestBytes, writes at most its buffer). No
 /// heap: every session's buffers are in the pool's slots.
 
@@ -35,6 +36,7 @@ struct HttpCounters {
   std::uint64_t bad_method = 0;
   std::uint64_t bad_request = 0;  // 400 and 431
   std::uint64_t failed = 0;       // the connection failed before the answer went out
+  std::uint64_t timed_out = 0;    // no complete request, or the answer not taken, within 30 s: reset
 };
 
 /// What every session of one server sees: the page and its counters.
@@ -95,11 +97,25 @@ class HttpSession {
   Poll<void> poll(Context& cx) noexcept {
     state_.expect_pollable();
     owns_socket_ = true;  // from its first poll, in its slot (a session the pool refused never owned it)
+    if (give_up_at_ == Instant{}) give_up_at_ = cx.now() + kRequestTimeout;
+    if (state_.get() != State::Lingering && cx.now() >= give_up_at_) {
+      // A client that sends no complete request, or does not read the answer, in time: reset, so
+      // that it cannot hold a session (and a connection) forever.
+      tcp_->abort(socket_);
+      read_.reset();
+      write_.reset();
+      ++shared_->counters.timed_out;
+      state_.set(State::Done);
+      return ready();
+    }
     if (state_.get() == State::Reading) {
       for (;;) {
         if (!read_) read_.emplace(tcp_->read(socket_, std::span(request_).subspan(received_)));
         Poll<typename TcpLayer::Read::Output> got = read_->poll(cx);
-        if (got.is_pending()) return pending;
+        if (got.is_pending()) {
+          cx.wake_at(give_up_at_);
+          return pending;
+        }
         read_.reset();
         if (!got.value().ok() || got.value().value() == 0) return end(false);  // failed, or closed before a request
         received_ += got.value().value();
@@ -118,7 +134,10 @@ class HttpSession {
     }
     if (state_.get() == State::Writing) {
       Poll<typename TcpLayer::Write::Output> wrote = write_->poll(cx);
-      if (wrote.is_pending()) return pending;
+      if (wrote.is_pending()) {
+        cx.wake_at(give_up_at_);
+        return pending;
+      }
       write_.reset();
       if (!wrote.value().ok()) return end(false);
       ++shared_->counters.answered;
@@ -146,6 +165,8 @@ class HttpSession {
  private:
   enum class State : std::uint8_t { Reading, Writing, Lingering, Done };
   static constexpr Duration kLinger = std::chrono::seconds(2);
+  /// The time a client has to send its request and take the answer.
+  static constexpr Duration kRequestTimeout = std::chrono::seconds(30);
 
   void respond(http::Answer answer) noexcept {
     char* out = reinterpret_cast<char*>(response_.data());
@@ -225,6 +246,7 @@ class HttpSession {
   bool owns_socket_ = false;
   std::size_t received_ = 0;
   std::size_t response_length_ = 0;
+  Instant give_up_at_{};
   Instant linger_until_{};
   std::optional<typename TcpLayer::Read> read_;
   std::optional<typename TcpLayer::Write> write_;

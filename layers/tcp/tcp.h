@@ -451,8 +451,9 @@ class Tcp {
   }
 
   /// The user timeout (RFC 9293 §3.8.4, RFC 5482; Linux's TCP_USER_TIMEOUT): data left
-  /// unacknowledged for this long ends the connection with kTimedOut, however many retransmissions
-  /// that is. Zero: off (the retry counts decide).
+  /// unacknowledged for this long ends the connection with kTimedOut, at the first retransmission
+  /// timeout after it has passed (so up to one backed-off timeout late), unless the retry count
+  /// ended it first. Zero: off (the retry counts decide).
   void set_user_timeout(TcpSocket id, Duration timeout) noexcept {
     if (Connection* c = owned(id)) c->tcb.user_timeout = timeout;
   }
@@ -1219,6 +1220,9 @@ class Tcp {
       sample_rtt(c, now - t.rtt_start);
     }
     t.dupacks = 0;
+    // Past `recover`, it follows SND.UNA (just behind it), so that after 2 GiB without a loss the
+    // comparison with it cannot wrap and turn fast retransmit off.
+    if (!t.recovering && seq::gt(t.snd_una, t.recover)) t.recover = t.snd_una - 1;
     if (t.recovering) {
       if (seq::ge(ack, t.recover)) {
         // A full acknowledgement ends the recovery (RFC 6582 §3.2 step 3): the window deflates to
@@ -1229,6 +1233,7 @@ class Tcp {
         // A partial one: the next hole is lost too; resend it at once and deflate the window by
         // what was acknowledged, plus one segment (RFC 6582 §3.2 step 4).
         t.resend_first = true;
+        t.timing = false;  // Karn: the timed segment may be the hole resent
         t.cwnd = (t.cwnd > newly ? t.cwnd - newly : 0) + t.mss;
       }
     } else if (t.cwnd < t.ssthresh) {
@@ -1547,8 +1552,12 @@ class Tcp {
     if (state == TcpState::TimeWait) return ack_only(c, commit, true);
     if (t.resend_first) {
       // Fast retransmit: the oldest unacknowledged segment, whatever the windows say.
+      // Only bytes that were sent: a byte past SND.MAX would be acknowledged above SND.MAX, an
+      // ACK we would then refuse.
       const std::uint32_t from = std::min<std::uint32_t>(t.snd_una - t.tx_seq, static_cast<std::uint32_t>(c.tx.size()));
-      const auto length = static_cast<std::uint32_t>(std::min<std::size_t>(c.tx.size() - from, t.mss));
+      const std::uint32_t sent_data = static_cast<std::uint32_t>(std::min<std::size_t>(
+          c.tx.size() - from, t.snd_max - t.snd_una - (t.fin_queued && seq::gt(t.snd_max, fin_seq(c)) ? 1 : 0)));
+      const auto length = std::min<std::uint32_t>(sent_data, t.mss);
       const bool fin = t.fin_queued && t.snd_una + length == fin_seq(c) && seq::gt(t.snd_max, fin_seq(c));
       if (length > 0 || fin) {
         Segment s = segment_for(c, t.snd_una, static_cast<std::uint8_t>(wire::tcp_flag::kAck | (fin ? wire::tcp_flag::kFin : 0)));
@@ -1788,12 +1797,13 @@ class Tcp {
   }
 
   /// When the next keep-alive probe is due: `idle` after the last segment heard, then every
-  /// `interval`. Only on an open connection with nothing unacknowledged (otherwise the
-  /// retransmission timer is the one watching the peer).
+  /// `interval`. Only on a synchronized connection with nothing unacknowledged (otherwise the
+  /// retransmission timer is the one watching the peer): ESTABLISHED, CLOSE-WAIT, FIN-WAIT-2.
   Instant keepalive_deadline(const Connection& c) const noexcept {
     const Tcb& t = c.tcb;
     const TcpState s = c.state.get();
-    if (!t.keepalive || t.snd_una != t.snd_max || !(s == TcpState::Established || s == TcpState::CloseWait)) {
+    const bool open = s == TcpState::Established || s == TcpState::CloseWait || s == TcpState::FinWait2;
+    if (!t.keepalive || t.snd_una != t.snd_max || !open) {
       return kNever;
     }
     return t.last_heard + t.keepalive->idle + t.keepalive->interval * t.keepalive_sent;

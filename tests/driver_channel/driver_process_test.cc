@@ -111,9 +111,11 @@ TEST_CASE("a driver killed mid-stream is link down: no hang, no leaked buffer; a
   CHECK(WIFSIGNALED(status));
   close(lifeline);
 
+  // The rings start over before the new driver can see them: it starts reading as soon as it
+  // is attached (reattaching after accept() raced with it, and lost under load).
+  stack.channel.reattach();
   driver = spawn_driver(stack.path);
   lifeline = stack.accept();
-  stack.channel.reattach();
   testing::Pump after{&stack.channel, 50000};
   CHECK(run_with_channel(after, stack.channel, stack.stack_bell, lifeline));
   CHECK(after.out_of_order == 0);

@@ -245,11 +245,13 @@ int main(int argc, char** argv) {
     busy |= delivered > 0;
     if (busy) continue;
     // Sleep until the stack rings, the kernel has a frame for us (if we can take it), or 100 ms.
-    if (!port.prepare_to_sleep(spare_count < kMaxBatch)) continue;
+    // Throttled by --rate-limit, frames wait in the TX ring on purpose: sleep 1 ms instead of
+    // asking whether there is work (there is, and taking it now would break the limit).
+    const bool throttled = options.impair.rate_pps > 0 && tokens < 1;
+    if (!throttled && !port.prepare_to_sleep(spare_count < kMaxBatch)) continue;
     pollfd fds[3] = {{attachment.driver_bell.fd(), POLLIN, 0},
                      {attachment.lifeline_fd, POLLIN, 0},
                      {tap, static_cast<short>(spare_count > 0 ? POLLIN : 0), 0}};
-    const bool throttled = options.impair.rate_pps > 0 && tokens < 1;
     if (poll(fds, 3, held_tx.held || held_rx || throttled ? 1 : 100) > 0) {
       if (fds[0].revents & POLLIN) attachment.driver_bell.clear();
       if (fds[1].revents != 0 && driver_channel::driver_gone(attachment.lifeline_fd)) break;

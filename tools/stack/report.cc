@@ -22,14 +22,20 @@ void format_counters(TextBuffer& out, net::Stack& stack);
 }  // namespace
 
 void TextBuffer::printf(const char* format, ...) noexcept {
-  if (used_ >= out_.size()) return;
+  if (out_.size() - used_ < 2) {  // no room for a character and its NUL
+    truncated_ = true;
+    return;
+  }
   std::va_list args;
   va_start(args, format);
   const int n = std::vsnprintf(out_.data() + used_, out_.size() - used_, format, args);
   va_end(args);
   if (n < 0) return;
-  used_ = std::min(out_.size(), used_ + static_cast<std::size_t>(n));
-  truncated_ |= used_ == out_.size();
+  // vsnprintf writes at most size - 1 characters and a NUL: a cut-off text ends one short of the
+  // buffer, and the NUL is not part of it.
+  const std::size_t room = out_.size() - used_;
+  truncated_ |= static_cast<std::size_t>(n) >= room;
+  used_ += std::min(static_cast<std::size_t>(n), room - 1);
 }
 
 std::size_t format_stack_counters(std::span<char> out, net::Stack& stack) {

@@ -111,6 +111,23 @@ TEST_CASE("HEAD gets the head alone; other paths 404; other methods 405 with All
   }
 }
 
+TEST_CASE("a client that sends no request within 30 s is reset") {
+  HttpFixture f;
+  f.poll_server();
+  f.send(flag::kSyn);
+  f.segment();
+  f.send(flag::kAck);
+  f.poll_server();
+  f.send(flag::kAck | flag::kPsh, testing::text("GET / HT"));  // and then nothing
+  f.poll_server();
+  f.d.advance(std::chrono::seconds(30));
+  f.poll_server();
+  bool reset = false;
+  while (std::optional<testing::Bytes> frame = f.channel.take_sent()) reset |= Sent::decode(*frame).tcp->has(flag::kRst);
+  CHECK(reset);
+  CHECK(f.server.shared().counters.timed_out == 1);
+}
+
 TEST_CASE("a request head larger than the session's buffer gets 431") {
   HttpFixture f;
   std::string request = "GET / HTTP/1.1\r\nCookie: " + std::string(2000, 'c') + "\r\n\r\n";

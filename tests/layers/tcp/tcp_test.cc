@@ -548,6 +548,23 @@ TEST_CASE("ICMP errors: during the SYN they end the attempt; later they are soft
   }
 }
 
+TEST_CASE("a fast retransmit resends only what was sent, not what Nagle holds back") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  f.write_all(s, testing::text("first"));  // all there is, nothing in flight: sent
+  const Sent first = f.segment();
+  f.write_all(s, testing::text("second"));  // short, with "first" in flight: Nagle holds it
+  f.nothing_sent();
+  for (int i = 0; i < 3; ++i) f.send_raw(f.header(flag::kAck, f.peer_next, first.tcp->sequence));
+  const Sent resent = f.segment();
+  CHECK(resent.tcp->sequence == first.tcp->sequence);
+  CHECK(as_string(resent.payload) == "first");
+  // Its ACK is accepted (it is not above what was sent), and "second" follows.
+  f.send_raw(f.header(flag::kAck, f.peer_next, first.tcp->sequence + 5));
+  CHECK(as_string(f.segment().payload) == "second");
+  CHECK(f.tcp().counters().dropped[TcpDrop::kBadAck] == 0);
+}
+
 TEST_CASE("a connect to a silent peer times out after the SYN retries") {
   TcpFixture f;
   auto connect = f.tcp().connect({kPeer.ip, 7});
