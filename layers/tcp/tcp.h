@@ -1581,32 +1581,10 @@ class Tcp {
     const std::uint32_t in_flight = t.snd_nxt - t.snd_una;
     const std::uint32_t limit = std::min(t.snd_wnd, t.cwnd);
     const std::uint32_t room = limit > in_flight ? limit - in_flight : 0;
-    if (t.keepalive_due) {
-      // A keep-alive probe, as Linux sends it: an old number, without data; the peer answers with
-      // an ACK (RFC 1122 §4.2.3.6).
-      Segment s = segment_for(c, t.snd_una - 1, wire::tcp_flag::kAck);
-      s.acknowledgement = t.rcv_nxt;
-      s.window = advertise(c, commit);
-      if (commit) {
-        t.keepalive_due = false;
-        acknowledged_all(t);
-        ++counters_.keepalive_probes;
-      }
-      return s;
-    }
-    if (t.probe && room == 0) {
-      // A zero-window probe, as Linux sends it: an old number, which the peer must acknowledge
-      // with its current window.
-      Segment s = segment_for(c, t.snd_una - 1, wire::tcp_flag::kAck);
-      s.acknowledgement = t.rcv_nxt;
-      s.window = advertise(c, commit);
-      if (commit) {
-        t.probe = false;
-        acknowledged_all(t);
-        ++counters_.zero_window_probes;
-      }
-      return s;
-    }
+    // Keep-alive (RFC 1122 §4.2.3.6) and zero-window probes, as Linux sends them: a bare ACK at an
+    // old number, which the peer must answer with an ACK carrying its current window.
+    if (t.keepalive_due) return probe_segment(c, commit, t.keepalive_due, counters_.keepalive_probes);
+    if (t.probe && room == 0) return probe_segment(c, commit, t.probe, counters_.zero_window_probes);
     std::uint32_t length = std::min<std::uint32_t>({unsent, room, t.mss});
     const bool resending = seq::lt(t.snd_nxt, t.snd_max);
     if (length > 0 && length < t.mss && !t.probe && !resending) {  // a probe overrides (RFC 1122 §4.2.3.4 (d))
@@ -1650,16 +1628,29 @@ class Tcp {
     t.ack_at = kNever;
   }
 
+  /// A bare ACK of everything received, numbered `sequence`, with the window to advertise.
+  Segment bare_ack(Connection& c, std::uint32_t sequence, bool commit) noexcept {
+    Segment s = segment_for(c, sequence, wire::tcp_flag::kAck);
+    s.acknowledgement = c.tcb.rcv_nxt;
+    s.window = advertise(c, commit);
+    if (commit) acknowledged_all(c.tcb);
+    return s;
+  }
+
   std::optional<Segment> ack_only(Connection& c, bool commit, bool has_ack) noexcept {
-    Tcb& t = c.tcb;
-    if (!t.ack_due || !has_ack) return std::nullopt;
+    if (!c.tcb.ack_due || !has_ack) return std::nullopt;
     // At SND.MAX, the RFC's SND.NXT: after a timeout snd_nxt goes back to resend, but the peer
     // may have received past it, and would find an ACK numbered below its RCV.NXT unacceptable.
-    Segment s = segment_for(c, t.snd_max, wire::tcp_flag::kAck);
-    s.acknowledgement = t.rcv_nxt;
-    s.window = advertise(c, commit);
-    if (commit) acknowledged_all(t);
-    return s;
+    return bare_ack(c, c.tcb.snd_max, commit);
+  }
+
+  /// A probe at SND.UNA − 1; taking it clears `due` and counts it.
+  Segment probe_segment(Connection& c, bool commit, bool& due, std::uint64_t& counter) noexcept {
+    if (commit) {
+      due = false;
+      ++counter;
+    }
+    return bare_ack(c, c.tcb.snd_una - 1, commit);
   }
 
   void start_timing(Connection& c, std::uint32_t until, Instant now) noexcept {
