@@ -5,11 +5,11 @@
 
 namespace pollstack::driver_channel {
 
-std::uint32_t Loopback::step() noexcept {
+std::uint32_t Loopback::step(std::uint32_t most) noexcept {
   spare_count_ += port_->take_rx_fill(std::span(spare_).subspan(spare_count_));
   // Never take more TX frames than there are buffers to receive them into.
   Descriptor sent[kMaxBatch];
-  const std::uint32_t frames = port_->take_tx(std::span(sent).first(spare_count_));
+  const std::uint32_t frames = port_->take_tx(std::span(sent).first(std::min(spare_count_, most)));
   Descriptor received[kMaxBatch];
   for (std::uint32_t i = 0; i < frames; ++i) {
     const Descriptor fill = spare_[--spare_count_];

@@ -14,8 +14,9 @@ class Loopback {
 
   /// Moves up to kMaxBatch frames from TX to RX, copying each into an RX-fill buffer (the TX
   /// buffer goes back as TX-done). A frame waits in TX while no RX-fill buffer is free, so a stack
-  /// that stops reading backs up into its own transmit path. Returns how many frames moved.
-  std::uint32_t step() noexcept;
+  /// that stops reading backs up into its own transmit path. Takes at most `most` frames (a rate
+  /// limit's allowance). Returns how many frames moved.
+  std::uint32_t step(std::uint32_t most = kMaxBatch) noexcept;
 
   /// False while its spare RX buffers are full: RX-fill entries are then no reason to wake.
   bool wants_rx_buffers() const noexcept { return spare_count_ < kMaxBatch; }

@@ -11,7 +11,9 @@
 #      datagram (out/full_path.json; table and chart in docs/full_path.md, docs/full_path.svg),
 #      and the compile-time sizes of the composed operations;
 #   4. backpressure across processes: an application sending UDP through the whole stack at twice
-#      the rate a driver process drains, for 3 seconds, losing nothing.
+#      the rate a driver process drains, for 3 seconds, losing nothing; then a TCP connection of
+#      the stack to itself through a loopback driver process that takes 20,000 frames/s, written as
+#      fast as TCP takes bytes, every byte arriving in order, memory flat.
 #
 # Usage: tools/run.sh [--quick]
 #   --quick   one repetition with short runs (a smoke run; the figures are noisier)
@@ -23,7 +25,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -106,3 +108,6 @@ echo "=== sizes of the composed operations (bytes, fixed at compile time)"
 echo
 echo "=== backpressure across processes: UDP through the stack at 2x what the driver process drains"
 "$bin/tools/overload/overload" --sink "$bin/tools/drivers/rate_limited_sink" --rate 20000 --seconds 3 --udp
+echo
+echo "=== backpressure across processes: TCP written as fast as it goes, the driver process taking 20,000 frames/s"
+"$bin/tools/overload/overload" --tcp --loopback "$bin/tools/drivers/loopback_driver" --rate 20000 --seconds 3

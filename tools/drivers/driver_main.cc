@@ -1,7 +1,10 @@
 #include "tools/drivers/driver_main.h"
 
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <cinttypes>
@@ -13,12 +16,11 @@ namespace pollstack::drivers {
 namespace {
 
 [[noreturn]] void usage(const char* program, Accepts accepts, const char* problem) {
-  std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s%s\n", program, problem, program,
+  std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s%s%s\n", program, problem, program,
                accepts.rate ? " --rate PACKETS_PER_SECOND [--sequence-offset BYTES]" : "",
                accepts.pcap ? " --pcap FILE" : "",
-               accepts.tap ? " --tap NAME [--drop PCT] [--duplicate PCT] [--reorder PCT] [--corrupt PCT] [--seed N]"
-                             " [--rate-limit FRAMES_PER_SECOND]"
-                           : "");
+               accepts.tap ? " --tap NAME [--drop PCT] [--duplicate PCT] [--reorder PCT] [--corrupt PCT] [--seed N]" : "",
+               accepts.tap || accepts.rate_limit ? " [--rate-limit FRAMES_PER_SECOND]" : "");
   std::exit(2);
 }
 
@@ -67,14 +69,14 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
                        : flag == "--reorder"   ? options.impair.reorder
                                                : options.impair.corrupt;
       slot = static_cast<unsigned>(percent);
-    } else if (accepts.tap && flag == "--rate-limit") {
+    } else if ((accepts.tap || accepts.rate_limit) && flag == "--rate-limit") {
       char* end = nullptr;
       errno = 0;
       const unsigned long long rate = std::strtoull(value, &end, 10);
       if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || rate == 0) {
         usage(program, accepts, "--rate-limit needs a positive whole number of frames per second");
       }
-      options.impair.rate_pps = rate;
+      options.rate_limit_pps = rate;
     } else if (accepts.tap && flag == "--seed") {
       char* end = nullptr;
       errno = 0;
@@ -113,6 +115,29 @@ bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::Drive
     if (fds[1].revents != 0) return !driver_channel::driver_gone(attachment.lifeline_fd);
   }
   return true;
+}
+
+namespace {
+std::int64_t now_us() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_nsec / 1000;
+}
+}  // namespace
+
+RateLimit::RateLimit(std::uint64_t rate_pps, double burst) noexcept
+    : rate_pps_(rate_pps), burst_(burst), tokens_(burst), refilled_us_(now_us()) {}
+
+std::uint32_t RateLimit::allowed(std::uint32_t most) noexcept {
+  if (rate_pps_ == 0) return most;
+  const std::int64_t t = now_us();
+  tokens_ = std::min(burst_, tokens_ + static_cast<double>(t - refilled_us_) * 1e-6 * static_cast<double>(rate_pps_));
+  refilled_us_ = t;
+  return static_cast<std::uint32_t>(std::min<double>(most, tokens_));
+}
+
+void RateLimit::took(std::uint32_t n) noexcept {
+  if (rate_pps_ > 0) tokens_ -= n;
 }
 
 void print_counters(const char* program, const driver_channel::DriverCounters& c) {

@@ -18,12 +18,12 @@ struct DriverOptions {
   std::uint32_t sequence_offset = 0;  // rate-limited sink only: where each frame's sequence number is
   std::string pcap_path;       // pcap writer only
   std::string tap_name;        // TAP driver only
+  std::uint64_t rate_limit_pps = 0;  // --rate-limit (TAP and loopback drivers): frames per second taken from the stack
   /// TAP driver only: impairments, in percent of frames each way (this kernel has no netem), and
   /// the seed of the generator that decides them.
   struct Impairments {
     unsigned drop = 0, duplicate = 0, reorder = 0, corrupt = 0;
     std::uint64_t seed = 1;
-    std::uint64_t rate_pps = 0;  // --rate-limit: frames per second taken from the stack (0: no limit)
     bool any() const { return drop + duplicate + reorder + corrupt > 0; }
   } impair;
 };
@@ -35,6 +35,7 @@ struct Accepts {
   bool rate = false;
   bool pcap = false;
   bool tap = false;  // and the impairments (--drop, --duplicate, --reorder, --corrupt, --seed)
+  bool rate_limit = false;  // --rate-limit alone (the TAP driver takes it with the impairments)
 };
 DriverOptions parse_driver_options(int argc, char** argv, const char* program, Accepts accepts);
 
@@ -46,6 +47,27 @@ driver_channel::Attachment attach_or_exit(const DriverOptions& options, const ch
 /// false when the stack is gone (its end of the lifeline closed).
 bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::DriverPort& port,
                    bool wants_rx_buffers, int timeout_ms);
+
+/// --rate-limit: a token bucket of `rate_pps` frames per second, holding at most `burst` (the
+/// frames taken at once after an idle spell). A rate of 0 is no limit. Frames it holds back wait
+/// in the stack's TX ring: that is the backpressure the stack then sees.
+class RateLimit {
+ public:
+  explicit RateLimit(std::uint64_t rate_pps, double burst = 32) noexcept;
+  /// How many frames, at most `most`, may be taken now.
+  std::uint32_t allowed(std::uint32_t most) noexcept;
+  /// `n` of them were taken.
+  void took(std::uint32_t n) noexcept;
+  /// True while no frame may be taken: the driver should sleep a little (a millisecond) rather
+  /// than ask the ring for work that is there on purpose.
+  bool throttled() const noexcept { return rate_pps_ > 0 && tokens_ < 1; }
+
+ private:
+  std::uint64_t rate_pps_;
+  double burst_;
+  double tokens_;
+  std::int64_t refilled_us_;
+};
 
 /// Prints the driver's counters to stderr, one line.
 void print_counters(const char* program, const driver_channel::DriverCounters& c);

@@ -71,7 +71,6 @@ std::int64_t now_us() {
 }
 
 constexpr std::int64_t kHoldUs = 5000;  // a reordered frame waits at most this long for the next
-constexpr double kRateBurst = 32;      // --rate-limit: frames taken at once after an idle spell
 
 // Decides what happens to each frame, each way, from one seeded generator.
 class Impairer {
@@ -144,8 +143,7 @@ int main(int argc, char** argv) {
   Impairer impair(options.impair);
   HeldForLinux held_tx;
   std::optional<Descriptor> held_rx;  // a frame for the stack held back by a reorder
-  double tokens = kRateBurst;         // --rate-limit's bucket
-  std::int64_t refilled_us = now_us();
+  drivers::RateLimit rate_limit(options.rate_limit_pps);
   std::int64_t held_rx_since = 0;
 
   for (;;) {
@@ -156,16 +154,9 @@ int main(int argc, char** argv) {
     bool busy = false;
     // Stack -> Linux, at most as many frames as the rate limit allows now.
     Descriptor sent[kMaxBatch];
-    std::uint32_t allowed = kMaxBatch;
-    if (options.impair.rate_pps > 0) {
-      const std::int64_t t = now_us();
-      tokens = std::min<double>(kRateBurst, tokens + static_cast<double>(t - refilled_us) * 1e-6 *
-                                                         static_cast<double>(options.impair.rate_pps));
-      refilled_us = t;
-      allowed = static_cast<std::uint32_t>(std::min<double>(kMaxBatch, tokens));
-    }
+    const std::uint32_t allowed = rate_limit.allowed(kMaxBatch);
     const std::uint32_t n = allowed == 0 ? 0 : port.take_tx(std::span(sent).first(allowed));
-    tokens -= n;
+    rate_limit.took(n);
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::span<std::byte> frame = port.frame(sent[i]);
       if (impair.drop()) {
@@ -247,7 +238,7 @@ int main(int argc, char** argv) {
     // Sleep until the stack rings, the kernel has a frame for us (if we can take it), or 100 ms.
     // Throttled by --rate-limit, frames wait in the TX ring on purpose: sleep 1 ms instead of
     // asking whether there is work (there is, and taking it now would break the limit).
-    const bool throttled = options.impair.rate_pps > 0 && tokens < 1;
+    const bool throttled = rate_limit.throttled();
     if (!throttled && !port.prepare_to_sleep(spare_count < kMaxBatch)) continue;
     pollfd fds[3] = {{attachment.driver_bell.fd(), POLLIN, 0},
                      {attachment.lifeline_fd, POLLIN, 0},

@@ -11,6 +11,12 @@
 // as fast as it can; each send waits in its own way while the channel is full, and the run reports
 // datagrams per second and CPU time per datagram, waiting included. Exit status 0 only if nothing
 // was lost.
+//   overload --tcp --loopback PATH_TO_loopback_driver --rate FPS --seconds S
+// With --tcp the driver is the loopback driver, rate-limited to FPS frames per second: the stack
+// talks TCP to itself (tcp_flood.h), writing as fast as TCP takes the bytes for S seconds, and
+// every byte must arrive, in order, with resident memory flat. The writer's Pending comes from the
+// full send buffer, which drains only as the driver takes frames: the channel's backpressure,
+// through TCP's windows, up to the application.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -33,7 +39,11 @@
 #include "driver_channel/stack_channel.h"
 #include "benchmarks/full_path/variants.h"
 #include "driver_channel/stack.h"
+#include "statemachines/by_ref.h"
+#include "statemachines/executor.h"
+#include "statemachines/hosted/steady_clock.h"
 #include "statemachines/select.h"
+#include "tools/overload/tcp_flood.h"
 
 extern char** environ;
 
@@ -67,8 +77,9 @@ long rss_kib() {
 
 [[noreturn]] void usage(const char* problem) {
   std::fprintf(stderr,
-               "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S [--udp | --style NAME]\n",
-               kProgram, problem, kProgram);
+               "%s: %s\nusage: %s --sink PATH --rate PACKETS_PER_SECOND --seconds S [--udp | --style NAME]\n"
+               "       %s --tcp --loopback PATH --rate FRAMES_PER_SECOND --seconds S\n",
+               kProgram, problem, kProgram, kProgram);
   std::exit(2);
 }
 
@@ -219,15 +230,87 @@ int run_style(const full_path::Variant& style, driver_channel::SharedRegion regi
   return ok ? 0 : 1;
 }
 
+// The TCP run's address: the stack connects to its own listener through the loopback driver.
+constexpr net::InterfaceConfig kTcpInterface{{{2, 0, 0, 0, 0, 1}}, {{{10, 12, 0, 1}}, 24, {}, net::kDefaultTtl,
+                                                                      net::kMtu, /*accept_local=*/true}};
+constexpr std::uint16_t kTcpPort = 9;  // discard: what the reading end does, after checking
+
+// --tcp: TcpFlood through the rate-limited loopback driver. Returns the exit status.
+int run_tcp(driver_channel::SharedRegion region, driver_channel::Doorbell& driver_bell,
+            driver_channel::Doorbell& stack_bell, int lifeline, pid_t loopback_pid, std::uint64_t rate,
+            std::uint64_t seconds) {
+  StackChannel channel(region, &driver_bell);
+  static net::Stack stack(channel, kTcpInterface);  // static: 270 KiB (the TCP buffers), off the stack frame
+  const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(kTcpPort);
+  if (!listening.ok()) {
+    std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, kTcpPort);
+    return 1;
+  }
+  static TcpFlood flood(stack.tcp(), listening.value(), net::IpEndpoint{kTcpInterface.ip.address, kTcpPort},
+                        std::chrono::seconds(seconds));
+  std::printf("%s: the loopback driver takes %" PRIu64 " frames/s; a TCP connection to ourselves writes as fast"
+              " as it can for %" PRIu64 " s\n",
+              kProgram, rate, seconds);
+  std::fflush(stdout);
+  const double cpu_before = cpu_seconds();
+  const std::uint64_t start = now_ns();
+  long rss_after_warmup = -1;
+  Executor tasks{stack.task(), by_ref(flood)};
+  driver_channel::serve(tasks, channel, stack_bell, lifeline, [&] {
+    if (rss_after_warmup < 0 && now_ns() - start > 1'000'000'000u) rss_after_warmup = rss_kib();
+    return tasks.is_done(0) || tasks.is_done(1);
+  });
+  const bool passed = tasks.is_done(1) && tasks.output<1>().value();
+  const double cpu = cpu_seconds() - cpu_before;
+  const long rss_end = rss_kib();
+  close(lifeline);  // detach: the loopback driver sees its lifeline close, prints its counters and exits
+  int status = 0;
+  waitpid(loopback_pid, &status, 0);
+  const bool driver_clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+  const net::TcpCounters& t = stack.tcp().counters();
+  const driver_channel::ChannelCounters& c = channel.counters();
+  const double writing_s = static_cast<double>(flood.writing_time().count()) / 1e6;
+  const double transfer_s = static_cast<double>(flood.transfer_time().count()) / 1e6;
+  std::printf("%s: written %" PRIu64 " bytes, read back in order %" PRIu64 " (%.2f MB/s over %.2f s; writing stopped"
+              " after %.2f s)\n",
+              kProgram, flood.written(), flood.verified(),
+              transfer_s > 0 ? static_cast<double>(flood.verified()) / transfer_s / 1e6 : 0.0, transfer_s, writing_s);
+  std::printf("%s: writes that returned Pending %" PRIu64 ", channel reservations that returned Pending %" PRIu64
+              ", segments sent %" PRIu64 ", retransmission timeouts %" PRIu64 ", fast retransmits %" PRIu64
+              ", frames the driver took %" PRIu64 " (%.0f/s), CPU %.0f ns per segment\n",
+              kProgram, t.write_pending, c.tx_pending, t.segments_sent, t.retransmissions, t.fast_retransmits,
+              c.tx_completed, transfer_s > 0 ? static_cast<double>(c.tx_completed) / transfer_s : 0.0,
+              cpu * 1e9 / static_cast<double>(t.segments_sent ? t.segments_sent : 1));
+  std::printf("%s: resident memory %ld KiB after 1 s, %ld KiB at the end; loopback driver %s\n", kProgram,
+              rss_after_warmup, rss_end, driver_clean ? "exited cleanly" : "reported a problem");
+  // One line a script can read.
+  const std::string growth = rss_after_warmup < 0 ? "n/a" : std::to_string(rss_end - rss_after_warmup);
+  std::printf("backpressure tcp bytes=%" PRIu64 " write_pending=%" PRIu64 " rss_growth_kib=%s lost=%" PRIu64 "\n",
+              flood.verified(), t.write_pending, growth.c_str(), flood.written() - flood.verified());
+  if (!passed) {
+    std::printf("%s: the transfer failed: %s\n", kProgram,
+                flood.failure() != nullptr ? flood.failure() : "the driver went away (link down)");
+  }
+  const bool ok = passed && driver_clean && t.write_pending > 0;
+  std::printf("%s: %s\n", kProgram,
+              ok ? "PASS: nothing lost"
+                 : (passed && t.write_pending == 0 ? "FAIL: no write ever waited (the driver was not the bottleneck)"
+                                                  : "FAIL"));
+  return ok ? 0 : 1;
+}
+
 int run(int argc, char** argv) {
   const char* sink = nullptr;
   std::uint64_t rate = 0;
   std::uint64_t seconds = 0;
   bool udp = false;
+  bool tcp = false;
+  const char* loopback = nullptr;
   const full_path::Variant* style = nullptr;
   for (int i = 1; i < argc; i += 2) {
-    if (std::string(argv[i]) == "--udp") {
-      udp = true;
+    if (std::string(argv[i]) == "--udp" || std::string(argv[i]) == "--tcp") {
+      (std::string(argv[i]) == "--udp" ? udp : tcp) = true;
       --i;  // a flag without a value
       continue;
     }
@@ -235,6 +318,8 @@ int run(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--sink") {
       sink = argv[i + 1];
+    } else if (flag == "--loopback") {
+      loopback = argv[i + 1];
     } else if (flag == "--rate") {
       rate = positive("--rate", argv[i + 1]);
     } else if (flag == "--seconds") {
@@ -250,8 +335,15 @@ int run(int argc, char** argv) {
       usage(("unknown argument " + flag).c_str());
     }
   }
-  if (sink == nullptr || rate == 0 || seconds == 0) usage("--sink, --rate and --seconds are required");
-  if (access(sink, X_OK) != 0) usage((std::string("cannot execute ") + sink).c_str());
+  if (tcp) {
+    if (udp || style != nullptr || sink != nullptr) usage("--tcp runs alone, over --loopback (not --sink, --udp or --style)");
+    if (loopback == nullptr || rate == 0 || seconds == 0) usage("--tcp needs --loopback, --rate and --seconds");
+  } else {
+    if (loopback != nullptr) usage("--loopback goes with --tcp");
+    if (sink == nullptr || rate == 0 || seconds == 0) usage("--sink, --rate and --seconds are required");
+  }
+  const char* driver = tcp ? loopback : sink;
+  if (access(driver, X_OK) != 0) usage((std::string("cannot execute ") + driver).c_str());
 
   int error = 0;
   const std::string socket = "@pollstack-overload-" + std::to_string(getpid());
@@ -269,9 +361,11 @@ int run(int argc, char** argv) {
   const std::string offset_text = std::to_string(udp || style != nullptr ? kUdpSequenceOffset : 0);
   const char* sink_argv[] = {sink,         "--socket", socket.c_str(),      "--rate", rate_text.c_str(),
                              "--sequence-offset", offset_text.c_str(), nullptr};
+  const char* loopback_argv[] = {loopback, "--socket", socket.c_str(), "--rate-limit", rate_text.c_str(), nullptr};
   pid_t sink_pid = -1;
-  if (posix_spawn(&sink_pid, sink, nullptr, nullptr, const_cast<char**>(sink_argv), environ) != 0) {
-    std::fprintf(stderr, "%s: cannot start %s\n", kProgram, sink);
+  if (posix_spawn(&sink_pid, driver, nullptr, nullptr, const_cast<char**>(tcp ? loopback_argv : sink_argv),
+                  environ) != 0) {
+    std::fprintf(stderr, "%s: cannot start %s\n", kProgram, driver);
     return 1;
   }
   const int lifeline = listener->accept_driver(*region, driver_bell, stack_bell, 10000, &error);
@@ -282,6 +376,7 @@ int run(int argc, char** argv) {
     return 1;
   }
 
+  if (tcp) return run_tcp(std::move(*region), driver_bell, stack_bell, lifeline, sink_pid, rate, seconds);
   if (style != nullptr) {
     return run_style(*style, std::move(*region), driver_bell, stack_bell, lifeline, sink_pid, rate, seconds);
   }
