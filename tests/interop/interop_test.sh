@@ -4,7 +4,8 @@
 # to the MTU), exchanges UDP with our echo service byte for byte, and gets ICMP port unreachable
 # (ECONNREFUSED on its socket) from a closed port; a capture of everything must show no malformed
 # packet and no bad checksum. TCP: Linux's client writes 10 MiB to our echo service and reads it
-# back byte for byte, with a half-close; a closed port answers RST (ECONNREFUSED); 2 MiB go the
+# back byte for byte, with a half-close; 1 MiB goes to our discard service; a closed port answers
+# RST (ECONNREFUSED); 2 MiB go the
 # same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames;
 # curl fetches the stack's HTTP page of counters; the stack connects to an echo server on Linux.
 #
@@ -134,6 +135,19 @@ try:
 except ConnectionRefusedError:
     print("interop: TCP to a closed port: RST, Linux reported ECONNREFUSED")
 PY
+# 4b. TCP discard: Linux writes 1 MiB, half-closes, and must then see our FIN (end of stream)
+# with nothing before it; the byte count is checked against pollstackd's counters at the end.
+python3 - "$stack_ip" <<'PY' || fail "TCP discard failed"
+import socket, sys
+c = socket.create_connection((sys.argv[1], 9), timeout=10)
+c.sendall(bytes(range(256)) * 4096)
+c.shutdown(socket.SHUT_WR)
+rest = c.recv(1)
+if rest != b"":
+    sys.exit(f"the discard service sent data back: {rest!r}")
+c.close()
+print("interop: TCP discard: 1 MiB written, half-closed, our FIN came back with nothing before it")
+PY
 
 # 4a. We connect to Linux: a Python echo server on Linux's side; pollstackd's --tcp-client
 # connects to it, sends 4 MiB with a half-close and checks the echo.
@@ -236,6 +250,8 @@ tcp_echoed=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'bytes_echoed=[0-
 tcp_ended=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'sessions_ended=[0-9]*' | cut -d= -f2)
 [[ "$tcp_echoed" == 10485760 && "$tcp_ended" == 1 ]] ||
   fail "pollstackd echoed $tcp_echoed TCP bytes in $tcp_ended sessions, expected 10485760 in 1"
-say "pollstackd stopped cleanly: echoed $echoed datagrams and $tcp_echoed TCP bytes, discarded $discarded"
+tcp_discarded=$(grep -A6 '^tcp_discard:' "$work/stack.log" | grep -o 'bytes_discarded=[0-9]*' | cut -d= -f2)
+[[ "$tcp_discarded" == 1048576 ]] || fail "pollstackd discarded $tcp_discarded TCP bytes, expected 1048576"
+say "pollstackd stopped cleanly: echoed $echoed datagrams and $tcp_echoed TCP bytes, discarded $discarded datagrams and $tcp_discarded TCP bytes"
 [[ "$verbose" == --verbose ]] && sed 's/^/  /' "$work/stack.log"
 say "PASS"

@@ -1,5 +1,5 @@
 // pollstackd: the stack as a program. Listens for a driver process (TAP, loopback, pcap...),
-// then serves echo over UDP and TCP (RFC 862), UDP discard (RFC 863) and an HTTP page of its
+// then serves echo (RFC 862) and discard (RFC 863) over UDP and TCP, and an HTTP page of its
 // counters (GET /), and answers ARP and ping, until it is told to stop (SIGINT/SIGTERM) or the
 // driver goes away. Prints every counter on exit and on SIGUSR1. A port of 0 turns a service off.
 //
@@ -41,6 +41,7 @@
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack.h"
 #include "layers/services/http_server.h"
+#include "layers/services/tcp_discard.h"
 #include "layers/services/tcp_echo.h"
 #include "layers/services/udp_discard.h"
 #include "layers/services/udp_echo.h"
@@ -58,6 +59,7 @@ constexpr const char* kProgram = "pollstackd";
 using Udp = net::Stack::UdpLayer;
 using Tcp = net::Stack::TcpLayer;
 using TcpEcho = net::TcpEchoService<Tcp, net::kTcpConnections>;
+using TcpDiscard = net::TcpDiscardService<Tcp, net::kTcpConnections>;
 using Http = net::HttpServer<Tcp, 4>;
 
 // The HTTP page: every counter of the stack, as SIGUSR1 prints them.
@@ -446,6 +448,15 @@ int run(int argc, char** argv) {
     }
     tcp_echo.emplace(stack.tcp(), listening.value(), net::TcpEchoCounters{});
   }
+  std::optional<TcpDiscard> tcp_discard;
+  if (options.discard_port != 0) {
+    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.discard_port);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.discard_port);
+      return 1;
+    }
+    tcp_discard.emplace(stack.tcp(), listening.value(), net::TcpDiscardCounters{});
+  }
   std::optional<Http> http;
   if (options.http_port != 0) {
     const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.http_port);
@@ -455,7 +466,7 @@ int run(int argc, char** argv) {
     }
     http.emplace(stack.tcp(), listening.value(), net::HttpShared{&counters_page, &stack, {}});
   }
-  std::printf("%s: driver attached; serving UDP and TCP echo on port %u, UDP discard on port %u, HTTP on port %u\n",
+  std::printf("%s: driver attached; serving UDP and TCP echo on port %u, UDP and TCP discard on port %u, HTTP on port %u\n",
               kProgram, options.echo_port, options.discard_port, options.http_port);
   std::fflush(stdout);
 
@@ -471,7 +482,8 @@ int run(int argc, char** argv) {
                  Maybe<net::UdpDiscardService<Udp>>(discard ? &*discard : nullptr),
                  Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack),
                  Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr), Maybe<Http>(http ? &*http : nullptr),
-                 Maybe<TcpEchoCheck>(tcp_client ? &*tcp_client : nullptr)};
+                 Maybe<TcpEchoCheck>(tcp_client ? &*tcp_client : nullptr),
+                 Maybe<TcpDiscard>(tcp_discard ? &*tcp_discard : nullptr)};
   constexpr std::size_t kTcpClientTask = 7;  // its end reports, and the program goes on serving
   bool tcp_client_reported = false;
   driver_channel::serve(tasks, channel, stack_bell, lifeline, [&] {
@@ -491,6 +503,7 @@ int run(int argc, char** argv) {
   if (tasks.is_done(2)) why = "the discard socket failed";
   if (tasks.is_done(5)) why = "the TCP echo listener failed";
   if (tasks.is_done(6)) why = "the HTTP listener failed";
+  if (tasks.is_done(8)) why = "the TCP discard listener failed";
   const bool self_test_passed = tasks.is_done(3) && tasks.output<3>().value();
   if (tasks.is_done(3)) why = self_test_passed ? "the self-test passed" : "the self-test FAILED";
   std::printf("%s: %s; counters:\n", kProgram, why);
@@ -503,6 +516,13 @@ int run(int argc, char** argv) {
                 "\n  sessions_ended=%" PRIu64 "\n  sessions_failed=%" PRIu64 "\n",
                 tcp_echo->counters().accepted, tcp_echo->counters().refused, t.bytes_echoed, t.sessions_ended,
                 t.sessions_failed);
+  }
+  if (tcp_discard) {
+    const net::TcpDiscardCounters& t = tcp_discard->shared();
+    std::printf("tcp_discard:\n  accepted=%" PRIu64 "\n  refused=%" PRIu64 "\n  bytes_discarded=%" PRIu64
+                "\n  sessions_ended=%" PRIu64 "\n  sessions_failed=%" PRIu64 "\n",
+                tcp_discard->counters().accepted, tcp_discard->counters().refused, t.bytes_discarded,
+                t.sessions_ended, t.sessions_failed);
   }
   if (http) {
     const net::HttpCounters& h = http->shared().counters;
