@@ -344,6 +344,7 @@ int run(int argc, char** argv) {
   }
   const char* driver = tcp ? loopback : sink;
   if (access(driver, X_OK) != 0) usage((std::string("cannot execute ") + driver).c_str());
+  (void)rss_kib();  // its first call sets up stdio's file buffer: the later readings then measure only the run
 
   int error = 0;
   const std::string socket = "@pollstack-overload-" + std::to_string(getpid());
