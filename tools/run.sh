@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: build optimized, then
-#   1. a real host: in a private network namespace, Linux resolves the stack with ARP, pings it and
-#      exchanges UDP with it over a TAP device (pollstackd and tap_driver as separate processes);
+#   1. a real host: in a private network namespace, Linux resolves the stack with ARP, pings it,
+#      exchanges UDP with it, echoes 10 MiB over TCP and fetches its counters page with curl, over
+#      a TAP device (pollstackd and tap_driver as separate processes);
 #      where that cannot run (no root, no /dev/net/tun), it says why and runs the stack's
 #      self-test over the loopback driver process instead;
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
@@ -25,7 +26,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
