@@ -1,12 +1,18 @@
-/// The firmware main loop an embedder copies: one network interface over a NIC, a UDP echo
-/// service on port 7, an Executor polling both, a millisecond tick for time, and a sleep that
-/// cannot miss a wake. Cortex-M4 (QEMU's mps2-an386 memory map, tools/firmware/mps2_an386.ld);
-/// no OS, no heap, no CMSIS header: the few core registers and instructions needed are written
-/// out below. Startup (vector table, Reset_Handler) is in startup.cc.
+/// The firmware an embedder copies, for Arm's MPS2 board with a Cortex-M4 (QEMU's mps2-an386):
+/// one network interface over the board's LAN9118 (tools/firmware/lan9118.h), answering ARP and
+/// ping, with UDP and TCP echo (RFC 862) on port 7 and a status report on UDP port 9999
+/// (status_service.h), an Executor polling them, a millisecond SysTick for time, and a sleep that
+/// cannot miss a wake. No OS, no heap, no CMSIS header: the few core registers and instructions
+/// needed are written out below. Startup (vector table, Reset_Handler) is in startup.cc.
 ///
-/// The NIC is tools/firmware/example_nic.h: an example over fake registers, not a driver. With a
-/// real device, replace FakeMac/ExampleNic by its driver and call its on_interrupt() from the
-/// device's interrupt handler; nothing else here changes.
+/// Interrupts only set flags: the LAN9118's handler masks its line and notes it, SysTick counts
+/// milliseconds. The stack runs in the main loop alone, so no protocol state is ever shared with
+/// an interrupt handler (no locks, no critical sections in the stack), and the handlers stay a
+/// few instructions long whatever the traffic.
+///
+/// The address comes from the build (tools/firmware/build.sh --address A.B.C.D/P --gateway G
+/// --mac M): POLLSTACK_FIRMWARE_ADDRESS and friends below. Boot and exit messages go to the
+/// semihosting console (semihosting.h: this image expects QEMU or a debugger).
 
 #include <chrono>
 #include <cstddef>
@@ -16,12 +22,28 @@
 
 #include "layers/config.h"
 #include "layers/interface.h"
+#include "layers/services/tcp_echo.h"
 #include "layers/services/udp_echo.h"
 #include "statemachines/by_ref.h"
 #include "statemachines/clock.h"
 #include "statemachines/executor.h"
 #include "statemachines/state_machine.h"
-#include "tools/firmware/example_nic.h"
+#include "tools/firmware/lan9118.h"
+#include "tools/firmware/semihosting.h"
+#include "tools/firmware/status_service.h"
+
+#ifndef POLLSTACK_FIRMWARE_ADDRESS
+#define POLLSTACK_FIRMWARE_ADDRESS {10, 0, 0, 2}
+#endif
+#ifndef POLLSTACK_FIRMWARE_PREFIX
+#define POLLSTACK_FIRMWARE_PREFIX 24
+#endif
+#ifndef POLLSTACK_FIRMWARE_GATEWAY
+#define POLLSTACK_FIRMWARE_GATEWAY {0, 0, 0, 0}
+#endif
+#ifndef POLLSTACK_FIRMWARE_MAC
+#define POLLSTACK_FIRMWARE_MAC {0x02, 0x00, 0x00, 0x00, 0x00, 0x02}
+#endif
 
 namespace pollstack::firmware {
 namespace {
@@ -29,9 +51,10 @@ namespace {
 // ---- the stack's configuration, sized for the NIC ----------------------------------------------
 
 /// Checked against the NIC by Interface at compile time: 2 sockets x 2 queued datagrams may hold
-/// at most half of ExampleNic's 8 receive buffers, and a 1514-byte frame fits its 1536-byte ones.
+/// at most half of the LAN9118 driver's 8 receive buffers, and a 1514-byte frame fits its
+/// 1536-byte ones.
 struct SmallConfig : net::DefaultConfig {
-  static constexpr std::size_t kUdpSockets = 2;
+  static constexpr std::size_t kUdpSockets = 2;  // echo, status
   static constexpr std::size_t kUdpReceiveQueueDepth = 2;
   static constexpr std::size_t kNeighbourCacheEntries = 4;
   static constexpr std::size_t kRxFramesPerPoll = 8;  // = the NIC's receive buffers
@@ -43,14 +66,30 @@ struct SmallConfig : net::DefaultConfig {
   static constexpr std::size_t kTcpReceiveBufferBytes = 2048;
 };
 
-using Stack = net::Interface<ExampleNic, SmallConfig>;
+using Stack = net::Interface<Lan9118, SmallConfig>;
 using Echo = net::UdpEchoService<Stack::UdpLayer>;
+using TcpEcho = net::TcpEchoService<Stack::TcpLayer, 1>;  // one session: the two connections are its and a TIME-WAIT's
+using Status = StatusService<Stack::UdpLayer>;
 
 constexpr std::uint16_t kEchoPort = 7;
+constexpr std::uint16_t kStatusPort = 9999;
 constexpr net::InterfaceConfig kInterface{
-    .mac = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}},  // locally administered
-    .ip = {.address = {{10, 0, 0, 2}}, .prefix_length = 24, .gateway = {{10, 0, 0, 1}}},
+    .mac = {POLLSTACK_FIRMWARE_MAC},
+    .ip = {.address = {POLLSTACK_FIRMWARE_ADDRESS},
+           .prefix_length = POLLSTACK_FIRMWARE_PREFIX,
+           .gateway = {POLLSTACK_FIRMWARE_GATEWAY}},
 };
+
+// ---- the board ---------------------------------------------------------------------------------
+
+constexpr std::uintptr_t kLan9118Base = 0x40200000;  // mps2-an385/an386/an500/an511
+constexpr std::uint32_t kLan9118Irq = 13;
+constexpr std::uint32_t kCoreHz = 25'000'000;  // mps2-an386's SYSCLK (QEMU models the same)
+
+volatile std::uint32_t& nvic_iser0() { return *reinterpret_cast<volatile std::uint32_t*>(0xE000E100); }
+volatile std::uint32_t& nvic_icer0() { return *reinterpret_cast<volatile std::uint32_t*>(0xE000E180); }
+void mask_lan9118_irq() noexcept { nvic_icer0() = 1u << kLan9118Irq; }
+void unmask_lan9118_irq() noexcept { nvic_iser0() = 1u << kLan9118Irq; }
 
 // ---- static storage, constructed in main(), never destroyed ------------------------------------
 
@@ -61,27 +100,30 @@ class StaticStorage {
  public:
   template <class... Args>
   T& emplace(Args&&... args) noexcept {
-    return *::new (static_cast<void*>(bytes_)) T(std::forward<Args>(args)...);
+    object_ = ::new (static_cast<void*>(bytes_)) T(std::forward<Args>(args)...);
+    return *object_;
   }
+  T* get() const noexcept { return object_; }  // null until emplaced (an interrupt may come first)
 
  private:
   alignas(T) std::byte bytes_[sizeof(T)];
+  T* volatile object_ = nullptr;
 };
 
-// An Executor holds its tasks by value, and UdpEchoService cannot move (its operations point
-// into its own buffer): the executor polls it where it lives, through by_ref().
-using App = Executor<Stack::Task, ByRef<Echo>>;
+// An Executor holds its tasks by value; the services cannot move (their operations point into
+// their own buffers): the executor polls them where they live, through by_ref().
+using App = Executor<Stack::Task, ByRef<Echo>, ByRef<TcpEcho>, ByRef<Status>>;
+constexpr std::size_t kStatusTask = 3;
 
 // Named so that `arm-none-eabi-nm --size-sort` shows what each costs (tools/firmware/build.sh).
-StaticStorage<FakeMac> g_mac;
-StaticStorage<ExampleNic> g_nic;
+StaticStorage<Lan9118> g_nic;
 StaticStorage<Stack> g_stack;
 StaticStorage<Echo> g_echo;
+StaticStorage<TcpEcho> g_tcp_echo;
+StaticStorage<Status> g_status;
 StaticStorage<App> g_app;
 
 // ---- time: SysTick every millisecond -----------------------------------------------------------
-
-constexpr std::uint32_t kCoreHz = 25'000'000;  // mps2-an386's SYSCLK (QEMU models the same)
 
 /// Milliseconds since start. Written only by SysTick_Handler; a 32-bit load or store is atomic
 /// on Cortex-M, so readers need no lock.
@@ -127,28 +169,70 @@ inline void enable_interrupts() noexcept { asm volatile("cpsie i" ::: "memory");
 /// check-then-sleep below race-free.
 inline void wait_for_interrupt() noexcept { asm volatile("dsb\n\twfi" ::: "memory"); }
 
-[[noreturn]] void halt() noexcept {
-  disable_interrupts();
-  for (;;) wait_for_interrupt();
+// ---- the report (UDP port 9999, and the semihosting console at exit) ---------------------------
+
+void report(TextOut& out) noexcept {
+  const Lan9118& nic = *g_nic.get();
+  const Lan9118Counters& n = nic.counters();
+  Stack& stack = *g_stack.get();
+  out << "pollstack firmware (Cortex-M4, LAN9118)\n"
+      << "uptime_ms=" << std::uint64_t{g_milliseconds} << "\n"
+      << "nic: frames_sent=" << std::uint64_t{n.frames_sent} << " frames_received=" << std::uint64_t{n.frames_received}
+      << " rx_errors=" << std::uint64_t{n.rx_errors} << " rx_oversize=" << std::uint64_t{n.rx_oversize}
+      << " chip_rx_dropped=" << std::uint64_t{g_nic.get()->chip_rx_dropped()}
+      << " tx_waited_for_fifo=" << std::uint64_t{n.tx_waited_for_fifo} << " interrupts=" << std::uint64_t{n.interrupts}
+      << "\n"
+      << "buffers: tx_free=" << std::uint64_t{nic.tx_buffers_free()} << "/" << std::uint64_t{Lan9118::kTxBuffers}
+      << " rx_free=" << std::uint64_t{nic.rx_buffers_free()} << "/" << std::uint64_t{Lan9118::kRxBuffers} << "\n"
+      << "icmp: echo_replies_sent=" << stack.icmp().counters().echo_replies_sent
+      << " unreachables_sent=" << stack.icmp().counters().unreachables_sent << "\n"
+      << "udp: datagrams_read=" << stack.udp().counters().datagrams_read
+      << " datagrams_sent=" << stack.udp().counters().datagrams_sent
+      << " echoed=" << g_echo.get()->counters().echoed << "\n"
+      << "tcp: established=" << stack.tcp().counters().established
+      << " segments_received=" << stack.tcp().counters().segments_received
+      << " segments_sent=" << stack.tcp().counters().segments_sent
+      << " retransmissions=" << stack.tcp().counters().retransmissions
+      << " bytes_echoed=" << g_tcp_echo.get()->shared().bytes_echoed
+      << " sessions_ended=" << g_tcp_echo.get()->shared().sessions_ended << "\n";
+}
+
+[[noreturn]] void stop(const char* why, std::uint32_t status) noexcept {
+  semihosting::write(why);
+  semihosting::exit(status);
 }
 
 }  // namespace
 
 [[noreturn]] void run() noexcept {
-  FakeMac& mac = g_mac.emplace();
-  ExampleNic& nic = g_nic.emplace(mac);
+  Lan9118& nic = g_nic.emplace(*reinterpret_cast<volatile Lan9118Registers*>(kLan9118Base),
+                               Lan9118::InterruptLine{&mask_lan9118_irq, &unmask_lan9118_irq});
+  if (nic.start(kInterface.mac.octets)) stop("pollstack firmware: the LAN9118 did not start\n", 1);
   Stack& stack = g_stack.emplace(nic, kInterface);
-  const Result<net::UdpSocketId, net::BindError> socket = stack.udp().bind(kEchoPort);
-  if (!socket.ok()) halt();  // cannot happen: the socket table is empty
-  Echo& echo = g_echo.emplace(stack.udp(), socket.value());
-  App& app = g_app.emplace(stack.task(), by_ref(echo));
+  const Result<net::UdpSocketId, net::BindError> echo_socket = stack.udp().bind(kEchoPort);
+  const Result<net::UdpSocketId, net::BindError> status_socket = stack.udp().bind(kStatusPort);
+  const Result<net::TcpListener, net::ListenError> listener = stack.tcp().listen(kEchoPort);
+  if (!echo_socket.ok() || !status_socket.ok() || !listener.ok()) stop("pollstack firmware: no socket\n", 1);
+  Echo& echo = g_echo.emplace(stack.udp(), echo_socket.value());
+  TcpEcho& tcp_echo = g_tcp_echo.emplace(stack.tcp(), listener.value(), net::TcpEchoCounters{});
+  Status& status = g_status.emplace(stack.udp(), status_socket.value(), &report);
+  App& app = g_app.emplace(stack.task(), by_ref(echo), by_ref(tcp_echo), by_ref(status));
+  semihosting::write("pollstack firmware: up; UDP and TCP echo on port 7, status on UDP port 9999\n");
 
   TickClock clock;
   start_systick();
   for (;;) {
     nic.service();  // frames in and out of the device; wakes the tasks waiting on them
     app.run_ready(clock.now());
-    if (app.all_done()) halt();  // the link went down and the echo socket failed: not with this NIC
+    if (app.is_done(kStatusTask)) {
+      // "exit" came to the status port: the report (already sent over UDP) to the console, then stop.
+      static std::array<char, Status::kReportBytes> text;
+      TextOut out(text);
+      report(out);
+      semihosting::write(out.c_str());
+      stop("pollstack firmware: exit requested\n", app.output<kStatusTask>().value() ? 0 : 1);
+    }
+    if (app.all_done()) stop("pollstack firmware: every task ended\n", 1);
 
     // Sleep until a task is woken, the device has work, or the earliest deadline comes. The
     // check runs with interrupts masked: an interrupt arriving after it is still pending at
@@ -169,6 +253,15 @@ inline void wait_for_interrupt() noexcept { asm volatile("dsb\n\twfi" ::: "memor
 
 extern "C" void SysTick_Handler() {
   pollstack::firmware::g_milliseconds = pollstack::firmware::g_milliseconds + 1;
+}
+
+/// The LAN9118's interrupt (IRQ 13): masks its line and flags the main loop; nothing else.
+extern "C" void Lan9118_IRQHandler() {
+  if (pollstack::firmware::Lan9118* nic = pollstack::firmware::g_nic.get()) {
+    nic->on_interrupt();
+  } else {
+    pollstack::firmware::mask_lan9118_irq();  // before start(): not ours yet
+  }
 }
 
 int main() { pollstack::firmware::run(); }

@@ -1,6 +1,6 @@
 /// The least a Cortex-M4 image needs before main(): the vector table (initial stack pointer,
-/// Reset_Handler, SysTick_Handler; every other exception and interrupt goes to a handler that
-/// stops), and Reset_Handler: copy .data from flash, zero .bss, run the static constructors,
+/// Reset_Handler, SysTick_Handler, the LAN9118's interrupt; every other exception and interrupt
+/// goes to a handler that stops), and Reset_Handler: copy .data from flash, zero .bss, run the static constructors,
 /// call main(). The symbols come from mps2_an386.ld. Linked with -nostartfiles: no crt0, and so
 /// no _init/_fini and no __libc_init_array; the constructor loop is the six lines below.
 
@@ -24,6 +24,7 @@ extern Constructor __init_array_end[];
 
 int main();
 void SysTick_Handler();
+void Lan9118_IRQHandler();
 
 [[noreturn]] void Default_Handler() {
   for (;;) asm volatile("bkpt #0");  // a fault or an unexpected interrupt: stop here for the debugger
@@ -60,6 +61,7 @@ constexpr VectorTable make_vector_table() {
   for (Handler& h : t.interrupts) h = Default_Handler;
   t.exceptions[0] = Reset_Handler;     // 1: Reset
   t.exceptions[14] = SysTick_Handler;  // 15: SysTick
+  t.interrupts[13] = Lan9118_IRQHandler;  // the board's Ethernet controller
   return t;
 }
 
