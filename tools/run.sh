@@ -4,7 +4,9 @@
 #      exchanges UDP with it, echoes 10 MiB over TCP and fetches its counters page with curl, over
 #      a TAP device (pollstackd and tap_driver as separate processes);
 #      where that cannot run (no root, no /dev/net/tun), it says why and runs the stack's
-#      self-test over the loopback driver process instead;
+#      self-test over the loopback driver process instead; then the Cortex-M4 image booted on
+#      QEMU's mps2-an386, Linux pinging it and echoing UDP and TCP through its LAN9118 (skipped,
+#      saying so, without root or QEMU);
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
 #      out/udp_path.md), the checksum loop every layer uses, then the same path as coroutines,
@@ -26,7 +28,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +57,18 @@ if [[ $interop_status -eq 77 ]]; then
     grep -E "self-test|PASS|FAIL"
 elif [[ $interop_status -ne 0 ]]; then
   echo "run.sh: the interop run failed" >&2
+  exit 1
+fi
+
+echo
+echo "=== a microcontroller: the Cortex-M4 image on QEMU's mps2-an386, Linux talking to its LAN9118"
+tools/firmware/build.sh >/dev/null
+firmware_status=0
+tests/interop/firmware_qemu_test.sh out/firmware/pollstack_firmware.elf || firmware_status=$?
+if [[ $firmware_status -eq 77 ]]; then
+  echo "=== (skipped: the image was built and checked, but not booted on this machine)"
+elif [[ $firmware_status -ne 0 ]]; then
+  echo "run.sh: the firmware run on QEMU failed" >&2
   exit 1
 fi
 

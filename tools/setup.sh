@@ -22,6 +22,7 @@ packages=(
   valgrind           # callgrind: instructions per datagram in tools/run.sh
   gcc-arm-none-eabi  # arm-none-eabi-g++ 12: the Cortex-M4 image (tools/firmware/build.sh)
   libstdc++-arm-none-eabi-newlib  # newlib(-nano) and libstdc++'s headers for that image
+  qemu-system-arm    # boots that image on an emulated MPS2 board (tests/interop/firmware_qemu_test.sh)
 )
 
 missing=()

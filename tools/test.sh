@@ -3,12 +3,13 @@
 #   1. installs what is missing (tools/setup.sh);
 #   2. `bazel test //...` in the default config, then under ASan and UBSan;
 #   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti), then
-#      cross-compiles it for a Cortex-M4 with the example NIC and main loop (tools/firmware:
+#      cross-compiles it for a Cortex-M4 with the LAN9118 driver and main loop (tools/firmware:
 #      arm-none-eabi-g++, newlib-nano, no OS headers; no heap, exception or RTTI symbol);
 #   4. a short run of every libFuzzer harness (tools/fuzz.sh, clang with ASan + UBSan);
 #   5. the interop tests against the Linux kernel over a TAP device in a private network namespace
-#      (tests/interop/interop_test.sh; reported as SKIPPED, never as passed, without root or
-#      /dev/net/tun).
+#      (tests/interop/interop_test.sh), then the Cortex-M4 image booted on QEMU's mps2-an386
+#      against Linux the same way (tests/interop/firmware_qemu_test.sh); each reported as SKIPPED,
+#      never as passed, without root, /dev/net/tun or QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,4 +46,13 @@ case $interop_status in
   *) echo "interop tests FAILED"; exit 1 ;;
 esac
 
-step "all tests passed; $interop"
+step "the Cortex-M4 image on QEMU (mps2-an386, LAN9118) against Linux over a TAP device"
+firmware_status=0
+tests/interop/firmware_qemu_test.sh out/firmware/pollstack_firmware.elf || firmware_status=$?
+case $firmware_status in
+  0) firmware="the firmware on QEMU passed" ;;
+  77) firmware="the firmware on QEMU SKIPPED (see above)" ;;
+  *) echo "the firmware test on QEMU FAILED"; exit 1 ;;
+esac
+
+step "all tests passed; $interop; $firmware"

@@ -5,7 +5,7 @@
 /// Its receive side filters frames by destination (our MAC, broadcast, and the multicast groups
 /// joined); the interface hands what passes to the protocol registered under its EtherType.
 ///
-/// `Device` is driver_channel::StackChannel on Linux, the example NIC in tools/firmware, and a fake
+/// `Device` is driver_channel::StackChannel on Linux, the LAN9118 driver in tools/firmware, and a fake
 /// in the layer's own tests.
 
 #include <array>

@@ -1,7 +1,7 @@
 #pragma once
 /// The NIC contract: what a network device must offer the stack. Written down once here, checked
 /// by the compiler (the Nic concept), and implemented by driver_channel::StackChannel (shared
-/// memory to a driver process, hosted Linux), by the example NIC of tools/firmware, and by the fake
+/// memory to a driver process, hosted Linux), by the LAN9118 driver of tools/firmware, and by the fake
 /// device of the layer tests. Nothing here knows an operating system.
 ///
 /// In one paragraph: transmission is reserve, write, submit. `reserve_tx()` returns a state

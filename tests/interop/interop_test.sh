@@ -19,37 +19,22 @@ set -euo pipefail
 
 bin="${1:?usage: interop_test.sh BIN_DIR [--verbose]}"
 verbose="${2:-}"
-skip() { echo "interop: SKIPPED: $*"; exit 77; }
-
-if [[ -z "${POLLSTACK_IN_NETNS:-}" ]]; then
-  [[ $(id -u) -eq 0 ]] || skip "needs root (it creates a network namespace and a TAP device)"
-  [[ -c /dev/net/tun ]] || skip "no /dev/net/tun on this machine"
-  for tool in unshare ip ping python3 tshark curl; do
-    command -v "$tool" >/dev/null || skip "'$tool' is not installed (tools/setup.sh installs it)"
-  done
-  for program in tools/stack/pollstackd tools/drivers/tap_driver; do
-    [[ -x "$bin/$program" ]] || { echo "interop: FAIL: $bin/$program is not built"; exit 1; }
-  done
-  unshare --net true 2>/dev/null || skip "cannot create a network namespace here (unshare --net failed)"
-  export POLLSTACK_IN_NETNS=1
-  exec unshare --net -- "$0" "$@"
-fi
+name=interop
+needs=(ping python3 tshark curl)
+# shellcheck source=tests/interop/netns_common.sh
+source "$(dirname "$0")/netns_common.sh"
+enter_private_netns "$@"
 
 # ---- inside the private namespace from here on ----
-work=$(mktemp -d)
+for program in tools/stack/pollstackd tools/drivers/tap_driver; do
+  [[ -x "$bin/$program" ]] || { echo "interop: FAIL: $bin/$program is not built"; exit 1; }
+done
+start_in_netns
 tap=pstap0
 linux_ip=10.77.0.1
 stack_ip=10.77.0.2
 stack_mac=02:00:5e:77:00:02
 socket="@pollstack-interop-$$"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-say() { echo "interop: $*"; }
 fail() {
   echo "interop: FAIL: $*"
   echo "--- pollstackd"; cat "$work/stack.log" 2>/dev/null || true
@@ -57,7 +42,6 @@ fail() {
   exit 1
 }
 
-ip link set lo up
 # --tcp-client: once attached, the stack connects to Linux's echo server (started below; it
 # retries until it answers) and checks 4 MiB echoed back.
 "$bin/tools/stack/pollstackd" --socket "$socket" --address "$stack_ip/24" --mac "$stack_mac" \
@@ -218,25 +202,7 @@ say "backpressure: at 2,000 frames/s the echo's writes waited for room in the se
 sleep 0.5
 kill -INT "$capture_pid" 2>/dev/null || true
 wait "$capture_pid" 2>/dev/null || true
-checks=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE)  # ICMP's always are
-bad=$(tshark -r "$work/capture.pcapng" "${checks[@]}" \
-  -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.checksum.status == "Bad"' \
-  2>/dev/null | wc -l)
-from_us=$(tshark -r "$work/capture.pcapng" -Y "eth.src == $stack_mac" 2>/dev/null | wc -l)
-total=$(tshark -r "$work/capture.pcapng" 2>/dev/null | wc -l)
-[[ "$verbose" == --verbose ]] && tshark -r "$work/capture.pcapng" "${checks[@]}" 2>/dev/null | sed 's/^/  /'
-((from_us > 0)) || fail "the capture holds no frame from the stack"
-if ((bad > 0)); then
-  tshark -r "$work/capture.pcapng" "${checks[@]}" -V \
-    -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.checksum.status == "Bad"' \
-    2>/dev/null | head -150
-  fail "the capture holds $bad malformed or bad-checksum packets (printed above)"
-fi
-# On a clean link nothing is lost, so nothing may be retransmitted, by either side.
-resent=$(tshark -r "$work/capture.pcapng" -Y 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission' \
-  2>/dev/null | wc -l)
-((resent == 0)) || fail "the capture holds $resent TCP retransmissions on a clean link"
-say "capture: $total frames ($from_us from the stack), 0 malformed, 0 bad checksums, 0 TCP retransmissions (tshark)"
+check_capture "$work/capture.pcapng" "$stack_mac" "$verbose"
 
 # 7. A clean stop, with the counters.
 kill -INT "$stack_pid"

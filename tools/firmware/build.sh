@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-compiles statemachines/ and layers/ with the example NIC and main loop for a Cortex-M4
+# Cross-compiles statemachines/ and layers/ with the LAN9118 driver and main loop for a Cortex-M4
 # (arm-none-eabi-g++, newlib-nano, no OS), links out/firmware/pollstack_firmware.elf, and fails if
 #   (a) an object or the image refers to the heap, exceptions or RTTI (tools/no_heap_check.sh),
 #   (b) any header came from outside the cross toolchain and the repository (an OS header),

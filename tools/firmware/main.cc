@@ -169,6 +169,25 @@ inline void enable_interrupts() noexcept { asm volatile("cpsie i" ::: "memory");
 /// check-then-sleep below race-free.
 inline void wait_for_interrupt() noexcept { asm volatile("dsb\n\twfi" ::: "memory"); }
 
+// ---- the stack's high-water mark ---------------------------------------------------------------
+
+extern "C" std::uint32_t __stack_bottom[];  // from the linker script
+extern "C" std::uint32_t __stack_top[];
+constexpr std::uint32_t kStackPaint = 0x5741434b;
+
+/// Fills the unused part of the main stack (below the current frame, less a margin) with a
+/// pattern; stack_used() finds how deep it was ever overwritten.
+[[gnu::noinline]] void paint_stack() noexcept {
+  std::uint32_t here;
+  asm volatile("mov %0, sp" : "=r"(here));
+  for (volatile std::uint32_t* p = __stack_bottom; reinterpret_cast<std::uintptr_t>(p) < here - 64; ++p) *p = kStackPaint;
+}
+std::uint32_t stack_used() noexcept {
+  const volatile std::uint32_t* p = __stack_bottom;
+  while (p < __stack_top && *p == kStackPaint) ++p;
+  return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(__stack_top) - reinterpret_cast<std::uintptr_t>(p));
+}
+
 // ---- the report (UDP port 9999, and the semihosting console at exit) ---------------------------
 
 void report(TextOut& out) noexcept {
@@ -176,7 +195,10 @@ void report(TextOut& out) noexcept {
   const Lan9118Counters& n = nic.counters();
   Stack& stack = *g_stack.get();
   out << "pollstack firmware (Cortex-M4, LAN9118)\n"
-      << "uptime_ms=" << std::uint64_t{g_milliseconds} << "\n"
+      << "uptime_ms=" << std::uint64_t{g_milliseconds} << " stack_used=" << std::uint64_t{stack_used()} << "/"
+      << std::uint64_t{static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(__stack_top) -
+                                                  reinterpret_cast<std::uintptr_t>(__stack_bottom))}
+      << "\n"
       << "nic: frames_sent=" << std::uint64_t{n.frames_sent} << " frames_received=" << std::uint64_t{n.frames_received}
       << " rx_errors=" << std::uint64_t{n.rx_errors} << " rx_oversize=" << std::uint64_t{n.rx_oversize}
       << " chip_rx_dropped=" << std::uint64_t{g_nic.get()->chip_rx_dropped()}
@@ -205,6 +227,7 @@ void report(TextOut& out) noexcept {
 }  // namespace
 
 [[noreturn]] void run() noexcept {
+  paint_stack();
   Lan9118& nic = g_nic.emplace(*reinterpret_cast<volatile Lan9118Registers*>(kLan9118Base),
                                Lan9118::InterruptLine{&mask_lan9118_irq, &unmask_lan9118_irq});
   if (nic.start(kInterface.mac.octets)) stop("pollstack firmware: the LAN9118 did not start\n", 1);
