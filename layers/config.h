@@ -34,7 +34,9 @@ struct DefaultConfig {
   static constexpr std::size_t kUdpSockets = net::kUdpSockets;
   /// Datagrams one socket holds for its reader (each keeps its receive buffer).
   static constexpr std::size_t kUdpReceiveQueueDepth = net::kUdpReceiveQueueDepth;
-  /// TCP connections, listeners, each listener's backlog, and each connection's buffers.
+  /// TCP connections, listeners, each listener's backlog, and each connection's buffers. A
+  /// configuration with 0 connections leaves TCP out of the interface altogether (not registered,
+  /// none of its code or state linked): a UDP-only build.
   static constexpr std::size_t kTcpConnections = net::kTcpConnections;
   static constexpr std::size_t kTcpListeners = net::kTcpListeners;
   static constexpr std::size_t kTcpBacklog = net::kTcpBacklog;
@@ -61,10 +63,10 @@ concept StackConfig = requires {
   { C::kTcpTimeWait } -> std::convertible_to<Duration>;
 } && C::kRxFramesPerPoll >= 1 && C::kNeighbourCacheEntries >= 1 && C::kArpWaitersPerEntry >= 1 &&
                       C::kUdpSockets >= 1 && C::kUdpSockets <= 255 && C::kUdpReceiveQueueDepth >= 1 &&
-                      C::kTcpConnections >= 1 && C::kTcpConnections <= 32 && C::kTcpListeners >= 1 &&
-                      C::kTcpListeners <= 255 && C::kTcpBacklog >= 1 &&
-                      C::kTcpSendBufferBytes >= 1024 && C::kTcpReceiveBufferBytes >= 1024 &&
-                      C::kTcpSendBufferBytes <= 65536 && C::kTcpReceiveBufferBytes <= 65536;
+                      (C::kTcpConnections == 0 ||  // no TCP
+                       (C::kTcpConnections <= 32 && C::kTcpListeners >= 1 && C::kTcpListeners <= 255 &&
+                        C::kTcpBacklog >= 1 && C::kTcpSendBufferBytes >= 1024 && C::kTcpReceiveBufferBytes >= 1024 &&
+                        C::kTcpSendBufferBytes <= 65536 && C::kTcpReceiveBufferBytes <= 65536));
 
 static_assert(StackConfig<DefaultConfig>);
 

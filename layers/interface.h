@@ -119,11 +119,17 @@ class Interface {
   using TcpLayer = Tcp<Ipv4Layer, Config>;
   using RxBuffer = typename EthernetLayer::RxBuffer;
 
+  /// True unless the configuration has no TCP connections (a UDP-only build: TCP is then not
+  /// registered, and none of its code or state is in the interface).
+  static constexpr bool kHasTcp = Config::kTcpConnections != 0;
+
   /// The transports over IPv4, found by protocol number: the registration line. A new transport
   /// of the stack (TCP) is its folder and its name here; receive dispatch, ICMP errors and
   /// transmit turns follow from what it offers (common/protocol.h). ICMP is required: IP's errors
   /// go through it.
-  using Transports = ProtocolSet<IcmpLayer, UdpLayer, TcpLayer, MoreTransports<Ipv4Layer, Config>...>;
+  using Transports =
+      std::conditional_t<kHasTcp, ProtocolSet<IcmpLayer, UdpLayer, TcpLayer, MoreTransports<Ipv4Layer, Config>...>,
+                         ProtocolSet<IcmpLayer, UdpLayer, MoreTransports<Ipv4Layer, Config>...>>;
 
   Interface(Channel& channel, const InterfaceConfig& config) noexcept
       : ip_config_(config.ip), ethernet_(channel, config.mac), arp_(ethernet_, ip_config_.address),
@@ -136,7 +142,11 @@ class Interface {
     return transports_.template get<Transport>();
   }
   UdpLayer& udp() noexcept { return transport<UdpLayer>(); }
-  TcpLayer& tcp() noexcept { return transport<TcpLayer>(); }
+  TcpLayer& tcp() noexcept
+    requires kHasTcp
+  {
+    return transport<TcpLayer>();
+  }
   IcmpLayer& icmp() noexcept { return transport<IcmpLayer>(); }
   Ipv4Layer& ipv4() noexcept { return ipv4_; }
   ArpLayer& arp() noexcept { return arp_; }

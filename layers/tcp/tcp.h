@@ -704,6 +704,8 @@ class Tcp {
   static constexpr std::uint8_t kNoListener = 0xff;
   static constexpr std::size_t kResetQueue = 4;
   static constexpr std::uint32_t kMaxCongestionWindow = 4 * 65535;
+  static_assert(Config::kTcpConnections >= 1,
+                "a configuration without TCP connections leaves TCP out of the interface (Interface::kHasTcp)");
   static_assert(Config::kTcpConnections <= 32, "the output mask is 32 bits");
 
   enum class Timer : std::uint8_t { kNone, kRetransmit, kPersist, kTimeWait, kFinWait2 };

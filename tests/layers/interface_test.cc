@@ -293,5 +293,35 @@ TEST_CASE("a stack's capacities come from its configuration (its fit to the devi
   CHECK(sizeof(Interface<TinyDevice, TinyConfig>) < sizeof(Interface<FakeChannel>));
 }
 
+// UDP only: no TCP connections in the configuration, so TCP is not registered at all.
+struct NoTcpConfig : DefaultConfig {
+  static constexpr std::size_t kTcpConnections = 0;
+};
+using NoTcpInterface = Interface<FakeChannel, NoTcpConfig>;
+template <class I>
+concept OffersTcp = requires(I& i) { i.tcp(); };
+
+TEST_CASE("a configuration without TCP connections leaves TCP out: its segments get protocol unreachable") {
+  static_assert(!NoTcpInterface::kHasTcp && Interface<FakeChannel>::kHasTcp);
+  static_assert(!OffersTcp<NoTcpInterface> && OffersTcp<Interface<FakeChannel>>);
+  // Only TCP's state left: its connection table, rings and all (the 8 default connections' 256 KiB).
+  static_assert(sizeof(Interface<FakeChannel>) - sizeof(NoTcpInterface) >= sizeof(Interface<FakeChannel>::TcpLayer));
+  testing::BasicInterfaceFixture<NoTcpInterface> f;
+  f.meet();
+  wire::TcpRepr syn;
+  syn.source_port = 40000;
+  syn.destination_port = 80;
+  syn.sequence = 1000;
+  syn.flags = wire::tcp_flag::kSyn;
+  syn.window = 65535;
+  f.receive(testing::kPeer.tcp(kOurMac, kOurIp, syn, {}));
+  const Sent error = f.sent();
+  REQUIRE(error.icmp.has_value());
+  CHECK(error.icmp->code == wire::icmp_unreachable_code::kProtocolUnreachable);
+  CHECK(f.iface.ipv4().counters().dropped[Ipv4Drop::kUnknownProtocol] == 1);
+  // UDP works as ever.
+  CHECK(f.iface.udp().bind(7).ok());
+}
+
 }  // namespace
 }  // namespace pollstack::net

@@ -4,7 +4,9 @@
 # newlib-nano, no OS), copies it to out/firmware/pollstack_firmware.elf, and fails if
 #   (a) an object or the image refers to the heap, exceptions or RTTI (tools/no_heap_check.sh),
 #   (b) any header came from outside the cross toolchain and the repository (an OS header),
-# then prints the image's size and the RAM of the stack's objects (out/firmware/size.txt).
+# then prints the image's size, the RAM of the stack's objects and the size report
+# (size_report.py: the stack's code against a UDP-only build and a build without the stack) into
+# out/firmware/size.txt.
 # Usage: tools/firmware/build.sh [-- BAZEL_FLAGS...]   (from anywhere; seconds once Bazel has built it
 # before; tools/setup.sh installs the compiler)
 set -euo pipefail
@@ -35,9 +37,11 @@ if [[ "${1:-}" == "--" ]]; then
 fi
 rm -rf "$out"
 mkdir -p "$out"
-bazel build --config=cortex-m4 "${bazel_flags[@]}" //tools/firmware:pollstack_firmware >"$out/bazel.log" 2>&1 || {
+# With the image, the two the size report compares it with: UDP only, and no stack at all.
+bazel build --config=cortex-m4 "${bazel_flags[@]}" //tools/firmware:pollstack_firmware \
+  //tools/firmware:pollstack_firmware_udp //tools/firmware:size_baseline >"$out/bazel.log" 2>&1 || {
   cat "$out/bazel.log" >&2
-  fail "bazel build --config=cortex-m4 //tools/firmware:pollstack_firmware failed (above)"
+  fail "bazel build --config=cortex-m4 //tools/firmware:... failed (above)"
 }
 built=bazel-out/cortex-m4-opt/bin
 cp "$built/tools/firmware/pollstack_firmware" "$image"
@@ -97,5 +101,8 @@ echo "--- (c) size"
   echo "# RAM of the objects main.cc places in static storage (bytes, from arm-none-eabi-nm)"
   arm-none-eabi-nm -C -t d --size-sort -S "$image" | awk '$3 ~ /^[bBdD]$/ && $NF ~ /::g_[a-z_]+$/ {
       name = $0; sub(/.*::/, "", name); printf "%8d  %s\n", $2, name }'
+  echo
+  python3 tools/firmware/size_report.py "$image" "$built/tools/firmware/pollstack_firmware_udp" \
+    "$built/tools/firmware/size_baseline"
 } | tee "$out/size.txt"
 echo "firmware build passed: $image"
