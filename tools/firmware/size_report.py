@@ -41,7 +41,8 @@ OWNERS = [  # (pattern on the owning name, label); first match wins
      "board, startup, semihosting"),
     (r"^pollstack::wire::", "the wire codecs (parse, emit, checksum)"),
     (r"^pollstack::", "the runtime (executor, waiter lists, task pools)"),
-    (r"", "C library and libgcc (memcpy, memset, 64-bit division)"),
+    (r"^std::", "standard library templates instantiated for the stack (optional, chrono)"),
+    (r"", "C library and libgcc (memcpy, memmove, memset, memcmp), static initializers"),
 ]
 
 

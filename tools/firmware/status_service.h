@@ -18,9 +18,16 @@
 
 namespace pollstack::firmware {
 
-/// Text into a fixed buffer, cut off (and marked) when it does not fit; always NUL-terminated.
+/// Text into a fixed buffer, cut off when it does not fit; always NUL-terminated.
 class TextOut {
  public:
+  static constexpr std::array<std::uint64_t, 20> kPowersOfTen = [] {
+    std::array<std::uint64_t, 20> powers{};
+    std::uint64_t p = 1;
+    for (std::size_t i = powers.size(); i-- > 0; p *= 10) powers[i] = p;  // 10^19 first, 1 last
+    return powers;
+  }();
+
   explicit TextOut(std::span<char> out) noexcept : out_(out) { out_[0] = '\0'; }
   TextOut& operator<<(const char* text) noexcept {
     while (*text != '\0') put(*text++);
@@ -29,13 +36,13 @@ class TextOut {
   /// Decimal, by subtracting powers of ten: no 64-bit division (libgcc's would be linked in).
   TextOut& operator<<(std::uint64_t n) noexcept {
     bool started = false;
-    for (std::uint64_t power = 10'000'000'000'000'000'000u; power > 0; power /= 10) {  // folded at compile time
+    for (std::size_t i = 0; i < kPowersOfTen.size(); ++i) {
       char digit = '0';
-      while (n >= power) {
-        n -= power;
+      while (n >= kPowersOfTen[i]) {
+        n -= kPowersOfTen[i];
         ++digit;
       }
-      started |= digit != '0' || power == 1;
+      started |= digit != '0' || i + 1 == kPowersOfTen.size();
       if (started) put(digit);
     }
     return *this;
