@@ -2,12 +2,13 @@
 """The host side of the firmware test (firmware_qemu_test.sh): talks to the Cortex-M image on QEMU
 over the TAP device and checks every answer byte for byte.
 
-  firmware_client.py ADDRESS SOAK_EXCHANGES SEED
+  firmware_client.py ADDRESS SOAK_EXCHANGES SEED OVERSIZE_FRAMES
 
 UDP echo of 0-1472 bytes, a closed UDP port (ICMP port unreachable: ECONNREFUSED), TCP echo of
 64 KiB with a half-close, a closed TCP port (RST: ECONNREFUSED), then a soak of SOAK_EXCHANGES UDP
 echoes of random sizes (seeded), none lost. Last, "exit" to the status port: the firmware answers
-with its report and stops; the report must show every buffer free and the counts it should.
+with its report and stops; the report must show every buffer free and the counts it should
+(OVERSIZE_FRAMES: the frames too long for its buffers the caller sent it, dropped and counted).
 Prints one line per check; exits non-zero on the first failure."""
 import random
 import re
@@ -32,7 +33,7 @@ def udp_echo(s, address, payload):
 
 
 def main():
-    address, soak, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    address, soak, seed, oversize = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
     sizes = [0, 1, 18, 100, 1000, 1472]
@@ -99,6 +100,7 @@ def main():
     checks = {
         "echoed": expected_echoes,
         "rx_errors": 0,
+        "rx_oversize": oversize,
         "chip_rx_dropped": 0,
         "bytes_echoed": len(data),
         "sessions_ended": 1,
@@ -109,7 +111,8 @@ def main():
             fail(f"the report says {name}={field(name)}, expected {want}")
     if "tx_free=4/4" not in report or "rx_free=8/8" not in report:
         fail("buffers still held after the traffic (a leak): " + re.search(r"buffers:.*", report).group(0))
-    print("firmware: the report agrees: every echo counted, no receive error or drop, every buffer free")
+    print(f"firmware: the report agrees: every echo counted, {oversize} oversize frame(s) dropped and counted, "
+          "no receive error or chip drop, every buffer free")
 
 
 main()

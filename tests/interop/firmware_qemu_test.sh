@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The stack on a microcontroller, against Linux: QEMU boots the Cortex-M4 image (mps2-an386, its
 # LAN9118 on a TAP device in a private network namespace) and Linux, on the other end, resolves it
-# with ARP, pings it with 0, 56 and 1472 data bytes and a soak of 300 pings, and
+# with ARP, pings it with 0, 56 and 1472 data bytes and a soak of 300 pings, sends it one frame
+# too long for its buffers (dropped and counted), and
 # firmware_client.py checks UDP echo byte for byte, closed ports (ICMP unreachable, TCP RST), TCP
 # echo of 64 KiB with a half-close, a soak of random-sized UDP echoes, and the firmware's own
 # report at the end (every buffer free, every echo counted); the image then stops through
@@ -64,12 +65,18 @@ for size in 0 56 1472; do
   ping -c 1 -W 2 -M do -s "$size" "$firmware_ip" >/dev/null || fail "ping with $size data bytes got no reply"
 done
 say "ping: replies for 0, 56 and 1472 data bytes (1500-byte packets, don't fragment)"
+# A frame longer than the driver's buffers (Linux's side of the link allows 2000 bytes for this):
+# the driver must read it out of the chip, drop it and count it (rx_oversize, checked in the report).
+ip link set "$tap" mtu 2000
+ping -c 1 -W 1 -M do -s 1600 "$firmware_ip" >/dev/null 2>&1 && fail "a 1642-byte frame was answered"
+ip link set "$tap" mtu 1500
+say "a 1642-byte frame (more than a receive buffer holds) got no answer; the report must count it"
 ping -q -c 300 -i 0.005 -W 2 -s 1000 "$firmware_ip" >"$work/ping_soak.log" || true
 grep -q " 0% packet loss" "$work/ping_soak.log" || fail "the ping soak lost replies: $(grep 'packet loss' "$work/ping_soak.log")"
 say "ping soak: 300 of 300 answered, $(grep -o 'rtt.*' "$work/ping_soak.log")"
 
 # 2. UDP, TCP, closed ports, the soak and the report (the firmware stops after it).
-python3 "$(dirname "$0")/firmware_client.py" "$firmware_ip" "$soak" "$seed" || fail "the host-side checks failed"
+python3 "$(dirname "$0")/firmware_client.py" "$firmware_ip" "$soak" "$seed" 1 || fail "the host-side checks failed"
 
 # 3. The image stopped itself (semihosting exit, status 0) and printed its report.
 status=0
