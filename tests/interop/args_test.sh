@@ -49,6 +49,7 @@ expect_rejected "$daemon" "${ok[@]}" --tcp-client 10.0.0.1:0
 expect_rejected "$daemon" "${ok[@]}" --tcp-client 10.0.0:7
 expect_rejected "$daemon" "${ok[@]}" --tcp-client-bytes 100
 expect_rejected "$daemon" "${ok[@]}" --http-port 7
+expect_rejected "$daemon" "${ok[@]}" --http-port 9  # the discard port: TCP too
 expect_rejected "$tap"
 expect_rejected "$tap" --socket @x
 expect_rejected "$tap" --socket @x --tap ""

@@ -81,6 +81,7 @@ python3 "$(dirname "$0")/firmware_client.py" "$firmware_ip" "$soak" "$seed" 1 ||
 # 3. The image stopped itself (semihosting exit, status 0) and printed its report.
 status=0
 for _ in $(seq 50); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$qemu_pid" 2>/dev/null && fail "the image answered 'exit' but QEMU still runs 5 s later"
 wait "$qemu_pid" || status=$?
 ((status == 0)) || fail "QEMU exited with status $status"
 grep -q "exit requested" "$work/qemu.log" || fail "the firmware did not report its exit"

@@ -44,6 +44,7 @@ check_capture() {
   local checks=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE)  # ICMP's always are
   local bad_filter='_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.checksum.status == "Bad"'
   local bad from_us total resent
+  tshark -r "$pcap" -c 1 >/dev/null 2>&1 || fail "tshark cannot read the capture $pcap"
   bad=$(tshark -r "$pcap" "${checks[@]}" -Y "$bad_filter" 2>/dev/null | wc -l)
   from_us=$(tshark -r "$pcap" -Y "eth.src == $mac" 2>/dev/null | wc -l)
   total=$(tshark -r "$pcap" 2>/dev/null | wc -l)

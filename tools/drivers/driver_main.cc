@@ -117,13 +117,11 @@ bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::Drive
   return true;
 }
 
-namespace {
-std::int64_t now_us() {
+std::int64_t now_us() noexcept {
   timespec t{};
   clock_gettime(CLOCK_MONOTONIC, &t);
   return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_nsec / 1000;
 }
-}  // namespace
 
 RateLimit::RateLimit(std::uint64_t rate_pps, double burst) noexcept
     : rate_pps_(rate_pps), burst_(burst), tokens_(burst), refilled_us_(now_us()) {}

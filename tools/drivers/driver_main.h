@@ -48,9 +48,14 @@ driver_channel::Attachment attach_or_exit(const DriverOptions& options, const ch
 bool wait_for_work(driver_channel::Attachment& attachment, driver_channel::DriverPort& port,
                    bool wants_rx_buffers, int timeout_ms);
 
+/// Microseconds on the monotonic clock.
+std::int64_t now_us() noexcept;
+
 /// --rate-limit: a token bucket of `rate_pps` frames per second, holding at most `burst` (the
 /// frames taken at once after an idle spell). A rate of 0 is no limit. Frames it holds back wait
-/// in the stack's TX ring: that is the backpressure the stack then sees.
+/// in the stack's TX ring: that is the backpressure the stack then sees. The drivers sleep 1 ms
+/// while it is empty, so with the default burst of 32 it cannot pass much more than 30,000 frames
+/// a second whatever the rate asked for.
 class RateLimit {
  public:
   explicit RateLimit(std::uint64_t rate_pps, double burst = 32) noexcept;

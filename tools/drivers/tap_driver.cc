@@ -64,12 +64,6 @@ struct TapCounters {
   std::uint64_t oversize_from_linux = 0;  // larger than a channel buffer: cannot be delivered
 };
 
-std::int64_t now_us() {
-  timespec t{};
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_nsec / 1000;
-}
-
 constexpr std::int64_t kHoldUs = 5000;  // a reordered frame waits at most this long for the next
 
 // Decides what happens to each frame, each way, from one seeded generator.
@@ -167,7 +161,7 @@ int main(int argc, char** argv) {
       if (!held_tx.held && frame.size() <= held_tx.bytes.size() && impair.reorder()) {
         std::memcpy(held_tx.bytes.data(), frame.data(), frame.size());
         held_tx.held = true;
-        held_tx.since = now_us();
+        held_tx.since = drivers::now_us();
         held_tx.length = frame.size();
         ++impair.to_linux.reordered;
         continue;
@@ -183,7 +177,7 @@ int main(int argc, char** argv) {
       }
     }
     port.complete_tx(std::span(sent).first(n));
-    if (held_tx.held && now_us() - held_tx.since >= kHoldUs) {
+    if (held_tx.held && drivers::now_us() - held_tx.since >= kHoldUs) {
       write_frame(tap, std::span(held_tx.bytes).first(held_tx.length), counters);
       held_tx.held = false;
     }
@@ -211,7 +205,7 @@ int main(int argc, char** argv) {
       const Descriptor frame{fill.buffer, 0, static_cast<std::uint32_t>(got), 0};
       if (!held_rx && impair.reorder()) {
         held_rx = frame;
-        held_rx_since = now_us();
+        held_rx_since = drivers::now_us();
         ++impair.to_stack.reordered;
         continue;
       }
@@ -228,7 +222,7 @@ int main(int argc, char** argv) {
       }
       if (delivered >= kMaxBatch - 2) break;
     }
-    if (held_rx && delivered < kMaxBatch && now_us() - held_rx_since >= kHoldUs) {
+    if (held_rx && delivered < kMaxBatch && drivers::now_us() - held_rx_since >= kHoldUs) {
       received[delivered++] = *held_rx;
       held_rx.reset();
     }

@@ -26,7 +26,11 @@ inline volatile Lan9118Registers& lan9118_registers() noexcept {
   return *reinterpret_cast<volatile Lan9118Registers*>(kLan9118Base);
 }
 inline void mask_lan9118_irq() noexcept { *reinterpret_cast<volatile std::uint32_t*>(0xE000E180) = 1u << kLan9118Irq; }  // NVIC ICER0
-inline void unmask_lan9118_irq() noexcept { *reinterpret_cast<volatile std::uint32_t*>(0xE000E100) = 1u << kLan9118Irq; }  // NVIC ISER0
+/// Clears the line's pending state (NVIC ICPR0), then enables it (ISER0): see Lan9118::InterruptLine.
+inline void unmask_lan9118_irq() noexcept {
+  *reinterpret_cast<volatile std::uint32_t*>(0xE000E280) = 1u << kLan9118Irq;
+  *reinterpret_cast<volatile std::uint32_t*>(0xE000E100) = 1u << kLan9118Irq;
+}
 inline constexpr Lan9118::InterruptLine kLan9118Line{&mask_lan9118_irq, &unmask_lan9118_irq};
 
 /// The driver the LAN9118's interrupt handler flags (board.cc); set once it is constructed.

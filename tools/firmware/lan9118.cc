@@ -21,7 +21,8 @@ constexpr std::uint32_t kIrqActiveHigh = 1u << 4;        // IRQ_CFG.IRQ_POL
 constexpr std::uint32_t kIrqPushPull = 1u << 0;          // IRQ_CFG.IRQ_TYPE
 constexpr std::uint32_t kIntRsfl = 1u << 3;              // RX status FIFO level: a frame waits
 constexpr std::uint32_t kIntTdfa = 1u << 9;              // TX data FIFO available: room again
-constexpr std::uint32_t kFifoIntTdfaLevel = (Lan9118::kBufferBytes / 64) << 24;  // TDFA once a whole frame fits
+// TDFA once the largest frame and its two command words fit (FIFO_INT counts 64-byte units).
+constexpr std::uint32_t kFifoIntTdfaLevel = ((8 + Lan9118::kBufferBytes + 63) / 64) << 24;
 constexpr std::uint32_t kTxCfgOn = 1u << 1;              // TX_CFG.TX_ON
 constexpr std::uint32_t kTxCfgStatusOverrun = 1u << 2;   // TX_CFG.TXSAO: we never read TX status words
 constexpr std::uint32_t kCmdAFirst = 1u << 13;           // TX command A: first segment
@@ -81,7 +82,9 @@ std::optional<Lan9118::StartError> Lan9118::start(const std::array<std::uint8_t,
                                      std::uint32_t{mac[3]} << 24) &&
       mac_write(bits::kMacAddrH, std::uint32_t{mac[4]} | std::uint32_t{mac[5]} << 8) &&
       phy_write(bits::kPhyBasicControl, bits::kPhyAutoNegotiate | bits::kPhyRestartAutoNegotiation) &&
-      // Transmitter and receiver on; promiscuous off: our unicast address and broadcast only.
+      // Transmitter and receiver on; promiscuous off: our unicast address and broadcast only. Full
+      // duplex, as QEMU's PHY and any switch port negotiate; a board that may meet a half-duplex
+      // hub sets FDPX from the PHY's auto-negotiation result (PHY register 31) instead.
       mac_write(bits::kMacCr, bits::kMacCrTxEnable | bits::kMacCrRxEnable | bits::kMacCrFullDuplex);
   if (!mac_ok) return StartError::kResetTimeout;
   regs_->tx_cfg = bits::kTxCfgOn | bits::kTxCfgStatusOverrun;
@@ -114,14 +117,14 @@ Poll<net::NicResult<Lan9118::RxBuffer>> Lan9118::poll_receive(Waiter& waiter, Co
 }
 
 void Lan9118::queue_tx(std::uint8_t index, std::uint16_t length) noexcept {
-  if (length < kMinimumFrame) {  // the chip sends what it is given: pad to Ethernet's minimum
+  if (length < kMinimumFrame) {  // pad to Ethernet's minimum here: QEMU's model of the chip does not
     std::memset(buffers_[index].data() + length, 0, kMinimumFrame - length);
     length = kMinimumFrame;
   }
   tx_length_[index] = length;
   // In order: straight into the chip only if nothing submitted earlier still waits for room.
   if (tx_queue_count_ == 0 && write_frame(index)) {
-    release_tx(index);
+    (void)release_tx(index);
     return;
   }
   ++counters_.tx_waited_for_fifo;
@@ -148,13 +151,18 @@ bool Lan9118::write_frame(std::uint8_t index) noexcept {
 }
 
 bool Lan9118::pull_rx() noexcept {
-  while (rx_free_ != 0 && rx_frames_waiting() > 0) {
+  // Bounded: a stream of bad frames (a noisy link) must not keep the main loop here. What is left
+  // waits in the chip for the next call (has_work() stays true).
+  for (std::uint32_t dropped = 0; dropped < kDropsPerPull && rx_free_ != 0 && rx_frames_waiting() > 0;) {
     const std::uint32_t status = regs_->rx_status;
     const std::uint32_t length = (status >> 16) & bits::kLengthMask;  // with the FCS
-    if ((status & bits::kRxStatusError) != 0 || length <= bits::kFcsBytes || 4 * words(length) > kBufferBytes) {
-      // Not a frame for us: read it out of the FIFO and drop it, counted.
-      ++((status & bits::kRxStatusError) != 0 ? counters_.rx_errors : counters_.rx_oversize);
+    const bool error = (status & bits::kRxStatusError) != 0 || length <= bits::kFcsBytes;  // a runt is an error too
+    if (error || 4 * words(length) > kBufferBytes) {
+      // Not a frame for us: read it out of the FIFO (at most 4 KiB: the length field is 14 bits)
+      // and drop it, counted.
+      ++(error ? counters_.rx_errors : counters_.rx_oversize);
       for (std::uint32_t i = 0; i < words(length); ++i) (void)regs_->rx_data[0];
+      ++dropped;
       continue;
     }
     const std::uint8_t index = lowest_bit(rx_free_);
@@ -182,15 +190,16 @@ bool Lan9118::service() noexcept {
     const std::uint8_t index = tx_queue_[tx_queue_head_];
     tx_queue_head_ = static_cast<std::uint8_t>((tx_queue_head_ + 1) % kTxBuffers);
     --tx_queue_count_;
-    tx_free_ |= 1u << index;
-    woke |= tx_waiters_.notify_one();
+    woke |= release_tx(index);
   }
   if (tx_queue_count_ == 0) regs_->int_en = bits::kIntRsfl;
   // Received frames into free buffers (bounded by the buffers), then one waiter per ready frame.
   while (pull_rx()) {
   }
   for (std::uint8_t ready = rx_ready_count_; ready > 0 && rx_waiters_.notify_one(); --ready) woke = true;
-  if (line_.unmask != nullptr) line_.unmask();  // a cause still set re-raises it at once
+  // The line's pending state is cleared before it is unmasked (InterruptLine): a cause still set
+  // in the chip asserts it again at once, so nothing is lost, and nothing is handled twice.
+  if (line_.unmask != nullptr) line_.unmask();
   return woke;
 }
 

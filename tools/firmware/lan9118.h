@@ -17,7 +17,7 @@
 /// (the chip's interrupt is a level: it stays asserted until service() acknowledges the causes);
 /// service() then does the work and unmasks the line. The stack never runs in an interrupt.
 ///
-/// What it does not do: link-state tracking (the contract's kLinkDown is never reported: QEMU's
+/// What it does not do: half duplex (MAC_CR is set full duplex), link-state tracking (the contract's kLinkDown is never reported: QEMU's
 /// PHY is always up, and a real board would watch the PHY interrupt), multicast filtering (only
 /// our unicast address and broadcast are received), checksum offload (the chip has none).
 
@@ -83,7 +83,7 @@ struct Lan9118Counters {
   std::uint32_t frames_sent = 0;
   std::uint32_t frames_received = 0;
   std::uint32_t tx_waited_for_fifo = 0;  // frames queued because the TX FIFO had no room
-  std::uint32_t rx_errors = 0;           // status word with the error summary bit: dropped
+  std::uint32_t rx_errors = 0;           // status word with the error summary bit, or a runt: dropped
   std::uint32_t rx_oversize = 0;         // longer than a buffer: read out of the chip and dropped
   std::uint32_t interrupts = 0;
 };
@@ -101,6 +101,8 @@ class Lan9118 {
   static constexpr std::size_t kRxBuffers = 8;
   /// The smallest frame on the wire without its FCS: shorter ones are padded with zeros.
   static constexpr std::uint32_t kMinimumFrame = 60;
+  /// Bad frames (errors, runts, too long) read out of the chip and dropped per receive pass.
+  static constexpr std::uint32_t kDropsPerPull = 4;
 
   class TxBuffer {
    public:
@@ -158,7 +160,9 @@ class Lan9118 {
   using Receive = net::NicOperation<Lan9118, RxBuffer, &Lan9118::poll_receive>;
 
   /// What on_interrupt() and service() call to mask and unmask the device's line in the interrupt
-  /// controller (the NVIC); both null for a polled driver.
+  /// controller (the NVIC); both null for a polled driver. `unmask` must clear the line's pending
+  /// state first: the chip kept the (level) line asserted while it was masked, and the cause is
+  /// handled by then.
   struct InterruptLine {
     void (*mask)() = nullptr;
     void (*unmask)() = nullptr;
@@ -195,7 +199,8 @@ class Lan9118 {
 
   /// Main loop: acknowledges the chip, moves queued frames into its TX FIFO as it has room and
   /// received frames out of it into free buffers, wakes the operations waiting for them, and
-  /// unmasks the interrupt line. Bounded: at most kTxBuffers + kRxBuffers frames. Returns true if
+  /// unmasks the interrupt line. Bounded: at most kTxBuffers frames written, kRxBuffers received
+  /// and kDropsPerPull bad ones dropped per receive pass. Returns true if
   /// it woke anyone.
   bool service() noexcept;
 
@@ -222,9 +227,9 @@ class Lan9118 {
   static constexpr std::uint32_t kAllTx = (1u << kTxBuffers) - 1;
 
   std::uint32_t rx_frames_waiting() noexcept { return (regs_->rx_fifo_inf >> 16) & 0xff; }
-  void release_tx(std::uint8_t index) noexcept {
+  bool release_tx(std::uint8_t index) noexcept {  // true if it woke a waiting reservation
     tx_free_ |= 1u << index;
-    tx_waiters_.notify_one();
+    return tx_waiters_.notify_one();
   }
   void queue_tx(std::uint8_t index, std::uint16_t length) noexcept;
   bool write_frame(std::uint8_t index) noexcept;

@@ -47,6 +47,13 @@
 #ifndef POLLSTACK_FIRMWARE_TCP
 #define POLLSTACK_FIRMWARE_TCP 1
 #endif
+// 1 (the default): the image is for QEMU or a board under a debugger: boot and exit messages go
+// to the semihosting console, and "exit" on the status port stops it (the QEMU test's end). 0 for
+// a board on its own: semihosting without a debugger stops the core, and nobody on the network
+// may stop the firmware.
+#ifndef POLLSTACK_FIRMWARE_TEST_HOOKS
+#define POLLSTACK_FIRMWARE_TEST_HOOKS 1
+#endif
 
 namespace pollstack::firmware {
 namespace {
@@ -136,9 +143,15 @@ void report(TextOut& out) noexcept {
 #endif
 }
 
+void say(const char* text) noexcept {
+  if constexpr (POLLSTACK_FIRMWARE_TEST_HOOKS) semihosting::write(text);
+}
+
 [[noreturn]] void stop(const char* why, std::uint32_t status) noexcept {
-  semihosting::write(why);
-  semihosting::exit(status);
+  say(why);
+  if constexpr (POLLSTACK_FIRMWARE_TEST_HOOKS) semihosting::exit(status);
+  disable_interrupts();  // a product would let its watchdog reset it
+  for (;;) wait_for_interrupt();
 }
 
 }  // namespace
@@ -153,16 +166,16 @@ void report(TextOut& out) noexcept {
   const Result<net::UdpSocketId, net::BindError> status_socket = stack.udp().bind(kStatusPort);
   if (!echo_socket.ok() || !status_socket.ok()) stop("pollstack firmware: no socket\n", 1);
   Echo& echo = g_echo.emplace(stack.udp(), echo_socket.value());
-  Status& status = g_status.emplace(stack.udp(), status_socket.value(), &report);
+  Status& status = g_status.emplace(stack.udp(), status_socket.value(), &report, POLLSTACK_FIRMWARE_TEST_HOOKS != 0);
 #if POLLSTACK_FIRMWARE_TCP
   const Result<net::TcpListener, net::ListenError> listener = stack.tcp().listen(kEchoPort);
   if (!listener.ok()) stop("pollstack firmware: no listener\n", 1);
   TcpEcho& tcp_echo = g_tcp_echo.emplace(stack.tcp(), listener.value(), net::TcpEchoCounters{});
   App& app = g_app.emplace(stack.task(), by_ref(echo), by_ref(status), by_ref(tcp_echo));
-  semihosting::write("pollstack firmware: up; UDP and TCP echo on port 7, status on UDP port 9999\n");
+  say("pollstack firmware: up; UDP and TCP echo on port 7, status on UDP port 9999\n");
 #else
   App& app = g_app.emplace(stack.task(), by_ref(echo), by_ref(status));
-  semihosting::write("pollstack firmware: up (UDP only); UDP echo on port 7, status on UDP port 9999\n");
+  say("pollstack firmware: up (UDP only); UDP echo on port 7, status on UDP port 9999\n");
 #endif
 
   TickClock clock;
@@ -175,7 +188,7 @@ void report(TextOut& out) noexcept {
       static std::array<char, Status::kReportBytes> text;
       TextOut out(text);
       report(out);
-      semihosting::write(out.c_str());
+      say(out.c_str());
       stop("pollstack firmware: exit requested\n", app.output<kStatusTask>().value() ? 0 : 1);
     }
     if (app.all_done()) stop("pollstack firmware: every task ended\n", 1);

@@ -1,8 +1,9 @@
 #pragma once
 /// StatusService: the firmware's report on the network. Any datagram to its UDP port is answered
 /// with a text report (the NIC's and the stack's counters, the free buffers: whatever `report`
-/// writes); a datagram "exit" is answered too, and then the service completes, which main.cc takes
-/// as the signal to print the report on the semihosting console and stop (the QEMU test's end).
+/// writes); in a test image, a datagram "exit" is answered too, and then the service completes,
+/// which main.cc takes as the signal to print the report on the semihosting console and stop (the
+/// QEMU test's end).
 /// The text is built without printf (newlib's would bring its heap in): TextOut below.
 
 #include <array>
@@ -69,8 +70,10 @@ class StatusService {
   static constexpr std::size_t kReportBytes = 1024;
   static constexpr std::uint32_t kAnswersPerPoll = 4;
 
-  StatusService(UdpLayer& udp, net::UdpSocketId socket, Report report) noexcept
-      : udp_(&udp), socket_(socket), report_(report) {}
+  /// `exit_allowed`: whether "exit" ends the service (a test image); otherwise it is answered
+  /// like any other request.
+  StatusService(UdpLayer& udp, net::UdpSocketId socket, Report report, bool exit_allowed) noexcept
+      : udp_(&udp), socket_(socket), report_(report), exit_allowed_(exit_allowed) {}
   StatusService(StatusService&&) = delete;  // its operations point into its own buffers
 
   Poll<bool> poll(Context& cx) noexcept {
@@ -87,7 +90,7 @@ class StatusService {
           return false;
         }
         const net::ReceivedDatagram& d = got.value().value();
-        exit_asked_ = d.length == 4 && std::memcmp(request_.data(), "exit", 4) == 0;
+        exit_asked_ = exit_allowed_ && d.length == 4 && std::memcmp(request_.data(), "exit", 4) == 0;
         TextOut text(std::span<char>(reinterpret_cast<char*>(report_text_.data()), report_text_.size()));
         report_(text);
         send_.emplace(udp_->send_to(socket_, d.from, std::span<const std::byte>(report_text_).first(text.size())));
@@ -111,6 +114,7 @@ class StatusService {
   UdpLayer* udp_;
   net::UdpSocketId socket_;
   Report report_;
+  bool exit_allowed_;
   bool exit_asked_ = false;
   std::optional<typename UdpLayer::Receive> receive_;
   std::optional<typename UdpLayer::Send> send_;

@@ -193,6 +193,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
   if (o.http_port != 0 && o.http_port == o.echo_port) usage("--http-port and --echo-port must differ");
+  if (o.http_port != 0 && o.http_port == o.discard_port) usage("--http-port and --discard-port must differ");
   if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
   // The self-test talks to our own address through a driver that reflects our frames (loopback):
   // our own source address is then expected, not a martian (Linux: accept_local).
