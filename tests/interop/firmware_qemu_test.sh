@@ -9,15 +9,17 @@
 # semihosting with status 0. A tshark capture must show no malformed packet, no bad checksum and
 # no TCP retransmission.
 #
-#   tests/interop/firmware_qemu_test.sh IMAGE.elf [SOAK_EXCHANGES] [SEED]
+#   tests/interop/firmware_qemu_test.sh IMAGE.elf [SOAK_EXCHANGES] [SEED] [MACHINE]
 #   (IMAGE: out/firmware/pollstack_firmware.elf from tools/firmware/build.sh, built with the
-#   default address 10.0.0.2/24 and MAC 02:00:00:00:00:02)
+#   default address 10.0.0.2/24 and MAC 02:00:00:00:00:02; MACHINE: QEMU's board, mps2-an386 for
+#   a Cortex-M4 image (the default), mps2-an385 for a Cortex-M3 one)
 # Needs root, /dev/net/tun and qemu-system-arm: without them it says why and exits 77 (skipped).
 set -euo pipefail
 
-image="${1:?usage: firmware_qemu_test.sh IMAGE.elf [SOAK_EXCHANGES] [SEED]}"
+image="${1:?usage: firmware_qemu_test.sh IMAGE.elf [SOAK_EXCHANGES] [SEED] [MACHINE]}"
 soak="${2:-500}"
 seed="${3:-1}"
+machine="${4:-mps2-an386}"
 name=firmware
 needs=(ping python3 tshark qemu-system-arm)
 # shellcheck source=tests/interop/netns_common.sh
@@ -47,14 +49,14 @@ capture_pid=$!
 pids+=("$capture_pid")
 for _ in $(seq 50); do [[ -s "$work/capture.pcapng" ]] && break; sleep 0.1; done
 
-qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
   -semihosting-config enable=on,target=native -kernel "$image" \
   -nic "tap,ifname=$tap,script=no,downscript=no,model=lan9118" >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 pids+=("$qemu_pid")
 for _ in $(seq 100); do grep -q "firmware: up" "$work/qemu.log" && break; sleep 0.1; done
 grep -q "firmware: up" "$work/qemu.log" || fail "the image did not boot within 10 s"
-say "QEMU mps2-an386 (Cortex-M4) booted the image: $(grep -m1 'firmware: up' "$work/qemu.log")"
+say "QEMU $machine booted the image: $(grep -m1 'firmware: up' "$work/qemu.log")"
 
 # 1. ARP and ping.
 ping -c 3 -i 0.2 -W 2 "$firmware_ip" >"$work/ping.log" || fail "ping $firmware_ip got no replies: $(cat "$work/ping.log")"
