@@ -34,7 +34,7 @@ OWNERS = [  # (pattern on the owning name, label); first match wins
     (r"^pollstack::net::(Arp|NeighbourCache)\b", "ARP and the neighbour cache"),
     (r"^pollstack::net::Ethernet\b", "Ethernet"),
     (r"^pollstack::net::", "the interface (dispatch tables, receive task) and shared code"),
-    (r"^pollstack::firmware::Lan9118\b", "the LAN9118 driver"),
+    (r"^pollstack::firmware::(Basic)?Lan9118\b", "the LAN9118 driver"),
     (r"^pollstack::firmware::\{anonymous\}::report|^pollstack::firmware::(StatusService|TextOut)\b",
      "the status service and its report"),
     (r"^pollstack::firmware::run\b", "the main loop run(), with what was inlined into it"),
