@@ -5,10 +5,10 @@
 
 namespace pollstack {
 
-// Formatted on the stack and written with one fwrite: no allocation, and only the C library (so
-// the same file serves hosted builds and newlib on a microcontroller, where stderr goes wherever
-// the board's _write sends it: semihosting, a UART).
-void contract_violated(const char* what, const SourceLocation& where) noexcept {
+// Formatted on the stack and written with one fwrite: no allocation, and only the C library.
+// Weak: a firmware image supplies its own (tools/firmware/board.cc: no stdio, which would bring
+// newlib's heap in), and this one is then not linked.
+[[gnu::weak]] void contract_violated(const char* what, const SourceLocation& where) noexcept {
   char message[512];
   const int n = std::snprintf(message, sizeof message, "pollstack: contract violated: %s\n  at %s:%u (%s)\n",
                               what, where.file, where.line, where.function);

@@ -26,7 +26,8 @@ inline constexpr bool kContractChecks = true;
 #endif
 
 /// Prints "contract violated: <what> at file:line (function)" to stderr and aborts. Never returns.
-/// Out of line so that the check in every poll() stays one compare and one cold branch.
+/// Out of line so that the check in every poll() stays one compare and one cold branch. A program
+/// may define its own (the firmware does: its console and its way to stop); contract.cc's is weak.
 [[noreturn, gnu::cold]] void contract_violated(const char* what, const SourceLocation& where) noexcept;
 
 /// Aborts through contract_violated() when `ok` is false, in debug builds only.

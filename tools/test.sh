@@ -8,9 +8,9 @@
 #   4. a short run of every libFuzzer harness (tools/fuzz.sh, clang with ASan + UBSan);
 #   5. the interop tests against the Linux kernel over a TAP device in a private network namespace
 #      (tests/interop/interop_test.sh), then the Cortex-M4 image booted on QEMU's mps2-an386
-#      against Linux the same way (tests/interop/firmware_qemu_test.sh), and the same application
-#      built for a Cortex-M3 on mps2-an385; each reported as SKIPPED, never as passed, without
-#      root, /dev/net/tun or QEMU.
+#      against Linux the same way (tests/interop/firmware_qemu_test.sh), the same application
+#      built for a Cortex-M3 on mps2-an385, and a debug build (contract checks on); each reported
+#      as SKIPPED, never as passed, without root, /dev/net/tun or QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,8 +61,19 @@ if ((firmware_status == 0)); then
   tests/interop/firmware_qemu_test.sh out/firmware/cortex-m3/pollstack_firmware.elf 500 2 mps2-an385 ||
     firmware_status=$?
 fi
+if ((firmware_status == 0)); then
+  step "a debug build of the Cortex-M4 image (contract checks on, -Og), the same test on QEMU"
+  debug=(--config=cortex-m4 -c dbg --copt=-Og)
+  bazel build "${debug[@]}" //tools/firmware:pollstack_firmware
+  mkdir -p out/firmware/debug
+  cp "$(bazel info "${debug[@]}" bazel-bin 2>/dev/null)/tools/firmware/pollstack_firmware" \
+    out/firmware/debug/pollstack_firmware.elf
+  chmod u+w out/firmware/debug/pollstack_firmware.elf
+  NM=arm-none-eabi-nm tools/no_heap_check.sh out/firmware/debug/pollstack_firmware.elf
+  tests/interop/firmware_qemu_test.sh out/firmware/debug/pollstack_firmware.elf 200 3 || firmware_status=$?
+fi
 case $firmware_status in
-  0) firmware="the firmware on QEMU (Cortex-M4 and M3) passed" ;;
+  0) firmware="the firmware on QEMU (Cortex-M4, M3, M4 debug) passed" ;;
   77) firmware="the firmware on QEMU SKIPPED (see above)" ;;
   *) echo "the firmware test on QEMU FAILED"; exit 1 ;;
 esac

@@ -1,5 +1,8 @@
 #include "tools/firmware/board.h"
 
+#include "statemachines/contract.h"
+#include "tools/firmware/semihosting.h"
+
 extern "C" std::uint32_t __stack_bottom[];  // from the linker script
 extern "C" std::uint32_t __stack_top[];
 
@@ -32,6 +35,22 @@ std::uint32_t stack_size() noexcept {
 }
 
 }  // namespace pollstack::firmware
+
+namespace pollstack {
+
+/// Debug builds (NDEBUG not defined) check the poll vocabulary's contracts; a violation stops
+/// here: its message to the semihosting console (a debugger's, or QEMU's), then a breakpoint. No
+/// stdio: newlib's would bring its heap in (statemachines/contract.cc's version is weak).
+void contract_violated(const char* what, const SourceLocation& where) noexcept {
+  firmware::semihosting::write("pollstack: contract violated: ");
+  firmware::semihosting::write(what);
+  firmware::semihosting::write("\n  at ");
+  firmware::semihosting::write(where.file);
+  firmware::semihosting::write("\n");
+  firmware::semihosting::exit(134);  // as an abort would
+}
+
+}  // namespace pollstack
 
 extern "C" void SysTick_Handler() {
   pollstack::firmware::g_milliseconds = pollstack::firmware::g_milliseconds + 1;

@@ -45,6 +45,9 @@ def arm_none_eabi_toolchain(name, cpu):
             "-DNDEBUG",
         ],
         supports_start_end_lib = False,
+        # Last on the command line, after Bazel's -fPIC (which it adds in dbg and fastbuild): the
+        # image is linked at fixed addresses and its linker script places no GOT.
+        unfiltered_compile_flags = ["-fno-pic"],
         target_libc = "newlib",
         target_system_name = "arm-none-eabi",
         tool_paths = {
