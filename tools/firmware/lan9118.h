@@ -17,9 +17,10 @@
 /// (the chip's interrupt is a level: it stays asserted until service() acknowledges the causes);
 /// service() then does the work and unmasks the line. The stack never runs in an interrupt.
 ///
-/// What it does not do: half duplex (MAC_CR is set full duplex), link-state tracking (the contract's kLinkDown is never reported: QEMU's
-/// PHY is always up, and a real board would watch the PHY interrupt), multicast filtering (only
-/// our unicast address and broadcast are received), checksum offload (the chip has none).
+/// What it does not do: half duplex (MAC_CR is set full duplex), link-state tracking (the
+/// contract's kLinkDown is never reported: QEMU's PHY is always up, and a real board would watch
+/// the PHY interrupt), multicast filtering (only our unicast address and broadcast are received),
+/// checksum offload (the chip has none).
 
 #include <array>
 #include <atomic>
@@ -137,7 +138,7 @@ class BasicLan9118 {
   static constexpr std::size_t kRxBuffers = 8;
   /// The smallest frame on the wire without its FCS: shorter ones are padded with zeros.
   static constexpr std::uint32_t kMinimumFrame = 60;
-  /// Bad frames (errors, runts, too long) read out of the chip and dropped per receive pass.
+  /// Bad frames (errors, empty, too long) read out of the chip and dropped per receive pass.
   static constexpr std::uint32_t kDropsPerPull = 4;
 
   class TxBuffer {

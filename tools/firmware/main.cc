@@ -6,13 +6,14 @@
 /// needed are in board.h. Startup (vector table, Reset_Handler) is in startup.cc.
 ///
 /// Interrupts only set flags (board.cc): the LAN9118's handler masks its line and notes it,
-/// SysTick counts milliseconds. The stack runs in the main loop alone, so no protocol state is ever shared with
-/// an interrupt handler (no locks, no critical sections in the stack), and the handlers stay a
-/// few instructions long whatever the traffic.
+/// SysTick counts milliseconds. The stack runs in the main loop alone, so no protocol state is
+/// ever shared with an interrupt handler (no locks, no critical sections in the stack), and the
+/// handlers stay a few instructions long whatever the traffic.
 ///
-/// The address comes from the build (tools/firmware/build.sh --address A.B.C.D/P --gateway G
-/// --mac M): POLLSTACK_FIRMWARE_ADDRESS and friends below. Boot and exit messages go to the
-/// semihosting console (semihosting.h: this image expects QEMU or a debugger).
+/// The address comes from the build: POLLSTACK_FIRMWARE_ADDRESS and friends below, e.g.
+/// `tools/firmware/build.sh -- --copt=-DPOLLSTACK_FIRMWARE_ADDRESS='{192,168,1,50}'`. Boot and
+/// exit messages go to the semihosting console (semihosting.h: this image expects QEMU or a
+/// debugger; POLLSTACK_FIRMWARE_TEST_HOOKS=0 builds one that does not).
 
 #include <array>
 #include <cstddef>
@@ -118,7 +119,7 @@ void report(TextOut& out) noexcept {
   const Lan9118& nic = *g_nic.get();
   const Lan9118Counters& n = nic.counters();
   Stack& stack = *g_stack.get();
-  out << "pollstack firmware (Cortex-M4, LAN9118)\n"
+  out << "pollstack firmware (MPS2, LAN9118)\n"
       << "uptime_ms=" << std::uint64_t{g_milliseconds} << " stack_used=" << std::uint64_t{stack_used()} << "/"
       << std::uint64_t{stack_size()} << "\n"
       << "nic: frames_sent=" << std::uint64_t{n.frames_sent} << " frames_received=" << std::uint64_t{n.frames_received}
@@ -184,12 +185,15 @@ void say(const char* text) noexcept {
     nic.service();  // frames in and out of the device; wakes the tasks waiting on them
     app.run_ready(clock.now());
     if (app.is_done(kStatusTask)) {
-      // "exit" came to the status port: the report (already sent over UDP) to the console, then stop.
+      // "exit" came to the status port (true), or its socket failed (false): the report (already
+      // sent over UDP if asked for) to the console, then stop.
       static std::array<char, Status::kReportBytes> text;
       TextOut out(text);
       report(out);
       say(out.c_str());
-      stop("pollstack firmware: exit requested\n", app.output<kStatusTask>().value() ? 0 : 1);
+      const bool asked = app.output<kStatusTask>().value();
+      stop(asked ? "pollstack firmware: exit requested\n" : "pollstack firmware: the status socket failed\n",
+           asked ? 0 : 1);
     }
     if (app.all_done()) stop("pollstack firmware: every task ended\n", 1);
 
