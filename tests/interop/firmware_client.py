@@ -54,16 +54,19 @@ def main():
         fail("a closed UDP port: no ICMP port unreachable within 2 s")
 
     data = bytes(random.Random(seed).getrandbits(8) for _ in range(64 * 1024))
-    c = socket.create_connection((address, ECHO), timeout=10)
-    c.sendall(data)
-    c.shutdown(socket.SHUT_WR)
     got = bytearray()
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        got += chunk
-    c.close()
+    try:
+        c = socket.create_connection((address, ECHO), timeout=10)
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        c.close()
+    except OSError as e:  # a timeout, a reset, a refusal
+        fail(f"TCP echo: {e!r} after {len(got)} of {len(data)} bytes came back")
     if bytes(got) != data:
         fail(f"TCP echo: {len(got)} bytes came back, {'wrong' if len(got) == len(data) else 'not all'}")
     print(f"firmware: TCP echo: {len(data)} bytes written, half-closed, all came back byte for byte, then FIN")
@@ -73,6 +76,8 @@ def main():
         fail("a closed TCP port accepted a connection")
     except ConnectionRefusedError:
         print("firmware: closed TCP port: RST (ECONNREFUSED)")
+    except socket.timeout:
+        fail("a closed TCP port: no RST within 3 s")
 
     r = random.Random(seed)
     total = 0
