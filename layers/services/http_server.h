@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <span>
 #include <string_view>
 
@@ -86,22 +87,19 @@ class HttpSession {
   static constexpr std::size_t kResponseBytes = 16 * 1024;
 
   HttpSession(TcpLayer& tcp, TcpSocket socket, HttpShared& shared) noexcept
-      : tcp_(&tcp), shared_(&shared), socket_(socket) {}
+      : shared_(&shared), socket_(tcp, socket, SessionSocket<TcpLayer>::OnRetire::kAbort) {}
   /// Moved only before its first poll (into the pool): its operations point into its buffers.
-  HttpSession(HttpSession&& o) noexcept : tcp_(o.tcp_), shared_(o.shared_), socket_(o.socket_) {}
+  HttpSession(HttpSession&& o) noexcept : shared_(o.shared_), socket_(std::move(o.socket_)) {}
   HttpSession& operator=(HttpSession&&) = delete;
-  ~HttpSession() {
-    if (owns_socket_ && state_.get() != State::Done) tcp_->abort(socket_);  // the pool retired it early
-  }
 
   Poll<void> poll(Context& cx) noexcept {
     state_.expect_pollable();
-    owns_socket_ = true;  // from its first poll, in its slot (a session the pool refused never owned it)
+    socket_.take();  // from its first poll, in its slot of the pool
     if (give_up_at_ == Instant{}) give_up_at_ = cx.now() + kRequestTimeout;
     if (state_.get() != State::Lingering && cx.now() >= give_up_at_) {
       // A client that sends no complete request, or does not read the answer, in time: reset, so
       // that it cannot hold a session (and a connection) forever.
-      tcp_->abort(socket_);
+      socket_.abort();
       read_.reset();
       write_.reset();
       ++shared_->counters.timed_out;
@@ -110,7 +108,7 @@ class HttpSession {
     }
     if (state_.get() == State::Reading) {
       for (;;) {
-        if (!read_) read_.emplace(tcp_->read(socket_, std::span(request_).subspan(received_)));
+        if (!read_) read_.emplace(socket_.read(std::span(request_).subspan(received_)));
         Poll<typename TcpLayer::Read::Output> got = read_->poll(cx);
         if (got.is_pending()) {
           cx.wake_at(give_up_at_);
@@ -129,7 +127,7 @@ class HttpSession {
           break;
         }
       }
-      write_.emplace(tcp_->write(socket_, std::span<const std::byte>(response_).first(response_length_)));
+      write_.emplace(socket_.write(std::span<const std::byte>(response_).first(response_length_)));
       state_.set(State::Writing);
     }
     if (state_.get() == State::Writing) {
@@ -144,12 +142,12 @@ class HttpSession {
       // Lingering close (as Apache and nginx do): our FIN follows the answer, and what the client
       // still sends is read and thrown away until its FIN, for at most kLinger. Closing with
       // unread data would reset the connection, and the reset could destroy the answer in flight.
-      (void)tcp_->shutdown(socket_);
+      socket_.shutdown();
       linger_until_ = cx.now() + kLinger;
       state_.set(State::Lingering);
     }
     while (cx.now() < linger_until_) {
-      if (!read_) read_.emplace(tcp_->read(socket_, request_));
+      if (!read_) read_.emplace(socket_.read(request_));
       Poll<typename TcpLayer::Read::Output> got = read_->poll(cx);
       if (got.is_pending()) {
         cx.wake_at(linger_until_);
@@ -233,17 +231,15 @@ class HttpSession {
 
   Poll<void> end(bool answered) noexcept {
     if (!answered) ++shared_->counters.failed;
-    tcp_->close(socket_);
+    socket_.close();
     state_.set(State::Done);
     return ready();
   }
 
   static constexpr std::size_t kHeadRoom = 256;  // the status line and headers fit in this (at most ~170)
 
-  TcpLayer* tcp_;
   HttpShared* shared_;
-  TcpSocket socket_;
-  bool owns_socket_ = false;
+  SessionSocket<TcpLayer> socket_;  // before the operations: they are destroyed first
   std::size_t received_ = 0;
   std::size_t response_length_ = 0;
   Instant give_up_at_{};

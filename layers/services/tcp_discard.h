@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "layers/services/tcp_server.h"
 #include "layers/tcp/tcp.h"
@@ -32,20 +33,17 @@ class TcpDiscardSession {
   static constexpr std::uint32_t kReadsPerPoll = 8;
 
   TcpDiscardSession(TcpLayer& tcp, TcpSocket socket, TcpDiscardCounters& counters) noexcept
-      : tcp_(&tcp), counters_(&counters), socket_(socket) {}
+      : counters_(&counters), socket_(tcp, socket, SessionSocket<TcpLayer>::OnRetire::kClose) {}
   /// Moved only before its first poll (into the pool): its read points into its buffer.
   TcpDiscardSession(TcpDiscardSession&& other) noexcept
-      : tcp_(other.tcp_), counters_(other.counters_), socket_(other.socket_) {}
+      : counters_(other.counters_), socket_(std::move(other.socket_)) {}
   TcpDiscardSession& operator=(TcpDiscardSession&&) = delete;
-  ~TcpDiscardSession() {
-    if (owns_socket_ && state_.get() != State::Done) tcp_->close(socket_);  // the pool retired it early
-  }
 
   Poll<void> poll(Context& cx) noexcept {
     state_.expect_pollable();
-    owns_socket_ = true;  // from its first poll, in its slot of the pool
+    socket_.take();  // from its first poll, in its slot of the pool
     for (std::uint32_t n = 0; n < kReadsPerPoll; ++n) {
-      if (!read_) read_.emplace(tcp_->read(socket_, buffer_));
+      if (!read_) read_.emplace(socket_.read(buffer_));
       Poll<typename TcpLayer::Read::Output> got = read_->poll(cx);
       if (got.is_pending()) return pending;
       read_.reset();
@@ -62,15 +60,13 @@ class TcpDiscardSession {
 
   Poll<void> end(bool clean) noexcept {
     ++(clean ? counters_->sessions_ended : counters_->sessions_failed);
-    tcp_->close(socket_);  // everything was read: our FIN follows (CLOSE-WAIT, LAST-ACK)
+    socket_.close();  // everything was read: our FIN follows (CLOSE-WAIT, LAST-ACK)
     state_.set(State::Done);
     return ready();
   }
 
-  TcpLayer* tcp_;
   TcpDiscardCounters* counters_;
-  TcpSocket socket_;
-  bool owns_socket_ = false;
+  SessionSocket<TcpLayer> socket_;  // before the read: it is destroyed first
   std::optional<typename TcpLayer::Read> read_;
   std::array<std::byte, kBufferBytes> buffer_;
   StateCell<TcpDiscardSession, State> state_{State::Reading};

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "layers/services/tcp_server.h"
 #include "layers/tcp/tcp.h"
@@ -33,32 +34,27 @@ class TcpEchoSession {
   static constexpr std::uint32_t kEchoesPerPoll = 8;
 
   TcpEchoSession(TcpLayer& tcp, TcpSocket socket, TcpEchoCounters& counters) noexcept
-      : tcp_(&tcp), counters_(&counters), socket_(socket) {}
+      : counters_(&counters), socket_(tcp, socket, SessionSocket<TcpLayer>::OnRetire::kClose) {}
   /// Moved only before its first poll (into the pool): its operations point into its buffer.
-  TcpEchoSession(TcpEchoSession&& other) noexcept
-      : tcp_(other.tcp_), counters_(other.counters_), socket_(other.socket_) {}
+  TcpEchoSession(TcpEchoSession&& other) noexcept : counters_(other.counters_), socket_(std::move(other.socket_)) {}
   TcpEchoSession& operator=(TcpEchoSession&&) = delete;
-  ~TcpEchoSession() {
-    if (owns_socket_ && state_.get() != State::Done) tcp_->close(socket_);  // the pool retired it early
-  }
 
   Poll<void> poll(Context& cx) noexcept {
     state_.expect_pollable();
-    owns_socket_ = true;  // from its first poll, in its slot of the pool (a session the pool
-                          // refused never owned it: the service resets that connection)
+    socket_.take();  // from its first poll, in its slot of the pool
     for (std::uint32_t round = 0; round < kEchoesPerPoll; ++round) {
       if (state_.get() == State::Reading) {
-        if (!read_) read_.emplace(tcp_->read(socket_, buffer_));
+        if (!read_) read_.emplace(socket_.read(buffer_));
         Poll<typename TcpLayer::Read::Output> got = read_->poll(cx);
         if (got.is_pending()) return pending;
         read_.reset();
         if (!got.value().ok()) return end(false);
         const std::size_t n = got.value().value();
         if (n == 0) {  // the peer's FIN: ours follows what we echoed
-          (void)tcp_->shutdown(socket_);
+          socket_.shutdown();
           return end(true);
         }
-        write_.emplace(tcp_->write(socket_, std::span<const std::byte>(buffer_).first(n)));
+        write_.emplace(socket_.write(std::span<const std::byte>(buffer_).first(n)));
         state_.set(State::Writing);
       }
       Poll<typename TcpLayer::Write::Output> wrote = write_->poll(cx);
@@ -77,15 +73,13 @@ class TcpEchoSession {
 
   Poll<void> end(bool clean) noexcept {
     ++(clean ? counters_->sessions_ended : counters_->sessions_failed);
-    tcp_->close(socket_);  // the close completes on its own (FIN exchange, TIME-WAIT)
+    socket_.close();  // the close completes on its own (FIN exchange, TIME-WAIT)
     state_.set(State::Done);
     return ready();
   }
 
-  TcpLayer* tcp_;
   TcpEchoCounters* counters_;
-  TcpSocket socket_;
-  bool owns_socket_ = false;
+  SessionSocket<TcpLayer> socket_;  // before the operations: they are destroyed first
   std::optional<typename TcpLayer::Read> read_;
   std::optional<typename TcpLayer::Write> write_;
   std::array<std::byte, kBufferBytes> buffer_;

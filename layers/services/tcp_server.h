@@ -1,16 +1,18 @@
 #pragma once
 /// TcpServer<TcpLayer, Session, N>: a listener and up to N sessions, as one task: the shape of
-/// every TCP service (echo, HTTP). It accepts connections and starts a `Session` for each in a
+/// every TCP service (echo, discard, HTTP). It accepts connections and starts a `Session` for each in a
 /// TaskPool (no heap); with the pool full, a new connection is reset (counted `refused`).
 /// Completes only if the listener fails.
 ///
 /// A Session is a state machine constructed as `Session(tcp, socket, shared)`, where `shared` (a
 /// reference) is the service's state every session sees (`Session::Shared`: its counters, its
-/// configuration), held by the server. A session owns its socket from its first poll and closes it when it ends.
+/// configuration), held by the server. A session owns its socket from its first poll and closes it
+/// when it ends: it holds it in a SessionSocket, below.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "layers/tcp/tcp.h"
 #include "statemachines/poll.h"
@@ -18,6 +20,51 @@
 #include "statemachines/task_pool.h"
 
 namespace pollstack::net {
+
+/// A session's connection, and the rule every session follows for it: the session owns it from its
+/// first poll (take(); a session the pool refused never did, and the server resets that
+/// connection), lets go of it once when it ends (close() or abort()), and, if the pool retires the
+/// session first, lets go of it on destruction as `OnRetire` says: kClose (what was written still
+/// goes out) or kAbort (RST).
+template <class TcpLayer>
+class SessionSocket {
+ public:
+  enum class OnRetire : std::uint8_t { kClose, kAbort };
+
+  SessionSocket(TcpLayer& tcp, TcpSocket id, OnRetire on_retire) noexcept
+      : tcp_(&tcp), id_(id), on_retire_(on_retire) {}
+  /// Moved only before the session's first poll (into the pool), when nothing is owned yet.
+  SessionSocket(SessionSocket&& other) noexcept : tcp_(other.tcp_), id_(other.id_), on_retire_(other.on_retire_) {}
+  SessionSocket& operator=(SessionSocket&&) = delete;
+  ~SessionSocket() {
+    if (!owned_) return;
+    if (on_retire_ == OnRetire::kClose) {
+      tcp_->close(id_);
+    } else {
+      tcp_->abort(id_);
+    }
+  }
+
+  void take() noexcept { owned_ = true; }
+  void close() noexcept {
+    tcp_->close(id_);
+    owned_ = false;
+  }
+  void abort() noexcept {
+    tcp_->abort(id_);
+    owned_ = false;
+  }
+
+  typename TcpLayer::Read read(std::span<std::byte> buffer) noexcept { return tcp_->read(id_, buffer); }
+  typename TcpLayer::Write write(std::span<const std::byte> data) noexcept { return tcp_->write(id_, data); }
+  void shutdown() noexcept { (void)tcp_->shutdown(id_); }  // our FIN after what was written
+
+ private:
+  TcpLayer* tcp_;
+  TcpSocket id_;
+  OnRetire on_retire_;
+  bool owned_ = false;
+};
 
 struct TcpServerCounters {
   std::uint64_t accepted = 0;

@@ -440,33 +440,25 @@ int run(int argc, char** argv) {
     return 1;
   }
   stack.tcp().set_isn_secret(secret[0], secret[1]);
+  // Each TCP service: a listener on its port (0: the service is off) and the server over it.
+  bool listen_failed = false;
+  auto serve_tcp = [&](auto& service, std::uint16_t port, const auto& shared) {
+    if (port == 0) return;
+    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(port);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, port);
+      listen_failed = true;
+      return;
+    }
+    service.emplace(stack.tcp(), listening.value(), shared);
+  };
   std::optional<TcpEcho> tcp_echo;
-  if (options.echo_port != 0) {
-    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.echo_port);
-    if (!listening.ok()) {
-      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.echo_port);
-      return 1;
-    }
-    tcp_echo.emplace(stack.tcp(), listening.value(), net::TcpEchoCounters{});
-  }
   std::optional<TcpDiscard> tcp_discard;
-  if (options.discard_port != 0) {
-    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.discard_port);
-    if (!listening.ok()) {
-      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.discard_port);
-      return 1;
-    }
-    tcp_discard.emplace(stack.tcp(), listening.value(), net::TcpDiscardCounters{});
-  }
   std::optional<Http> http;
-  if (options.http_port != 0) {
-    const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(options.http_port);
-    if (!listening.ok()) {
-      std::fprintf(stderr, "%s: cannot listen on TCP port %u\n", kProgram, options.http_port);
-      return 1;
-    }
-    http.emplace(stack.tcp(), listening.value(), net::HttpShared{&counters_page, &stack, {}});
-  }
+  serve_tcp(tcp_echo, options.echo_port, net::TcpEchoCounters{});
+  serve_tcp(tcp_discard, options.discard_port, net::TcpDiscardCounters{});
+  serve_tcp(http, options.http_port, net::HttpShared{&counters_page, &stack, {}});
+  if (listen_failed) return 1;
   std::printf("%s: driver attached; serving UDP and TCP echo on port %u, UDP and TCP discard on port %u, HTTP on port %u\n",
               kProgram, options.echo_port, options.discard_port, options.http_port);
   std::fflush(stdout);
