@@ -12,33 +12,33 @@ std::uint64_t LedgerCounters::total_rejected() const {
 
 BufferLedger::BufferLedger() noexcept {
   // Pushed in reverse so take_free() hands out 0, 1, 2... (easier to read in traces).
-  for (std::uint32_t i = kBufferCount; i-- > 0;) push_free(i);
+  for (std::uint32_t i = kBufferCount; i-- > 0;) free_list_[free_count_++] = static_cast<std::uint16_t>(i);
 }
 
 void BufferLedger::push_free(std::uint32_t buffer) noexcept {
-  state_[buffer] = BufferState::kFree;
+  state_[buffer].set(BufferState::kFree);
   free_list_[free_count_++] = static_cast<std::uint16_t>(buffer);
 }
 
 std::optional<std::uint32_t> BufferLedger::take_free() noexcept {
   if (free_count_ == 0) return std::nullopt;
   const std::uint32_t buffer = free_list_[--free_count_];
-  state_[buffer] = BufferState::kStackHeld;
+  state_[buffer].set(BufferState::kStackHeld);
   return buffer;
 }
 
 void BufferLedger::release(std::uint32_t buffer) noexcept {
-  expect(buffer < kBufferCount && state_[buffer] == BufferState::kStackHeld,
+  expect(buffer < kBufferCount && state_[buffer].get() == BufferState::kStackHeld,
          "BufferLedger::release(): buffer not held by the stack");
   push_free(buffer);
 }
 
 void BufferLedger::lend(std::uint32_t buffer, BufferState state) noexcept {
-  expect(buffer < kBufferCount && state_[buffer] == BufferState::kStackHeld,
+  expect(buffer < kBufferCount && state_[buffer].get() == BufferState::kStackHeld,
          "BufferLedger::lend(): buffer not held by the stack");
   expect(state == BufferState::kLentForTx || state == BufferState::kLentForRx,
          "BufferLedger::lend(): not a lent state");
-  state_[buffer] = state;
+  state_[buffer].set(state);
 }
 
 std::optional<Rejection> BufferLedger::reject(Rejection why) noexcept {
@@ -49,7 +49,7 @@ std::optional<Rejection> BufferLedger::reject(Rejection why) noexcept {
 std::optional<Rejection> BufferLedger::check_return(const Descriptor& d, BufferState expected) noexcept {
   if (d.buffer >= kBufferCount) return reject(Rejection::kBadIndex);
   if (d.flags != 0) return reject(Rejection::kBadFlags);
-  if (state_[d.buffer] != expected) return reject(Rejection::kNotLent);
+  if (state_[d.buffer].get() != expected) return reject(Rejection::kNotLent);
   return std::nullopt;
 }
 
@@ -63,14 +63,14 @@ std::optional<Rejection> BufferLedger::accept_rx(const Descriptor& d) noexcept {
   if (auto bad = check_return(d, BufferState::kLentForRx)) return bad;
   // Written so that no sum can overflow: offset <= size, then length <= size - offset.
   if (d.offset > kBufferBytes || d.length > kBufferBytes - d.offset) return reject(Rejection::kBadBounds);
-  state_[d.buffer] = BufferState::kStackHeld;
+  state_[d.buffer].set(BufferState::kStackHeld);
   return std::nullopt;
 }
 
 std::uint32_t BufferLedger::reclaim_lent() noexcept {
   std::uint32_t reclaimed = 0;
   for (std::uint32_t i = 0; i < kBufferCount; ++i) {
-    if (state_[i] == BufferState::kLentForTx || state_[i] == BufferState::kLentForRx) {
+    if (state_[i].get() == BufferState::kLentForTx || state_[i].get() == BufferState::kLentForRx) {
       push_free(i);
       ++reclaimed;
     }
@@ -81,7 +81,7 @@ std::uint32_t BufferLedger::reclaim_lent() noexcept {
 
 std::uint32_t BufferLedger::count_in(BufferState s) const noexcept {
   std::uint32_t n = 0;
-  for (BufferState b : state_) n += b == s;
+  for (const auto& b : state_) n += b.get() == s;
   return n;
 }
 

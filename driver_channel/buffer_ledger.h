@@ -14,6 +14,7 @@
 
 #include "driver_channel/descriptor.h"
 #include "driver_channel/options.h"
+#include "statemachines/state_cell.h"
 
 namespace pollstack::driver_channel {
 
@@ -23,6 +24,17 @@ enum class BufferState : std::uint8_t {
   kLentForTx,   // in the TX ring or with the driver, to be sent
   kLentForRx,   // in the RX-fill ring or with the driver, to receive into
 };
+
+/// A pool buffer's life, as the ledger enforces it (docs/diagrams/ draws it).
+inline constexpr auto kBufferTransitions = transitions(BufferState::kFree, {
+    {BufferState::kFree, BufferState::kStackHeld, "take_free(): a TX reservation, or a buffer to post for RX"},
+    {BufferState::kStackHeld, BufferState::kFree, "release(): a frame read, or a reservation dropped"},
+    {BufferState::kStackHeld, BufferState::kLentForTx, "lend(): a frame submitted"},
+    {BufferState::kStackHeld, BufferState::kLentForRx, "lend(): posted to the RX-fill ring"},
+    {BufferState::kLentForTx, BufferState::kFree, "TX done from the driver, or reclaimed from a dead one"},
+    {BufferState::kLentForRx, BufferState::kStackHeld, "a received frame from the driver"},
+    {BufferState::kLentForRx, BufferState::kFree, "reclaimed from a dead driver"},
+});
 
 /// Why a descriptor from the driver was rejected. Each has its own counter.
 enum class Rejection : std::uint8_t {
@@ -65,7 +77,7 @@ class BufferLedger {
   /// The driver is gone: every buffer lent to it is free again. Returns how many.
   std::uint32_t reclaim_lent() noexcept;
 
-  BufferState state(std::uint32_t buffer) const noexcept { return state_[buffer]; }
+  BufferState state(std::uint32_t buffer) const noexcept { return state_[buffer].get(); }
   std::uint32_t free_count() const noexcept { return free_count_; }
   std::uint32_t count_in(BufferState s) const noexcept;
   const LedgerCounters& counters() const noexcept { return counters_; }
@@ -75,7 +87,9 @@ class BufferLedger {
   std::optional<Rejection> reject(Rejection why) noexcept;
   void push_free(std::uint32_t buffer) noexcept;
 
-  std::array<BufferState, kBufferCount> state_{};
+  // Each buffer's state; the cells' machine type names them in traces and diagrams.
+  struct PoolBuffer;
+  std::array<StateCell<PoolBuffer, &kBufferTransitions>, kBufferCount> state_{};
   std::array<std::uint16_t, kBufferCount> free_list_{};  // a stack of free buffer indices
   std::uint32_t free_count_ = 0;
   LedgerCounters counters_;

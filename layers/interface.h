@@ -211,7 +211,7 @@ class Interface {
       iface_->run_timers(cx);
       // A waiting receive is given up for a look at the transmitters (the timers may have made
       // something due); a transmission in progress goes on.
-      if (state_.get() != State::Transmitting) enter(State::Serving);
+      if (state_.get() == State::Receiving || state_.get() == State::WaitingForFrame) enter(State::Serving);
       std::size_t frames = 0;
       std::size_t sent = 0;
       for (;;) {
@@ -253,6 +253,16 @@ class Interface {
     // Receiving: taking frames that are waiting. WaitingForFrame: the device's receive operation
     // holds our waker until one arrives.
     enum class State : std::uint8_t { Serving, Transmitting, Receiving, WaitingForFrame, Done };
+    static constexpr auto kTransitions = transitions(State::Serving, {
+        {State::Serving, State::Transmitting, "a protocol has a packet: its Transmit"},
+        {State::Serving, State::Receiving, "nothing to send"},
+        {State::Transmitting, State::Serving, "Transmit Ready"},
+        {State::Receiving, State::WaitingForFrame, "ring empty: the receive operation holds our waker"},
+        {State::WaitingForFrame, State::Receiving, "a frame arrived"},
+        {State::WaitingForFrame, State::Serving, "polled again: timers may have made a packet due"},
+        {State::Receiving, State::Serving, "polled again, or a frame answered (a reply to send)"},
+        {State::Receiving, State::Done, "the device's link went down"},
+    });
 
     // The state and the operation it holds change together.
     void enter(State next) noexcept {
@@ -324,7 +334,7 @@ class Interface {
     Interface* iface_;
     Operations operation_;  // what the state holds: the receive, or one sender's Transmit
     std::size_t last_served_ = kSenders - 1;  // so that the first turn starts at sender 0 (ARP)
-    StateCell<Task, State> state_{State::Serving};
+    StateCell<Task, &kTransitions> state_{State::Serving};
   };
 
   Task task() noexcept { return Task(*this); }

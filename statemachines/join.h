@@ -40,12 +40,15 @@ class Join {
 
  private:
   enum class State : std::uint8_t { Running, Done };
+  static constexpr auto kTransitions = transitions(State::Running, {
+      {State::Running, State::Done, "both Ready"},
+  });
 
   A a_;
   B b_;
   Poll<OutputOf<A>> a_out_ = pending;
   Poll<OutputOf<B>> b_out_ = pending;
-  StateCell<Join, State> state_{State::Running};
+  StateCell<Join, &kTransitions> state_{State::Running};
 };
 
 template <StateMachine A, StateMachine B>

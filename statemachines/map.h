@@ -36,10 +36,13 @@ class Map {
 
  private:
   enum class State : std::uint8_t { Running, Done };
+  static constexpr auto kTransitions = transitions(State::Running, {
+      {State::Running, State::Done, "the machine Ready: fn applied to its output"},
+  });
 
   M machine_;
   [[no_unique_address]] F fn_;
-  StateCell<Map, State> state_{State::Running};
+  StateCell<Map, &kTransitions> state_{State::Running};
 };
 
 template <StateMachine M, class F>

@@ -43,10 +43,13 @@ class Select {
 
  private:
   enum class State : std::uint8_t { Running, Done };
+  static constexpr auto kTransitions = transitions(State::Running, {
+      {State::Running, State::Done, "a or b Ready (a checked first)"},
+  });
 
   A a_;
   B b_;
-  StateCell<Select, State> state_{State::Running};
+  StateCell<Select, &kTransitions> state_{State::Running};
 };
 
 template <StateMachine A, StateMachine B>

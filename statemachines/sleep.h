@@ -43,13 +43,17 @@ class Sleep {
 
  private:
   enum class State : std::uint8_t { Starting, Waiting, Done };
+  static constexpr auto kTransitions = transitions({State::Starting, State::Waiting}, {
+      {State::Starting, State::Waiting, "first poll: the deadline is now + duration"},
+      {State::Waiting, State::Done, "the clock reached the deadline"},
+  });
 
   constexpr Sleep(Instant deadline, Duration duration, State initial) noexcept
       : deadline_(deadline), duration_(duration), state_(initial) {}
 
   Instant deadline_;
   Duration duration_;
-  StateCell<Sleep, State> state_;
+  StateCell<Sleep, &kTransitions> state_;
 };
 
 constexpr Sleep sleep_until(Instant deadline) noexcept { return Sleep::until(deadline); }

@@ -100,6 +100,9 @@ class TaskPool {
 
  private:
   enum class State : std::uint8_t { Running, Done };
+  static constexpr auto kTransitions = transitions(State::Running, {
+      {State::Running, State::Done, "closed, and the last task finished"},
+  });
   static constexpr std::uint32_t kAllSlots = N == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << N) - 1;
 
   struct WakeTarget {
@@ -139,7 +142,7 @@ class TaskPool {
   std::uint64_t started_ = 0;
   std::uint64_t finished_ = 0;
   std::uint64_t refused_ = 0;
-  StateCell<TaskPool, State> state_{State::Running};
+  StateCell<TaskPool, &kTransitions> state_{State::Running};
 };
 
 }  // namespace pollstack

@@ -58,13 +58,18 @@ class Then {
 
  private:
   enum class State : std::uint8_t { RunningFirst, Building, RunningSecond, Done };
+  static constexpr auto kTransitions = transitions(State::RunningFirst, {
+      {State::RunningFirst, State::Building, "first Ready: building the second from its output"},
+      {State::Building, State::RunningSecond, "second built"},
+      {State::RunningSecond, State::Done, "second Ready"},
+  });
 
   union {
     First first_;
     Second second_;
   };
   [[no_unique_address]] MakeSecond make_second_;
-  StateCell<Then, State> state_{State::RunningFirst};
+  StateCell<Then, &kTransitions> state_{State::RunningFirst};
 };
 
 template <StateMachine First, class MakeSecond>

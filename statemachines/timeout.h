@@ -42,10 +42,13 @@ class Timeout {
 
  private:
   enum class State : std::uint8_t { Running, Done };
+  static constexpr auto kTransitions = transitions(State::Running, {
+      {State::Running, State::Done, "the machine Ready, or the time limit reached"},
+  });
 
   M machine_;
   Sleep timer_;
-  StateCell<Timeout, State> state_{State::Running};
+  StateCell<Timeout, &kTransitions> state_{State::Running};
 };
 
 template <StateMachine M>

@@ -36,9 +36,10 @@ class BoxedLeaf final : public BoxedPoll {
 
  private:
   enum class State : std::uint8_t { Start, Done };
+  static constexpr auto kTransitions = transitions(State::Start, {{State::Start, State::Done, "first poll"}});
   std::uint64_t input_;
   unsigned index_;
-  StateCell<BoxedLeaf, State> state_{State::Start};
+  StateCell<BoxedLeaf, &kTransitions> state_{State::Start};
 };
 
 template <unsigned V, unsigned Level>
@@ -76,11 +77,16 @@ class BoxedInner final : public BoxedPoll {
 
  private:
   enum class State : std::uint8_t { Start, PollingLeft, PollingRight, Done };
+  static constexpr auto kTransitions = transitions(State::Start, {
+      {State::Start, State::PollingLeft, "left child made"},
+      {State::PollingLeft, State::PollingRight, "left Ready: right child made"},
+      {State::PollingRight, State::Done, "right Ready"},
+  });
   std::uint64_t input_;
   unsigned index_;
   std::uint64_t left_value_ = 0;
   Boxed child_;
-  StateCell<BoxedInner, State> state_{State::Start};
+  StateCell<BoxedInner, &kTransitions> state_{State::Start};
 };
 
 template <unsigned V, unsigned Level>

@@ -32,11 +32,15 @@ class TreeNode {
 
  private:
   enum class State : std::uint8_t { PollingLeft, PollingRight, Done };
+  static constexpr auto kTransitions = transitions(State::PollingLeft, {
+      {State::PollingLeft, State::PollingRight, "left Ready"},
+      {State::PollingRight, State::Done, "right Ready"},
+  });
 
   TreeNode<V, Level + 1> left_;
   TreeNode<V, Level + 1> right_;
   std::uint64_t left_value_ = 0;
-  StateCell<TreeNode, State> state_{State::PollingLeft};
+  StateCell<TreeNode, &kTransitions> state_{State::PollingLeft};
 };
 
 template <unsigned V>
@@ -54,10 +58,11 @@ class TreeNode<V, kLeafLevel> {
 
  private:
   enum class State : std::uint8_t { Start, Done };
+  static constexpr auto kTransitions = transitions(State::Start, {{State::Start, State::Done, "first poll"}});
 
   std::uint64_t input_;
   unsigned index_;
-  StateCell<TreeNode, State> state_{State::Start};
+  StateCell<TreeNode, &kTransitions> state_{State::Start};
 };
 
 static_assert(StateMachine<TreeNode<0, 0>>);

@@ -72,9 +72,10 @@ class Arp {
     /// To a MAC already known (the broadcast address, or the sender of an ARP request): no
     /// resolution.
     Send(Arp& arp, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept
-        : arp_(&arp), link_send_(arp.link_->send(destination, ethertype)), policy_(ResolvePolicy::kCachedOnly) {
-      state_.set(State::Sending);
-    }
+        : arp_(&arp),
+          link_send_(arp.link_->send(destination, ethertype)),
+          policy_(ResolvePolicy::kCachedOnly),
+          state_(State::Sending) {}
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
@@ -95,6 +96,11 @@ class Arp {
 
    private:
     enum class State : std::uint8_t { Resolving, Sending, Done };
+    static constexpr auto kTransitions = transitions({State::Resolving, State::Sending}, {
+        {State::Resolving, State::Sending, "next hop's MAC known (cached, or an ARP reply)"},
+        {State::Resolving, State::Done, "unresolved: no reply, or not cached for a reply"},
+        {State::Sending, State::Done, "link's frame Ready, or the link down"},
+    });
 
     Poll<Result<wire::MacAddress, SendError>> resolve(Context& cx) noexcept {
       if (policy_ == ResolvePolicy::kWait) return arp_->neighbours().poll_resolve(next_hop_, waiter_, cx);
@@ -106,7 +112,7 @@ class Arp {
     Waiter waiter_;                  // its place among the senders waiting on next_hop_
     wire::Ipv4Address next_hop_;
     ResolvePolicy policy_;
-    StateCell<Send, State> state_{State::Resolving};
+    StateCell<Send, &kTransitions> state_{State::Resolving};
   };
 
   Send send(const wire::Ipv4Address& next_hop, std::uint16_t ethertype, ResolvePolicy policy) noexcept {
@@ -191,10 +197,13 @@ class Arp {
 
    private:
     enum class State : std::uint8_t { Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Sending, {
+        {State::Sending, State::Done, "link's frame Ready: packet written and submitted, or not_sent counted"},
+    });
     Arp* arp_;
     typename Link::Send link_send_;
     wire::ArpRepr packet_;
-    StateCell<Transmit, State> state_{State::Sending};
+    StateCell<Transmit, &kTransitions> state_{State::Sending};
   };
 
   /// Transmitter (common/protocol.h): the cache's timers (retries, failures, expiry), and the

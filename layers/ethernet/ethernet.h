@@ -84,11 +84,14 @@ class Ethernet {
 
    private:
     enum class State : std::uint8_t { Reserving, Done };
+    static constexpr auto kTransitions = transitions(State::Reserving, {
+        {State::Reserving, State::Done, "device TX buffer reserved (header written), or the device down"},
+    });
     Ethernet* link_;
     typename Channel::TxReservation reservation_;
     wire::MacAddress destination_;
     std::uint16_t ethertype_;
-    StateCell<Send, State> state_{State::Reserving};
+    StateCell<Send, &kTransitions> state_{State::Reserving};
   };
 
   Send send(const wire::MacAddress& destination, std::uint16_t ethertype) noexcept {

@@ -190,10 +190,13 @@ class Icmp {
 
    private:
     enum class State : std::uint8_t { Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Sending, {
+        {State::Sending, State::Done, "IP send Ready: answer written and submitted, or not-sent counted"},
+    });
     Icmp* icmp_;
     Answer answer_;  // before ip_send_, which is built from it
     typename Ip::Send ip_send_;
-    StateCell<Transmit, State> state_{State::Sending};
+    StateCell<Transmit, &kTransitions> state_{State::Sending};
   };
 
   /// Transmitter (common/protocol.h). ICMP has no timers: its token bucket refills by the clock.
@@ -250,11 +253,14 @@ class Icmp {
 
    private:
     enum class State : std::uint8_t { Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Sending, {
+        {State::Sending, State::Done, "IP send Ready: request written and submitted, or its error"},
+    });
     typename Ip::Send ip_send_;
     std::span<const std::byte> data_;
     std::uint16_t identifier_;
     std::uint16_t sequence_;
-    StateCell<EchoRequest, State> state_{State::Sending};
+    StateCell<EchoRequest, &kTransitions> state_{State::Sending};
   };
 
   EchoRequest ping(const wire::Ipv4Address& to, std::uint16_t identifier, std::uint16_t sequence,
@@ -292,8 +298,11 @@ class Icmp {
 
    private:
     enum class State : std::uint8_t { Waiting, Done };
+    static constexpr auto kTransitions = transitions(State::Waiting, {
+        {State::Waiting, State::Done, "an echo reply with our identifier arrived"},
+    });
     Icmp* icmp_;
-    StateCell<ReceiveEchoReply, State> state_{State::Waiting};
+    StateCell<ReceiveEchoReply, &kTransitions> state_{State::Waiting};
   };
 
   ReceiveEchoReply receive_echo_reply(std::uint16_t identifier) noexcept { return ReceiveEchoReply(*this, identifier); }

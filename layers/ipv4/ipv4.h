@@ -154,6 +154,11 @@ class Ipv4 {
 
    private:
     enum class State : std::uint8_t { Routing, Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Routing, {
+        {State::Routing, State::Sending, "fits the MTU, and a route"},
+        {State::Routing, State::Done, "too long, or no route"},
+        {State::Sending, State::Done, "lower send Ready: header written, or its error"},
+    });
 
     Output fail(SendError error) noexcept {
       ip_->counters_.send_errors.count(error);
@@ -167,7 +172,7 @@ class Ipv4 {
     wire::Ipv4Address destination_;
     std::size_t payload_length_;
     std::uint8_t protocol_;
-    StateCell<Send, State> state_{State::Routing};
+    StateCell<Send, &kTransitions> state_{State::Routing};
   };
 
   Send send(const wire::Ipv4Address& destination, std::uint8_t protocol, std::size_t payload_length,

@@ -34,6 +34,7 @@
 #include "statemachines/context.h"
 #include "statemachines/poll.h"
 #include "statemachines/result.h"
+#include "statemachines/state_cell.h"
 #include "statemachines/waiter_list.h"
 #include "statemachines/waker_slot.h"
 
@@ -59,6 +60,19 @@ struct NeighbourCounters {
 /// The state of one neighbour's entry (see the diagram above).
 enum class NeighbourState : std::uint8_t { kFree, kIncomplete, kReachable, kFailed };
 
+/// The diagram above, as StateCell checks it and docs/diagrams/ draws it.
+inline constexpr auto kNeighbourTransitions = transitions(NeighbourState::kFree, {
+    {NeighbourState::kFree, NeighbourState::kIncomplete, "a sender resolves the address: a request due"},
+    {NeighbourState::kFree, NeighbourState::kReachable, "an ARP request to us (the sender learned)"},
+    {NeighbourState::kIncomplete, NeighbourState::kReachable, "the answer"},
+    {NeighbourState::kIncomplete, NeighbourState::kFailed, "no answer to the last request"},
+    {NeighbourState::kIncomplete, NeighbourState::kFree, "flush() (the interface's address changed)"},
+    {NeighbourState::kReachable, NeighbourState::kReachable, "an ARP packet from it: MAC and timer refreshed"},
+    {NeighbourState::kReachable, NeighbourState::kFree, "reachable time over, evicted (least recently used), or flush()"},
+    {NeighbourState::kFailed, NeighbourState::kReachable, "an ARP packet from it after all"},
+    {NeighbourState::kFailed, NeighbourState::kFree, "hold time over, evicted first, or flush()"},
+});
+
 template <class Address>
 class NeighbourCache {
  public:
@@ -70,7 +84,7 @@ class NeighbourCache {
     friend class NeighbourCache<Address>;
     Address ip;
     wire::MacAddress mac;
-    EntryState state = EntryState::kFree;
+    StateCell<Entry, &kNeighbourTransitions> state{EntryState::kFree};
     bool request_due = false;
     std::uint8_t requests_sent = 0;
     Instant deadline = kNever;  // Incomplete: next retry; Reachable: expiry; Failed: end of hold
@@ -143,7 +157,7 @@ class NeighbourCache {
 template <class Address>
 typename NeighbourCache<Address>::Entry* NeighbourCache<Address>::find(Address ip) noexcept {
   for (Entry& e : entries_) {
-    if (e.state != EntryState::kFree && e.ip == ip) return &e;
+    if (e.state.get() != EntryState::kFree && e.ip == ip) return &e;
   }
   return nullptr;
 }
@@ -156,13 +170,13 @@ const typename NeighbourCache<Address>::Entry* NeighbourCache<Address>::find(Add
 template <class Address>
 typename NeighbourCache<Address>::EntryState NeighbourCache<Address>::state_of(Address ip) const noexcept {
   const Entry* e = find(ip);
-  return e == nullptr ? EntryState::kFree : e->state;
+  return e == nullptr ? EntryState::kFree : e->state.get();
 }
 
 template <class Address>
 void NeighbourCache<Address>::free(Entry& e) noexcept {
   e.waiters.notify_all();  // nobody may sleep on an entry that no longer exists
-  e.state = EntryState::kFree;
+  e.state.set(EntryState::kFree);
   e.request_due = false;
   e.deadline = kNever;
 }
@@ -170,7 +184,7 @@ void NeighbourCache<Address>::free(Entry& e) noexcept {
 template <class Address>
 void NeighbourCache<Address>::flush() noexcept {
   for (Entry& e : entries_) {
-    if (e.state == EntryState::kFree) continue;
+    if (e.state.get() == EntryState::kFree) continue;
     ++counters_.flushed;
     free(e);
   }
@@ -183,7 +197,7 @@ typename NeighbourCache<Address>::Entry* NeighbourCache<Address>::allocate() noe
   Entry* failed = nullptr;
   Entry* oldest = nullptr;
   for (Entry& e : entries_) {
-    switch (e.state) {
+    switch (e.state.get()) {
       case EntryState::kFree:
         return &e;
       case EntryState::kFailed:
@@ -213,7 +227,7 @@ Result<typename NeighbourCache<Address>::Entry*, SendError> NeighbourCache<Addre
     return SendError::kNeighbourCacheFull;
   }
   e->ip = ip;
-  e->state = EntryState::kIncomplete;
+  e->state.set(EntryState::kIncomplete);
   e->requests_sent = 0;
   e->request_due = true;
   maybe_due_ = true;
@@ -231,7 +245,7 @@ Poll<Result<wire::MacAddress, SendError>> NeighbourCache<Address>::poll_resolve(
   Result<Entry*, SendError> found = find_or_start(ip, cx.now());
   if (!found.ok()) return Out(found.error());
   Entry& e = *found.value();
-  switch (e.state) {
+  switch (e.state.get()) {
     case EntryState::kReachable:
       e.waiters.claimed(waiter);
       e.last_used = cx.now();
@@ -256,11 +270,11 @@ Result<wire::MacAddress, SendError> NeighbourCache<Address>::resolve_now(Address
   Result<Entry*, SendError> found = find_or_start(ip, now);
   if (!found.ok()) return found.error();
   Entry& e = *found.value();
-  if (e.state == EntryState::kReachable) {
+  if (e.state.get() == EntryState::kReachable) {
     e.last_used = now;
     return e.mac;
   }
-  return e.state == EntryState::kFailed ? SendError::kHostUnreachable : SendError::kNeighbourUnresolved;
+  return e.state.get() == EntryState::kFailed ? SendError::kHostUnreachable : SendError::kNeighbourUnresolved;
 }
 
 template <class Address>
@@ -275,13 +289,13 @@ void NeighbourCache<Address>::learn(Address ip, const wire::MacAddress& mac, boo
     }
     e->ip = ip;
     e->last_used = now;
-  } else if (e->state == EntryState::kIncomplete) {
+  } else if (e->state.get() == EntryState::kIncomplete) {
     ++counters_.resolved;
   } else {
     ++counters_.updated;
   }
   e->mac = mac;
-  e->state = EntryState::kReachable;
+  e->state.set(EntryState::kReachable);
   e->request_due = false;
   e->deadline = now + kNeighbourReachableTime;
   e->waiters.notify_all();
@@ -291,9 +305,9 @@ template <class Address>
 Instant NeighbourCache<Address>::run_timers(Instant now) noexcept {
   Instant next = kNever;
   for (Entry& e : entries_) {
-    if (e.state == EntryState::kFree) continue;
+    if (e.state.get() == EntryState::kFree) continue;
     if (e.deadline <= now) {
-      switch (e.state) {
+      switch (e.state.get()) {
         case EntryState::kIncomplete:
           if (e.requests_sent < kArpMaxRequests) {
             e.request_due = true;
@@ -302,7 +316,7 @@ Instant NeighbourCache<Address>::run_timers(Instant now) noexcept {
             requester_.wake();
           } else {
             ++counters_.failed;
-            e.state = EntryState::kFailed;
+            e.state.set(EntryState::kFailed);
             e.deadline = now + kArpFailedHoldTime;
             e.waiters.notify_all();
           }
@@ -318,7 +332,7 @@ Instant NeighbourCache<Address>::run_timers(Instant now) noexcept {
           break;
       }
     }
-    if (e.state != EntryState::kFree && e.deadline < next) next = e.deadline;
+    if (e.state.get() != EntryState::kFree && e.deadline < next) next = e.deadline;
   }
   return next;
 }
@@ -326,7 +340,7 @@ Instant NeighbourCache<Address>::run_timers(Instant now) noexcept {
 template <class Address>
 bool NeighbourCache<Address>::any_due_request() const noexcept {
   for (const Entry& e : entries_) {
-    if (e.state == EntryState::kIncomplete && e.request_due) return true;
+    if (e.state.get() == EntryState::kIncomplete && e.request_due) return true;
   }
   return false;
 }
@@ -334,7 +348,7 @@ bool NeighbourCache<Address>::any_due_request() const noexcept {
 template <class Address>
 std::optional<Address> NeighbourCache<Address>::find_due_request(Instant now) noexcept {
   for (Entry& e : entries_) {
-    if (e.state == EntryState::kIncomplete && e.request_due) {
+    if (e.state.get() == EntryState::kIncomplete && e.request_due) {
       e.request_due = false;
       ++e.requests_sent;
       ++counters_.requests_sent;

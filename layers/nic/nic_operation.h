@@ -28,9 +28,12 @@ class NicOperation {
 
  private:
   enum class State : std::uint8_t { Waiting, Done };
+  static constexpr auto kTransitions = transitions(State::Waiting, {
+      {State::Waiting, State::Done, "the device's attempt Ready: a buffer, or the device's error"},
+  });
   Device* device_;
   Waiter waiter_;
-  StateCell<NicOperation, State> state_{State::Waiting};
+  StateCell<NicOperation, &kTransitions> state_{State::Waiting};
 };
 
 }  // namespace pollstack::net

@@ -162,6 +162,13 @@ class HttpSession {
 
  private:
   enum class State : std::uint8_t { Reading, Writing, Lingering, Done };
+  static constexpr auto kTransitions = transitions(State::Reading, {
+      {State::Reading, State::Writing, "request head complete, or the buffer full: the answer"},
+      {State::Reading, State::Done, "closed or failed before a request, or the request timeout"},
+      {State::Writing, State::Lingering, "answer written: our FIN"},
+      {State::Writing, State::Done, "write failed, or the request timeout"},
+      {State::Lingering, State::Done, "the client's FIN, or the linger time over"},
+  });
   static constexpr Duration kLinger = std::chrono::seconds(2);
   /// The time a client has to send its request and take the answer.
   static constexpr Duration kRequestTimeout = std::chrono::seconds(30);
@@ -248,7 +255,7 @@ class HttpSession {
   std::optional<typename TcpLayer::Write> write_;
   std::array<std::byte, kRequestBytes> request_;
   std::array<std::byte, kResponseBytes> response_;
-  StateCell<HttpSession, State> state_{State::Reading};
+  StateCell<HttpSession, &kTransitions> state_{State::Reading};
 };
 
 /// The server: a listener and its sessions, as one task (tcp_server.h).

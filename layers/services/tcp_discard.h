@@ -57,6 +57,9 @@ class TcpDiscardSession {
 
  private:
   enum class State : std::uint8_t { Reading, Done };
+  static constexpr auto kTransitions = transitions(State::Reading, {
+      {State::Reading, State::Done, "the peer's FIN (ours follows), or the connection failed"},
+  });
 
   Poll<void> end(bool clean) noexcept {
     ++(clean ? counters_->sessions_ended : counters_->sessions_failed);
@@ -69,7 +72,7 @@ class TcpDiscardSession {
   SessionSocket<TcpLayer> socket_;  // before the read: it is destroyed first
   std::optional<typename TcpLayer::Read> read_;
   std::array<std::byte, kBufferBytes> buffer_;
-  StateCell<TcpDiscardSession, State> state_{State::Reading};
+  StateCell<TcpDiscardSession, &kTransitions> state_{State::Reading};
 };
 
 /// The discard service: a listener and its sessions, as one task.

@@ -70,6 +70,12 @@ class TcpEchoSession {
 
  private:
   enum class State : std::uint8_t { Reading, Writing, Done };
+  static constexpr auto kTransitions = transitions(State::Reading, {
+      {State::Reading, State::Writing, "bytes read: write them back"},
+      {State::Writing, State::Reading, "all written"},
+      {State::Reading, State::Done, "the peer's FIN (ours follows), or the connection failed"},
+      {State::Writing, State::Done, "write failed"},
+  });
 
   Poll<void> end(bool clean) noexcept {
     ++(clean ? counters_->sessions_ended : counters_->sessions_failed);
@@ -83,7 +89,7 @@ class TcpEchoSession {
   std::optional<typename TcpLayer::Read> read_;
   std::optional<typename TcpLayer::Write> write_;
   std::array<std::byte, kBufferBytes> buffer_;
-  StateCell<TcpEchoSession, State> state_{State::Reading};
+  StateCell<TcpEchoSession, &kTransitions> state_{State::Reading};
 };
 
 /// The echo service: a listener and its sessions, as one task.

@@ -110,13 +110,16 @@ class TcpServer {
 
  private:
   enum class State : std::uint8_t { Serving, Done };
+  static constexpr auto kTransitions = transitions(State::Serving, {
+      {State::Serving, State::Done, "accept failed: the listener closed"},
+  });
   TcpLayer* tcp_;
   TcpListener listener_;
   std::optional<typename TcpLayer::Accept> accept_;
   Shared shared_;
   TcpServerCounters counters_;
   TaskPool<Session, kSessions> sessions_;
-  StateCell<TcpServer, State> state_{State::Serving};
+  StateCell<TcpServer, &kTransitions> state_{State::Serving};
 };
 
 }  // namespace pollstack::net

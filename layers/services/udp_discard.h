@@ -52,13 +52,16 @@ class UdpDiscardService {
 
  private:
   enum class State : std::uint8_t { Receiving, Done };
+  static constexpr auto kTransitions = transitions(State::Receiving, {
+      {State::Receiving, State::Done, "the socket closed"},
+  });
 
   UdpLayer* udp_;
   UdpSocketId socket_;
   std::optional<typename UdpLayer::Receive> receive_;
   std::array<std::byte, 256> buffer_{};  // the content is discarded: a prefix is enough
   DiscardCounters counters_;
-  StateCell<UdpDiscardService, State> state_{State::Receiving};
+  StateCell<UdpDiscardService, &kTransitions> state_{State::Receiving};
 };
 
 }  // namespace pollstack::net

@@ -74,6 +74,11 @@ class UdpEchoService {
 
  private:
   enum class State : std::uint8_t { Receiving, Sending, Done };
+  static constexpr auto kTransitions = transitions(State::Receiving, {
+      {State::Receiving, State::Sending, "a datagram: send it back to its sender"},
+      {State::Sending, State::Receiving, "sent, or the send failed (counted)"},
+      {State::Receiving, State::Done, "the socket closed"},
+  });
 
   UdpLayer* udp_;
   UdpSocketId socket_;
@@ -81,7 +86,7 @@ class UdpEchoService {
   std::optional<typename UdpLayer::Send> send_;
   std::array<std::byte, kUdpMaxPayload> buffer_{};
   EchoCounters counters_;
-  StateCell<UdpEchoService, State> state_{State::Receiving};
+  StateCell<UdpEchoService, &kTransitions> state_{State::Receiving};
 };
 
 }  // namespace pollstack::net

@@ -66,6 +66,35 @@ enum class TcpState : std::uint8_t {
   Done,
 };
 
+/// RFC 9293's Figure 5, as this implementation takes it (docs/diagrams/ draws it). Every state
+/// reaches Done on a RST, an abort or a timeout, besides the edges of the figure; a new connection
+/// starts from Done.
+inline constexpr auto kTcpTransitions = transitions(TcpState::Done, {
+    {TcpState::Done, TcpState::SynSent, "connect(): our SYN"},
+    {TcpState::Done, TcpState::SynReceived, "a SYN to a listener: our SYN-ACK"},
+    {TcpState::SynSent, TcpState::Established, "SYN-ACK acknowledging our SYN"},
+    {TcpState::SynSent, TcpState::SynReceived, "a SYN without ACK (simultaneous open)"},
+    {TcpState::SynReceived, TcpState::Established, "the ACK of our SYN"},
+    {TcpState::Established, TcpState::FinWait1, "shutdown() or close(): our FIN"},
+    {TcpState::Established, TcpState::CloseWait, "the peer's FIN"},
+    {TcpState::FinWait1, TcpState::FinWait2, "our FIN acknowledged"},
+    {TcpState::FinWait1, TcpState::Closing, "the peer's FIN, ours not yet acknowledged"},
+    {TcpState::FinWait1, TcpState::TimeWait, "the peer's FIN, acknowledging ours"},
+    {TcpState::FinWait2, TcpState::TimeWait, "the peer's FIN"},
+    {TcpState::CloseWait, TcpState::LastAck, "shutdown() or close(): our FIN"},
+    {TcpState::Closing, TcpState::TimeWait, "our FIN acknowledged"},
+    {TcpState::TimeWait, TcpState::TimeWait, "the peer's FIN again: 2 MSL restart"},
+    {TcpState::LastAck, TcpState::Done, "our FIN acknowledged, a RST, or a timeout"},
+    {TcpState::TimeWait, TcpState::Done, "2 MSL passed, a RST, or a new SYN above the old numbers"},
+    {TcpState::SynSent, TcpState::Done, "refused (RST or ICMP), timeout, SYN not sent, or abandoned"},
+    {TcpState::SynReceived, TcpState::Done, "RST, timeout, or abort"},
+    {TcpState::Established, TcpState::Done, "RST, retransmission timeout, or abort"},
+    {TcpState::FinWait1, TcpState::Done, "RST, retransmission timeout, or abort"},
+    {TcpState::FinWait2, TcpState::Done, "RST, abort, or the FIN-WAIT-2 timeout of a closed socket"},
+    {TcpState::CloseWait, TcpState::Done, "RST, retransmission timeout, or abort"},
+    {TcpState::Closing, TcpState::Done, "RST, retransmission timeout, or abort"},
+});
+
 /// An application's handle on a connection; the generation catches a handle used after its
 /// connection was closed and the slot reused.
 struct TcpSocket {
@@ -211,6 +240,9 @@ class Tcp {
 
    private:
     enum class State : std::uint8_t { Waiting, Done };
+    static constexpr auto kTransitions = transitions(State::Waiting, {
+        {State::Waiting, State::Done, "an established connection taken, or the listener closed"},
+    });
     Output finish(Output out) noexcept {
       state_.set(State::Done);
       return out;
@@ -218,7 +250,7 @@ class Tcp {
     Tcp* tcp_;
     TcpListener id_;
     Waiter waiter_;
-    StateCell<Accept, State> state_{State::Waiting};
+    StateCell<Accept, &kTransitions> state_{State::Waiting};
   };
   Accept accept(TcpListener id) noexcept { return Accept(*this, id); }
 
@@ -278,6 +310,13 @@ class Tcp {
 
    private:
     enum class State : std::uint8_t { Opening, Sending, Waiting, Done };
+    static constexpr auto kTransitions = transitions(State::Opening, {
+        {State::Opening, State::Sending, "a connection slot taken (SYN-SENT)"},
+        {State::Opening, State::Done, "not IPv4, or the table full"},
+        {State::Sending, State::Waiting, "SYN sent"},
+        {State::Sending, State::Done, "SYN not sent: unresolved, or the link down"},
+        {State::Waiting, State::Done, "established, or refused, reset or timed out"},
+    });
     Output finish(Output out) noexcept {
       state_.set(State::Done);
       return out;
@@ -287,7 +326,7 @@ class Tcp {
     typename Ip::Send ip_send_;
     TcpSocket socket_;
     Waiter waiter_;
-    StateCell<Connect, State> state_{State::Opening};
+    StateCell<Connect, &kTransitions> state_{State::Opening};
   };
   Connect connect(const IpEndpoint& to) noexcept { return Connect(*this, to); }
 
@@ -325,6 +364,9 @@ class Tcp {
 
    private:
     enum class State : std::uint8_t { Writing, Done };
+    static constexpr auto kTransitions = transitions(State::Writing, {
+        {State::Writing, State::Done, "every byte in the send buffer, or an error"},
+    });
     Output finish(Output out) noexcept {
       state_.set(State::Done);
       return out;
@@ -334,7 +376,7 @@ class Tcp {
     std::size_t written_ = 0;
     TcpSocket id_;
     Waiter waiter_;
-    StateCell<Write, State> state_{State::Writing};
+    StateCell<Write, &kTransitions> state_{State::Writing};
   };
   Write write(TcpSocket id, std::span<const std::byte> data) noexcept { return Write(*this, id, data); }
 
@@ -362,6 +404,9 @@ class Tcp {
 
    private:
     enum class State : std::uint8_t { Waiting, Done };
+    static constexpr auto kTransitions = transitions(State::Waiting, {
+        {State::Waiting, State::Done, "bytes received, the end of the stream, or an error"},
+    });
     Output finish(Output out) noexcept {
       state_.set(State::Done);
       return out;
@@ -370,7 +415,7 @@ class Tcp {
     std::span<std::byte> buffer_;
     TcpSocket id_;
     Waiter waiter_;
-    StateCell<Read, State> state_{State::Waiting};
+    StateCell<Read, &kTransitions> state_{State::Waiting};
   };
   Read read(TcpSocket id, std::span<std::byte> buffer) noexcept { return Read(*this, id, buffer); }
 
@@ -672,10 +717,13 @@ class Tcp {
 
    private:
     enum class State : std::uint8_t { Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Sending, {
+        {State::Sending, State::Done, "IP send Ready: segment written, or not-sent handled"},
+    });
     Tcp* tcp_;
     Segment segment_;  // before ip_send_, which is built from it
     typename Ip::Send ip_send_;
-    StateCell<Transmit, State> state_{State::Sending};
+    StateCell<Transmit, &kTransitions> state_{State::Sending};
   };
 
   Transmit transmit(Context& cx) noexcept {
@@ -777,7 +825,7 @@ class Tcp {
   struct Connection {
     Tcb tcb;
     std::uint8_t generation = 0;
-    StateCell<Connection, TcpState> state{TcpState::Done};
+    StateCell<Connection, &kTcpTransitions> state{TcpState::Done};
     WaiterList readers;
     WaiterList writers;  // and a Connect waiting for the handshake
     ByteRing<Config::kTcpSendBufferBytes> tx;
@@ -1124,8 +1172,7 @@ class Tcp {
       t.rcv_nxt += 1;
       t.ack_due = true;
       switch (c.state.get()) {
-        case TcpState::SynReceived:
-        case TcpState::Established:
+        case TcpState::Established:  // SYN-RECEIVED became ESTABLISHED at the segment's ACK, above
           c.state.set(TcpState::CloseWait);
           break;
         case TcpState::FinWait1:

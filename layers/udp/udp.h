@@ -175,6 +175,11 @@ class Udp {
 
    private:
     enum class State : std::uint8_t { Checking, Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Checking, {
+        {State::Checking, State::Sending, "socket open, IPv4 destination, payload fits"},
+        {State::Checking, State::Done, "bad socket, address family or length"},
+        {State::Sending, State::Done, "IP send Ready: datagram written, or its error"},
+    });
 
     Output fail(SendError error) noexcept {
       udp_->counters_.send_errors.count(error);
@@ -189,7 +194,7 @@ class Udp {
     UdpSocketId id_;
     std::uint16_t to_port_;
     bool to_ipv4_;
-    StateCell<Send, State> state_{State::Checking};
+    StateCell<Send, &kTransitions> state_{State::Checking};
   };
 
   Send send_to(UdpSocketId id, const UdpEndpoint& to, std::span<const std::byte> payload) noexcept {
@@ -230,11 +235,14 @@ class Udp {
 
    private:
     enum class State : std::uint8_t { Waiting, Done };
+    static constexpr auto kTransitions = transitions(State::Waiting, {
+        {State::Waiting, State::Done, "a datagram queued, or the socket closed or bad"},
+    });
     Udp* udp_;
     std::span<std::byte> buffer_;
     Waiter waiter_;
     UdpSocketId id_;
-    StateCell<Receive, State> state_{State::Waiting};
+    StateCell<Receive, &kTransitions> state_{State::Waiting};
   };
 
   Receive recv_from(UdpSocketId id, std::span<std::byte> buffer) noexcept { return Receive(*this, id, buffer); }

@@ -144,9 +144,10 @@ class Tally {
 
    private:
     enum class State : std::uint8_t { Sending, Done };
+    static constexpr auto kTransitions = transitions(State::Sending, {{State::Sending, State::Done, "IP send Ready"}});
     typename Ip::Send send_;
     std::byte mark_;
-    StateCell<Transmit, State> state_{State::Sending};
+    StateCell<Transmit, &kTransitions> state_{State::Sending};
   };
 
   void run_timers(Context&) noexcept {}

@@ -8,6 +8,7 @@
 #include "statemachines/hosted/block_on.h"
 #include "statemachines/join.h"
 #include "statemachines/map.h"
+#include "statemachines/state_cell.h"
 #include "tests/statemachines/test_machines.h"
 
 namespace pollstack {
@@ -56,6 +57,34 @@ TEST_CASE("reading the value of a Pending poll aborts in debug builds") {
     Poll<int> p = pending;
     (void)p.value();
   }));
+}
+
+// A machine whose table leaves an edge out, and a door to take it anyway (a mutation of the kind
+// a careless edit makes: a state change the diagram does not show).
+class Stepper {
+ public:
+  enum class State : std::uint8_t { First, Second, Done };
+  static constexpr auto kTransitions = transitions(State::First, {
+      {State::First, State::Second, "step"},
+      {State::Second, State::Done, "step"},
+  });
+  explicit Stepper(State initial = State::First) : state_(initial) {}
+  void go(State next) { state_.set(next); }
+
+ private:
+  StateCell<Stepper, &kTransitions> state_;
+};
+
+TEST_CASE("a state change not declared in the machine's kTransitions aborts in debug builds") {
+  if (!kContractChecks) return;
+  CHECK_FALSE(aborts([] {
+    Stepper m;
+    m.go(Stepper::State::Second);
+    m.go(Stepper::State::Done);
+  }));
+  CHECK(aborts([] { Stepper().go(Stepper::State::Done); }));            // First -> Done: not declared
+  CHECK(aborts([] { Stepper().go(Stepper::State::First); }));           // a self-loop is an edge too
+  CHECK(aborts([] { Stepper m(Stepper::State::Second); (void)m; }));     // not an initial state
 }
 
 TEST_CASE("correct use does not abort") { CHECK_FALSE(aborts([] { block_on(testing::Countdown(2)); })); }

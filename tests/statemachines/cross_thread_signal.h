@@ -51,9 +51,10 @@ class AwaitSignal {
 
  private:
   enum class State : std::uint8_t { Waiting, Done };
+  static constexpr auto kTransitions = transitions(State::Waiting, {{State::Waiting, State::Done, "signalled"}});
   CrossThreadSignal* signal_;
   int polls_ = 0;
-  StateCell<AwaitSignal, State> state_{State::Waiting};
+  StateCell<AwaitSignal, &kTransitions> state_{State::Waiting};
 };
 
 }  // namespace pollstack::testing

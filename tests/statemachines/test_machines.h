@@ -51,9 +51,10 @@ class TakeFromGate {
 
  private:
   enum class State : std::uint8_t { Waiting, Done };
+  static constexpr auto kTransitions = transitions(State::Waiting, {{State::Waiting, State::Done, "gate open"}});
   Gate* gate_;
   int value_;
-  StateCell<TakeFromGate, State> state_{State::Waiting};
+  StateCell<TakeFromGate, &kTransitions> state_{State::Waiting};
 };
 
 // Returns Pending `n` times, waking itself through the context each time (a yield), then Ready.
@@ -78,8 +79,9 @@ class Countdown {
 
  private:
   enum class State : std::uint8_t { Counting, Done };
+  static constexpr auto kTransitions = transitions(State::Counting, {{State::Counting, State::Done, "count reached 0"}});
   int remaining_;
-  StateCell<Countdown, State> state_{State::Counting};
+  StateCell<Countdown, &kTransitions> state_{State::Counting};
 };
 
 // Ready with `value` on the first poll.
@@ -95,8 +97,9 @@ class Immediate {
 
  private:
   enum class State : std::uint8_t { Start, Done };
+  static constexpr auto kTransitions = transitions(State::Start, {{State::Start, State::Done, "first poll"}});
   int value_;
-  StateCell<Immediate, State> state_{State::Start};
+  StateCell<Immediate, &kTransitions> state_{State::Start};
 };
 
 // Counts wakes: a waker whose data is an int.

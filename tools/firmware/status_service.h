@@ -111,6 +111,12 @@ class StatusService {
 
  private:
   enum class State : std::uint8_t { Receiving, Sending, Done };
+  static constexpr auto kTransitions = transitions(State::Receiving, {
+      {State::Receiving, State::Sending, "a request: the report goes back"},
+      {State::Sending, State::Receiving, "report sent"},
+      {State::Sending, State::Done, "report sent, and the request was \"exit\""},
+      {State::Receiving, State::Done, "the socket closed"},
+  });
   UdpLayer* udp_;
   net::UdpSocketId socket_;
   Report report_;
@@ -120,7 +126,7 @@ class StatusService {
   std::optional<typename UdpLayer::Send> send_;
   std::array<std::byte, 16> request_{};
   std::array<std::byte, kReportBytes> report_text_{};
-  StateCell<StatusService, State> state_{State::Receiving};
+  StateCell<StatusService, &kTransitions> state_{State::Receiving};
 };
 
 }  // namespace pollstack::firmware

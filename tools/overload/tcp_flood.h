@@ -54,6 +54,13 @@ class TcpFlood {
 
  private:
   enum class State : std::uint8_t { Connecting, Flooding, Draining, Done };
+  static constexpr auto kTransitions = transitions(State::Connecting, {
+      {State::Connecting, State::Flooding, "both ends connected"},
+      {State::Connecting, State::Done, "connect or accept failed"},
+      {State::Flooding, State::Draining, "time up: our FIN after the last byte"},
+      {State::Flooding, State::Done, "a byte lost or wrong, or a call failed"},
+      {State::Draining, State::Done, "every byte read back and both FINs seen, or a failure"},
+  });
 
   static std::byte byte_at(std::uint64_t k) noexcept { return static_cast<std::byte>(k * 131 + 17); }
 
@@ -183,7 +190,7 @@ class TcpFlood {
   const char* failure_ = nullptr;
   std::array<std::byte, 256 + kChunk> pattern_{};  // byte k of the stream is pattern_[k % 256]
   std::array<std::byte, 2048> in_{};
-  StateCell<TcpFlood, State> state_{State::Connecting};
+  StateCell<TcpFlood, &kTransitions> state_{State::Connecting};
 };
 
 }  // namespace pollstack::overload

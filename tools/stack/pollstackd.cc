@@ -273,6 +273,15 @@ class SelfTest {
 
  private:
   enum class State : std::uint8_t { Ping, Echo, ClosedPort, Tcp, Done };
+  static constexpr auto kTransitions = transitions(State::Ping, {
+      {State::Ping, State::Echo, "our echo reply came back"},
+      {State::Echo, State::ClosedPort, "every size echoed"},
+      {State::ClosedPort, State::Tcp, "port unreachable reported"},
+      {State::Tcp, State::Done, "TCP echo checked"},
+      {State::Ping, State::Done, "a failure"},
+      {State::Echo, State::Done, "a failure"},
+      {State::ClosedPort, State::Done, "a failure"},
+  });
   static constexpr std::size_t kTcpBytes = 256 * 1024;
 
   // The last report: the self-test is over, passed or not.
@@ -313,7 +322,7 @@ class SelfTest {
   net::Stack* stack_;
   std::uint16_t echo_port_;
   net::UdpSocketId socket_;
-  StateCell<SelfTest, State> state_{State::Ping};
+  StateCell<SelfTest, &kTransitions> state_{State::Ping};
   std::optional<net::Stack::IcmpLayer::EchoRequest> ping_;
   std::optional<net::Stack::IcmpLayer::ReceiveEchoReply> pong_;
   bool ping_done_ = false;
@@ -365,8 +374,9 @@ class SignalWatch {
 
  private:
   enum class State : std::uint8_t { Watching, Done };
+  static constexpr auto kTransitions = transitions(State::Watching, {{State::Watching, State::Done, "SIGINT or SIGTERM"}});
   net::Stack* stack_;
-  StateCell<SignalWatch, State> state_{State::Watching};
+  StateCell<SignalWatch, &kTransitions> state_{State::Watching};
 };
 
 int run(int argc, char** argv) {

@@ -82,6 +82,13 @@ class TcpEchoCheck {
 
  private:
   enum class State : std::uint8_t { Connecting, Retrying, Transferring, Done };
+  static constexpr auto kTransitions = transitions(State::Connecting, {
+      {State::Connecting, State::Transferring, "connected"},
+      {State::Connecting, State::Retrying, "refused or timed out, time left"},
+      {State::Connecting, State::Done, "refused or timed out, no time left"},
+      {State::Retrying, State::Connecting, "the retry interval passed"},
+      {State::Transferring, State::Done, "every byte back (or a failure)"},
+  });
 
   static std::byte byte_at(std::size_t k) noexcept { return static_cast<std::byte>(k * 131 + 17); }
 
@@ -161,7 +168,7 @@ class TcpEchoCheck {
   std::optional<Tcp::Read> read_;
   std::array<std::byte, 256 + kChunk> pattern_;
   std::array<std::byte, 4096> in_;
-  StateCell<TcpEchoCheck, State> state_{State::Connecting};
+  StateCell<TcpEchoCheck, &kTransitions> state_{State::Connecting};
 };
 
 }  // namespace pollstack::tools

@@ -231,6 +231,11 @@ class Endpoint {
 
  private:
   enum class State : std::uint8_t { Opening, Transferring, Done };
+  static constexpr auto kTransitions = transitions(State::Opening, {
+      {State::Opening, State::Transferring, "connected"},
+      {State::Opening, State::Done, "a failure"},
+      {State::Transferring, State::Done, "both streams complete, or a failure"},
+  });
 
   Poll<void> fail(const char* why) {
     failure_ = why;
@@ -255,7 +260,7 @@ class Endpoint {
   std::optional<TcpLayer::Connect> connect_;
   std::optional<TcpLayer::Write> write_;
   std::optional<TcpLayer::Read> read_;
-  StateCell<Endpoint, State> state_{State::Opening};
+  StateCell<Endpoint, &kTransitions> state_{State::Opening};
 };
 
 // Where a side stands: its connections' states and its application's progress.
