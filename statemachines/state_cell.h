@@ -60,8 +60,10 @@ class StateCell {
 #endif
   }
 
-  /// In the table's (first) initial state: for cells kept in arrays.
-  constexpr StateCell() noexcept : StateCell(Table->initial[0]) {}
+  /// In the table's (first) initial state: for cells kept in arrays (`built_at` is then where the
+  /// array is initialised).
+  constexpr StateCell(const SourceLocation& built_at = SourceLocation::current()) noexcept  // NOLINT: implicit for `= {}`
+      : StateCell(Table->initial[0], built_at) {}
 
   constexpr State get() const noexcept { return state_; }
   constexpr bool is_done() const noexcept

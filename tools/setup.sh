@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev   # @benchmark
   python3            # tools/*.py (benchmark tables)
   tshark             # reads the pcap driver's captures in tests
+  graphviz           # dot: renders docs/diagrams/ from the declared transitions (tools/diagrams/)
   iproute2           # ip: the interop tests' TAP device and addresses
   iputils-ping       # ping: Linux pinging the stack in the interop tests
   curl               # curl: Linux fetching the stack's HTTP page in the interop tests

@@ -24,12 +24,12 @@ void record(const Transition& t) noexcept {
 TEST_CASE("tracing reports each transition with machine and state names") {
   static_assert(kTraceTransitions, "this suite must be built with POLLSTACK_TRACE_TRANSITIONS");
   g_seen.clear();
-  set_transition_observer(&record);
+  const TransitionObserver previous = set_transition_observer(&record);  // the coverage recorder's
   testing::Gate gate;
   auto t = then(testing::Immediate(1), [&gate](int x) { return testing::TakeFromGate(gate, x); });
   gate.give();
   block_on(t);
-  set_transition_observer(nullptr);
+  set_transition_observer(previous);
 
   REQUIRE(g_seen.size() == 5);
   CHECK(g_seen[0] == "pollstack::testing::Immediate: Start -> Done");
