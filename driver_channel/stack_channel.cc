@@ -143,6 +143,7 @@ bool StackChannel::submit_tx(std::uint32_t buffer, std::uint32_t length) noexcep
     return false;
   }
   ++counters_.tx_submitted;
+  if (tap_ != nullptr) tap_(tap_context_, FrameDirection::kSent, std::span(region_->buffer(buffer)).first(length));
   if (tx_.take_consumer_sleeping()) ring_driver_doorbell();
   return true;
 }
@@ -161,7 +162,9 @@ std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexcept {
     if (rx_.pop(std::span(&d, 1)) == 0) break;
     if (!ledger_.accept_rx(d).has_value()) {
       ++counters_.rx_received;
-      return ChannelResult<RxBuffer>(RxBuffer(*this, d));
+      RxBuffer frame(*this, d);
+      if (tap_ != nullptr) tap_(tap_context_, FrameDirection::kReceived, frame.bytes());
+      return ChannelResult<RxBuffer>(std::move(frame));
     }
   }
   check_ring_faults();

@@ -56,6 +56,12 @@ struct ChannelCounters {
 
 class StackChannel;
 
+/// A frame tap (pollstackd --pcap): sees every frame the stack takes from the driver, as it takes
+/// it, and every frame it hands to the driver, as it submits it. Runs on the stack's thread inside
+/// the data path: it must be short and must not block (copy the bytes, count a drop if full).
+enum class FrameDirection : std::uint8_t { kReceived, kSent };
+using FrameTap = void (*)(void* context, FrameDirection direction, std::span<const std::byte> frame) noexcept;
+
 class TxBuffer {
  public:
   TxBuffer(TxBuffer&& other) noexcept
@@ -151,6 +157,12 @@ class StackChannel {
   /// still holds (live TxBuffer / RxBuffer handles) stay valid and return as usual.
   void reattach() noexcept;
 
+  /// Installs `tap` (nullptr removes it); a channel without one pays one compare per frame.
+  void set_frame_tap(FrameTap tap, void* context) noexcept {
+    tap_ = tap;
+    tap_context_ = context;
+  }
+
   bool is_link_up() const noexcept { return link_up_; }
   const ChannelCounters& counters() const noexcept { return counters_; }
   const BufferLedger& ledger() const noexcept { return ledger_; }
@@ -182,6 +194,8 @@ class StackChannel {
   WaiterList tx_waiters_;
   WaiterList rx_waiters_;
   ChannelCounters counters_;
+  FrameTap tap_ = nullptr;
+  void* tap_context_ = nullptr;
 };
 
 // Inline: handles are moved up through every layer on the way to the application, and a moved-from

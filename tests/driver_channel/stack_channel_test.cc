@@ -8,7 +8,9 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "driver_channel/driver_port.h"
@@ -71,6 +73,42 @@ TEST_CASE("a frame goes out through TX and comes back through RX, byte for byte"
   CHECK(std::memcmp(frame.data(), text, sizeof text) == 0);
   CHECK(f.channel.counters().tx_submitted == 1);
   CHECK(f.channel.counters().rx_received == 1);
+}
+
+// What a frame tap saw: one line per frame, its direction and its bytes.
+struct TapLog {
+  std::vector<std::pair<FrameDirection, std::string>> frames;
+  static void tap(void* log, FrameDirection direction, std::span<const std::byte> frame) noexcept {
+    static_cast<TapLog*>(log)->frames.emplace_back(
+        direction, std::string(reinterpret_cast<const char*>(frame.data()), frame.size()));
+  }
+};
+
+TEST_CASE("a frame tap sees each frame submitted and each frame received, once, with its bytes") {
+  Fixture f;
+  TapLog log;
+  f.channel.set_frame_tap(&TapLog::tap, &log);
+  TxBuffer unsent = reserve_now(f.channel);  // dropped unsubmitted: never sent, never seen
+  { TxBuffer gone = std::move(unsent); }
+  TxBuffer tx = reserve_now(f.channel);
+  std::memcpy(tx.bytes().data(), "outbound frame", 14);
+  REQUIRE(tx.submit(14));
+  REQUIRE(f.loopback.step() == 1);
+  REQUIRE(log.frames.size() == 1);
+  CHECK(log.frames[0].first == FrameDirection::kSent);
+  CHECK(log.frames[0].second == "outbound frame");
+
+  std::optional<ChannelResult<RxBuffer>> got = f.channel.try_receive();
+  REQUIRE(got.has_value());
+  REQUIRE(got->ok());
+  REQUIRE(log.frames.size() == 2);
+  CHECK(log.frames[1].first == FrameDirection::kReceived);
+  CHECK(log.frames[1].second == "outbound frame");  // the loopback driver sent it back
+
+  f.channel.set_frame_tap(nullptr, nullptr);
+  TxBuffer after = reserve_now(f.channel);
+  REQUIRE(after.submit(60));
+  CHECK(log.frames.size() == 2);  // removed: sees nothing more
 }
 
 TEST_CASE("receive is Pending on an empty RX ring and woken when a frame arrives") {

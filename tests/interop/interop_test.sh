@@ -8,6 +8,9 @@
 # RST (ECONNREFUSED); 2 MiB go the
 # same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames;
 # curl fetches the stack's HTTP page of counters; the stack connects to an echo server on Linux.
+# pollstackd captures every frame it receives and sends (--pcap); at the end tshark reads that
+# capture back (well formed, every protocol there, one frame per frame the channel counted); on a
+# failure its last frames are printed and the file is kept.
 #
 # Everything happens in a private network namespace (unshare --net) on a private test subnet,
 # so nothing is ever sent outside it. Needs root and /dev/net/tun: without either, it says why and
@@ -39,13 +42,25 @@ fail() {
   echo "interop: FAIL: $*"
   echo "--- pollstackd"; cat "$work/stack.log" 2>/dev/null || true
   echo "--- tap_driver"; cat "$work/tap.log" 2>/dev/null || true
+  show_stack_capture "$work/stack.pcap"
+  show_stack_capture "$work/impaired_stack.pcap"
   exit 1
+}
+# The last frames pollstackd captured (its writer flushes every millisecond, so the file is current
+# while it runs), and the whole capture kept where the test's work directory is not removed.
+show_stack_capture() {
+  [[ -s "$1" ]] || return 0
+  local kept="${TMPDIR:-/tmp}/pollstack-interop-$$-$(basename "$1")"
+  cp "$1" "$kept"
+  echo "--- the last 40 frames pollstackd captured (all of them: $kept)"
+  tshark -r "$kept" 2>&1 | tail -40
 }
 
 # --tcp-client: once attached, the stack connects to Linux's echo server (started below; it
 # retries until it answers) and checks 4 MiB echoed back.
 "$bin/tools/stack/pollstackd" --socket "$socket" --address "$stack_ip/24" --mac "$stack_mac" \
-  --tcp-client "$linux_ip:7007" --tcp-client-bytes $((4 << 20)) --attach-timeout 10 >"$work/stack.log" 2>&1 &
+  --tcp-client "$linux_ip:7007" --tcp-client-bytes $((4 << 20)) --attach-timeout 10 --pcap "$work/stack.pcap" \
+  >"$work/stack.log" 2>&1 &
 stack_pid=$!
 pids+=("$stack_pid")
 for _ in $(seq 50); do grep -q "waiting for a driver" "$work/stack.log" && break; sleep 0.1; done
@@ -173,7 +188,7 @@ impaired_tap=pstap1
 impaired_socket="@pollstack-interop-impaired-$$"
 impairments=(--drop 2 --duplicate 1 --reorder 2 --corrupt 1 --seed 7 --rate-limit 2000)
 "$bin/tools/stack/pollstackd" --socket "$impaired_socket" --address 10.78.0.2/24 --mac 02:00:5e:78:00:02 \
-  --attach-timeout 10 >"$work/impaired_stack.log" 2>&1 &
+  --attach-timeout 10 --pcap "$work/impaired_stack.pcap" >"$work/impaired_stack.log" 2>&1 &
 impaired_stack_pid=$!
 pids+=("$impaired_stack_pid")
 for _ in $(seq 50); do grep -q "waiting for a driver" "$work/impaired_stack.log" && break; sleep 0.1; done
@@ -219,5 +234,21 @@ tcp_ended=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'sessions_ended=[0
 tcp_discarded=$(grep -A6 '^tcp_discard:' "$work/stack.log" | grep -o 'bytes_discarded=[0-9]*' | cut -d= -f2)
 [[ "$tcp_discarded" == 1048576 ]] || fail "pollstackd discarded $tcp_discarded TCP bytes, expected 1048576"
 say "pollstackd stopped cleanly: echoed $echoed datagrams and $tcp_echoed TCP bytes, discarded $discarded datagrams and $tcp_discarded TCP bytes"
+
+# 8. pollstackd's own capture (--pcap): what the stack saw and sent, read back by tshark.
+counter() { grep -A12 "^$1:" "$work/stack.log" | grep -o "$2=[0-9]*" | head -1 | cut -d= -f2; }
+captured=$(counter pcap frames)
+capture_drops=$(counter pcap dropped)
+channel_frames=$(($(counter channel rx_received) + $(counter channel tx_submitted)))
+((captured + capture_drops == channel_frames)) ||
+  fail "pollstackd captured $captured frames and dropped $capture_drops, but its channel moved $channel_frames"
+read_back=$(tshark -r "$work/stack.pcap" 2>/dev/null | wc -l)
+((read_back == captured)) || fail "tshark read $read_back frames of the $captured pollstackd wrote to its capture"
+for protocol in arp icmp udp tcp http; do
+  n=$(tshark -r "$work/stack.pcap" -Y "$protocol" 2>/dev/null | wc -l)
+  ((n > 0)) || fail "pollstackd's capture holds no $protocol frame"
+done
+check_capture "$work/stack.pcap" "$stack_mac"
+say "pollstackd --pcap: $captured frames captured ($capture_drops dropped), as many as its channel moved; ARP, ICMP, UDP, TCP and HTTP in it"
 [[ "$verbose" == --verbose ]] && sed 's/^/  /' "$work/stack.log"
 say "PASS"

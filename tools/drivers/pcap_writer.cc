@@ -10,28 +10,7 @@
 #include <cstring>
 
 #include "tools/drivers/driver_main.h"
-
-namespace {
-
-// The classic libpcap file format: a global header, then per frame a record header and the bytes.
-struct PcapGlobalHeader {
-  std::uint32_t magic = 0xa1b2c3d4;  // microsecond timestamps, written in host byte order
-  std::uint16_t version_major = 2;
-  std::uint16_t version_minor = 4;
-  std::int32_t this_zone = 0;
-  std::uint32_t sigfigs = 0;
-  std::uint32_t snaplen = 65535;
-  std::uint32_t link_type = 1;  // LINKTYPE_ETHERNET
-};
-
-struct PcapRecordHeader {
-  std::uint32_t ts_sec;
-  std::uint32_t ts_usec;
-  std::uint32_t incl_len;
-  std::uint32_t orig_len;
-};
-
-}  // namespace
+#include "tools/pcap/pcap_format.h"
 
 int main(int argc, char** argv) {
   using namespace pollstack;
@@ -45,7 +24,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: cannot open %s: %s\n", kProgram, options.pcap_path.c_str(), std::strerror(errno));
     return 1;
   }
-  const PcapGlobalHeader header;
+  const pcap::GlobalHeader header;  // microsecond timestamps
   if (std::fwrite(&header, sizeof header, 1, out) != 1) {
     std::fprintf(stderr, "%s: cannot write %s\n", kProgram, options.pcap_path.c_str());
     return 1;
@@ -69,7 +48,7 @@ int main(int argc, char** argv) {
     clock_gettime(CLOCK_REALTIME, &now);
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::span<std::byte> bytes = port.frame(frames[i]);  // empty if out of bounds (counted)
-      const PcapRecordHeader record{static_cast<std::uint32_t>(now.tv_sec),
+      const pcap::RecordHeader record{static_cast<std::uint32_t>(now.tv_sec),
                                     static_cast<std::uint32_t>(now.tv_nsec / 1000),
                                     static_cast<std::uint32_t>(bytes.size()),
                                     static_cast<std::uint32_t>(bytes.size())};
