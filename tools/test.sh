@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: the README's test command, and what CI runs.
 #   1. installs what is missing (tools/setup.sh);
-#   2. `bazel test //...` in the default config, then under ASan and UBSan;
+#   2. `bazel test //...` with transition tracing compiled in (`--config=trace`: also records which
+#      declared transitions the tests take), then tools/diagrams/diagrams.py --check: the committed
+#      state diagrams and coverage table match the code and the tests, and every transition no
+#      test takes is listed with its reason; then `bazel test //...` under ASan and UBSan;
 #   3. builds the product code in the firmware config (-fno-exceptions -fno-rtti), then
 #      cross-compiles it for a Cortex-M4 with the LAN9118 driver and main loop (tools/firmware:
 #      arm-none-eabi-g++, newlib-nano, no OS headers; no heap, exception or RTTI symbol);
@@ -18,8 +21,11 @@ tools/setup.sh
 
 step() { printf '\n=== %s\n' "$*"; }
 
-step "bazel test //... (default config)"
-bazel test //...
+step "bazel test //... with transition tracing (--config=trace)"
+bazel test --config=trace //...
+
+step "state diagrams and transition coverage are current (tools/diagrams/diagrams.py --check)"
+python3 tools/diagrams/diagrams.py --check
 
 step "bazel test //... under AddressSanitizer"
 bazel test --config=asan //...

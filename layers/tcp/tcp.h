@@ -68,7 +68,9 @@ enum class TcpState : std::uint8_t {
 
 /// RFC 9293's Figure 5, as this implementation takes it (docs/diagrams/ draws it). Every state
 /// reaches Done on a RST, an abort or a timeout, besides the edges of the figure; a new connection
-/// starts from Done.
+/// starts from Done. The figure's FIN-WAIT-1 -> TIME-WAIT (a FIN that acknowledges ours) is two
+/// transitions in one segment here, as in the RFC's segment processing and in Linux: the ACK moves
+/// to FIN-WAIT-2, then the FIN to TIME-WAIT.
 inline constexpr auto kTcpTransitions = transitions(TcpState::Done, {
     {TcpState::Done, TcpState::SynSent, "connect(): our SYN"},
     {TcpState::Done, TcpState::SynReceived, "a SYN to a listener: our SYN-ACK"},
@@ -79,7 +81,6 @@ inline constexpr auto kTcpTransitions = transitions(TcpState::Done, {
     {TcpState::Established, TcpState::CloseWait, "the peer's FIN"},
     {TcpState::FinWait1, TcpState::FinWait2, "our FIN acknowledged"},
     {TcpState::FinWait1, TcpState::Closing, "the peer's FIN, ours not yet acknowledged"},
-    {TcpState::FinWait1, TcpState::TimeWait, "the peer's FIN, acknowledging ours"},
     {TcpState::FinWait2, TcpState::TimeWait, "the peer's FIN"},
     {TcpState::CloseWait, TcpState::LastAck, "shutdown() or close(): our FIN"},
     {TcpState::Closing, TcpState::TimeWait, "our FIN acknowledged"},
@@ -1175,12 +1176,9 @@ class Tcp {
         case TcpState::Established:  // SYN-RECEIVED became ESTABLISHED at the segment's ACK, above
           c.state.set(TcpState::CloseWait);
           break;
-        case TcpState::FinWait1:
-          if (fin_acked) {
-            enter_time_wait(c, now);
-          } else {
-            c.state.set(TcpState::Closing);
-          }
+        case TcpState::FinWait1:  // our FIN not acknowledged: had this segment acknowledged it, the
+                                  // ACK step above would have moved us to FIN-WAIT-2 already
+          c.state.set(TcpState::Closing);
           break;
         case TcpState::FinWait2:
           enter_time_wait(c, now);

@@ -94,6 +94,7 @@ class FakeChannel {
     return pending;
   }
   Poll<NicResult<RxBuffer>> poll_receive(Waiter& waiter, Context& cx) noexcept {
+    if (late_) inbox_.push_back(*std::exchange(late_, std::nullopt));
     if (std::optional<NicResult<RxBuffer>> got = try_receive()) {
       rx_waiters_.claimed(waiter);
       return std::move(*got);
@@ -120,6 +121,10 @@ class FakeChannel {
     inbox_.push_back(std::move(frame));
     rx_waiters_.notify_one();
   }
+  /// A frame that lands after try_receive() found the ring empty and before the receive operation
+  /// looks (on a real device, the driver's thread delivering in between): only the operation's
+  /// next poll finds it.
+  void inject_late(Frame frame) { late_ = std::move(frame); }
   std::optional<Frame> take_sent() {
     if (sent_count_ == 0) return std::nullopt;
     const SentFrame& sent = sent_[sent_head_];
@@ -174,6 +179,7 @@ class FakeChannel {
   std::size_t sent_head_ = 0;
   std::size_t sent_count_ = 0;
   std::deque<Frame> inbox_;
+  std::optional<Frame> late_;
   WaiterList tx_waiters_;
   WaiterList rx_waiters_;
 };

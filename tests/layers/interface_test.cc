@@ -60,6 +60,27 @@ TEST_CASE("under the Executor, a send to a silent host fails with kHostUnreachab
   CHECK_FALSE(ex.is_done(0));  // the receive task runs on
 }
 
+TEST_CASE("a frame landing after the ring looked empty is taken by the receive operation at once") {
+  testing::InterfaceFixture f;
+  // The neighbour's ARP request lands between try_receive() finding nothing and the receive
+  // operation's first look (a driver thread delivering in between): the task takes it in the same
+  // poll and answers, rather than waiting for a wake that was already spent.
+  f.channel.inject_late(testing::kPeer.arp(wire::arp_operation::kRequest, wire::MacAddress::broadcast(), {}, kOurIp));
+  f.run();
+  const Sent reply = f.sent();
+  REQUIRE(reply.arp.has_value());
+  CHECK(reply.arp->operation == wire::arp_operation::kReply);
+}
+
+TEST_CASE("the device's link going down ends the task with kLinkDown") {
+  testing::InterfaceFixture f;
+  f.run();  // waiting for a frame
+  f.channel.set_link_down();
+  Poll<NicError> ended = f.d.poll(f.task);
+  REQUIRE(ended.is_ready());
+  CHECK(ended.value() == NicError::kLinkDown);
+}
+
 TEST_CASE("the address record changes for every layer at once; an invalid one is refused") {
   testing::InterfaceFixture f;
   f.meet();  // the neighbour is in the cache

@@ -182,5 +182,39 @@ TEST_CASE("a full table reuses the least recently used entry; all-incomplete ref
   CHECK(pending_only.counters().cache_full == 1);
 }
 
+TEST_CASE("flush() forgets a resolution in progress; its sender, woken, starts another") {
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
+  Driver d;
+  Resolver r{&cache, kPeer};
+  CHECK(d.poll(r).is_pending());
+  REQUIRE(cache.state_of(kPeer) == State::kIncomplete);
+  cache.flush();  // the interface's address changed: what was asked under the old one is moot
+  CHECK(cache.state_of(kPeer) == State::kFree);
+  CHECK(cache.counters().flushed == 1);
+  CHECK(d.wakes == 1);  // nobody sleeps on an entry that no longer exists
+  CHECK(d.poll(r).is_pending());
+  CHECK(cache.state_of(kPeer) == State::kIncomplete);
+}
+
+TEST_CASE("a failed entry that hears from its host after all becomes reachable") {
+  NeighbourTable<Ipv4Address, kNeighbourCacheEntries> table;
+  NeighbourCache<Ipv4Address>& cache = table.cache();
+  Driver d;
+  CHECK(cache.resolve_now(kPeer, d.now).error() == SendError::kNeighbourUnresolved);
+  for (std::uint32_t i = 0; i < kArpMaxRequests; ++i) {
+    REQUIRE(cache.take_due_request(d.now).has_value());
+    d.advance(kArpRetryInterval);
+    cache.run_timers(d.now);
+  }
+  REQUIRE(cache.state_of(kPeer) == State::kFailed);
+  // Its ARP request (or a gratuitous one) arrives within the hold time: RFC 826's merge updates it.
+  cache.learn(kPeer, kPeerMac, /*create=*/false, d.now);
+  CHECK(cache.state_of(kPeer) == State::kReachable);
+  REQUIRE(cache.resolve_now(kPeer, d.now).ok());
+  CHECK(cache.resolve_now(kPeer, d.now).value() == kPeerMac);
+  CHECK(cache.counters().updated == 1);
+}
+
 }  // namespace
 }  // namespace pollstack::net

@@ -61,6 +61,9 @@ struct HttpFixture : TcpFixture {
         const Sent s = Sent::decode(*frame);
         REQUIRE(s.tcp.has_value());
         answer += as_string(s.payload);
+        const std::uint32_t end = s.tcp->sequence + static_cast<std::uint32_t>(s.payload.size()) +
+                                  (s.tcp->has(flag::kFin) ? 1 : 0);
+        if (seq::gt(end, our_next)) our_next = end;  // the peer's view of our sequence space
         if (s.tcp->has(flag::kFin) || s.tcp->has(flag::kRst)) {
           fin_or_rst = s.tcp->has(flag::kFin) ? "FIN" : "RST";
           return answer;
@@ -109,6 +112,22 @@ TEST_CASE("HEAD gets the head alone; other paths 404; other methods 405 with All
     CHECK(answer.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
     CHECK(answer.find("Allow: GET, HEAD\r\n") != std::string::npos);
   }
+}
+
+TEST_CASE("after the answer, the session lingers until the client's FIN, then ends") {
+  HttpFixture f;
+  f.exchange("GET / HTTP/1.1\r\n\r\n");
+  REQUIRE(f.fin_or_rst == "FIN");
+  f.send(flag::kAck | flag::kPsh, testing::text("more, which the server reads and throws away"));
+  f.send(flag::kAck | flag::kFin);  // acknowledging our FIN
+  f.poll_server();
+  CHECK(f.tcp().count_in(TcpState::TimeWait) == 1);
+  f.d.advance(kTcpTimeWait);
+  f.run();
+  // The session closed its socket on the client's FIN: after TIME-WAIT the slot is free again.
+  CHECK(f.tcp().count_in(TcpState::Done) == kTcpConnections);
+  CHECK(f.server.shared().counters.ok == 1);
+  CHECK(f.server.shared().counters.failed == 0);
 }
 
 TEST_CASE("a client that sends no request within 30 s is reset") {

@@ -125,5 +125,32 @@ TEST_CASE("discard: a reset by the peer ends the session as failed, and the slot
   CHECK(f.service.shared().sessions_ended == 1);
 }
 
+TEST_CASE("echo: a write waiting for room fails when the peer resets; the session ends as failed") {
+  Echo f;
+  f.connect();
+  // The peer sends more than our send buffer holds and advertises no window: the echo's write of
+  // it waits for room that never comes.
+  const testing::Bytes chunk = testing::pattern(1000);
+  for (std::size_t sent = 0; sent < kTcpSendBufferBytes + 2000; sent += chunk.size()) {
+    f.send(flag::kAck | flag::kPsh, chunk, /*window=*/0);
+    f.poll_service();
+    while (f.channel.sent_count() > 0) f.segment();
+  }
+  CHECK(f.service.shared().bytes_echoed < kTcpSendBufferBytes + 2000);
+  f.send(flag::kRst);
+  f.collect();
+  CHECK(f.service.shared().sessions_failed == 1);
+  CHECK(f.service.shared().sessions_ended == 0);
+}
+
+TEST_CASE("a server whose listener is closed ends with kListenerClosed") {
+  Discard f;
+  f.poll_service();  // waiting to accept
+  f.tcp().close_listener(TcpListener{0, 0});
+  const auto ended = f.d.poll(f.service);
+  REQUIRE(ended.is_ready());
+  CHECK(ended.value() == ConnectionError::kListenerClosed);
+}
+
 }  // namespace
 }  // namespace pollstack::net

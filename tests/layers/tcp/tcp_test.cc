@@ -180,6 +180,96 @@ TEST_CASE("active close: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT for 2 MSL, then close
   f.nothing_sent();
 }
 
+// RFC 9293's diagram draws FIN-WAIT-1 -> TIME-WAIT for this; its segment processing (and Linux)
+// take the ACK first (FIN-WAIT-2), then the FIN (TIME-WAIT): two transitions in one segment.
+TEST_CASE("active close, the peer's FIN acknowledging ours: FIN-WAIT-2, then TIME-WAIT, in one segment") {
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  REQUIRE_FALSE(f.tcp().shutdown(s).has_value());
+  f.run();
+  REQUIRE(f.segment().tcp->has(flag::kFin));
+  f.send(flag::kAck | flag::kFin);  // acknowledges our FIN (our_next counts it) and brings its own
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.tcp().state(s) == TcpState::TimeWait);
+}
+
+// A RST at RCV.NXT ends a connection in any synchronized state (RFC 9293 §3.10.7.4, with RFC 5961's
+// exact-match check); the connection slot is free once the application closed it.
+TEST_CASE("a RST ends SYN-RECEIVED, CLOSE-WAIT and CLOSING alike") {
+  SUBCASE("SYN-RECEIVED: the handshake in progress is dropped, the listener keeps listening") {
+    TcpFixture f;
+    REQUIRE(f.tcp().listen(kPort).ok());
+    f.send(flag::kSyn);
+    REQUIRE(f.segment().tcp->flags == (flag::kSyn | flag::kAck));
+    REQUIRE(f.tcp().count_in(TcpState::SynReceived) == 1);
+    f.send(flag::kRst);
+    f.nothing_sent();
+    CHECK(f.tcp().count_in(TcpState::SynReceived) == 0);
+    CHECK(f.tcp().count_in(TcpState::Done) == kTcpConnections);
+    CHECK(f.tcp().counters().resets_received == 1);
+  }
+  SUBCASE("CLOSE-WAIT: the peer's FIN, then its RST") {
+    TcpFixture f;
+    const TcpSocket s = f.open_passive();
+    f.send(flag::kAck | flag::kFin);
+    f.segment();
+    REQUIRE(f.tcp().state(s) == TcpState::CloseWait);
+    f.send_raw(f.header(flag::kRst, f.peer_next, 0));
+    CHECK(f.tcp().state(s) == TcpState::Done);
+    std::array<std::byte, 8> buffer{};
+    auto w = f.tcp().write(s, buffer);
+    auto wrote = f.poll(w);
+    REQUIRE(wrote.is_ready());
+    CHECK(wrote.value().error() == ConnectionError::kReset);
+  }
+  SUBCASE("CLOSING: FINs crossed, then a RST instead of the last ACK") {
+    TcpFixture f;
+    const TcpSocket s = f.open_passive();
+    REQUIRE_FALSE(f.tcp().shutdown(s).has_value());
+    f.run();
+    const Sent fin = f.segment();
+    f.send_raw(f.header(flag::kAck | flag::kFin, f.peer_next, fin.tcp->sequence));
+    f.peer_next += 1;
+    REQUIRE(f.tcp().state(s) == TcpState::Closing);
+    f.segment();
+    f.send_raw(f.header(flag::kRst, f.peer_next, 0));
+    CHECK(f.tcp().state(s) == TcpState::Done);
+  }
+}
+
+TEST_CASE("connect fails at once for an IPv6 address and for a full table; a SYN that cannot go fails it") {
+  SUBCASE("an IPv6 address: TCP over IPv6 is not here yet") {
+    TcpFixture f;
+    auto connect = f.tcp().connect({wire::IpAddress(wire::Ipv6Address{}), 7});
+    auto done = f.poll(connect);
+    REQUIRE(done.is_ready());
+    CHECK(done.value().error() == ConnectionError::kAddressFamily);
+  }
+  SUBCASE("every connection slot taken") {
+    TcpFixture f;
+    std::array<std::optional<TcpFixture::Layer::Connect>, kTcpConnections> taken;
+    for (std::size_t i = 0; i < kTcpConnections; ++i) {
+      taken[i].emplace(f.tcp().connect({kPeer.ip, static_cast<std::uint16_t>(1000 + i)}));
+      CHECK(f.poll(*taken[i]).is_pending());
+    }
+    while (f.channel.take_sent()) {
+    }
+    auto one_more = f.tcp().connect({kPeer.ip, 7});
+    auto done = f.poll(one_more);
+    REQUIRE(done.is_ready());
+    CHECK(done.value().error() == ConnectionError::kTableFull);
+  }
+  SUBCASE("the device's link down: the SYN is not sent") {
+    TcpFixture f;
+    f.channel.set_link_down();
+    auto connect = f.tcp().connect({kPeer.ip, 7});
+    auto done = f.d.poll(connect);  // not f.poll(): the interface task ends with the link
+    REQUIRE(done.is_ready());
+    CHECK(done.value().error() == ConnectionError::kLinkDown);
+    CHECK(f.tcp().count_in(TcpState::Done) == kTcpConnections);
+  }
+}
+
 TEST_CASE("the peer's SYN again in SYN-RECEIVED: our SYN-ACK was lost, it goes again") {
   TcpFixture f;
   REQUIRE(f.tcp().listen(kPort).ok());
