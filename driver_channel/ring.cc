@@ -47,14 +47,18 @@ std::uint32_t RingProducer::push(std::span<const Descriptor> batch) noexcept {
   for (std::uint32_t i = 0; i < n; ++i) store_slot(shared_->slots[(produced_ + i) & kMask], batch[i]);
   if (n == 0) return 0;
   produced_ += n;
-  // seq_cst: pairs with the consumer's flag store + index load in prepare_to_sleep().
-  shared_->produced.store(produced_, std::memory_order_seq_cst);
+  // Release: publishes the slots. A plain store on x86 and one barrier on ARM; the full barrier the
+  // doorbell handshake needs is paid in take_consumer_sleeping(), only by producers with a doorbell.
+  shared_->produced.store(produced_, std::memory_order_release);
   return n;
 }
 
 bool RingProducer::take_consumer_sleeping() noexcept {
-  if (shared_->consumer_sleeping.load(std::memory_order_seq_cst) == 0) return false;
-  return shared_->consumer_sleeping.exchange(0, std::memory_order_seq_cst) != 0;
+  // Store-load: our index store (push) before our read of the flag. Pairs with the fence in
+  // RingConsumer::prepare_to_sleep(): of the two sides, at least one sees the other's store.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (shared_->consumer_sleeping.load(std::memory_order_relaxed) == 0) return false;
+  return shared_->consumer_sleeping.exchange(0, std::memory_order_relaxed) != 0;
 }
 
 RingConsumer::RingConsumer(RingShared& shared) noexcept
@@ -85,7 +89,9 @@ std::uint32_t RingConsumer::pop(std::span<Descriptor> out) noexcept {
 }
 
 bool RingConsumer::prepare_to_sleep() noexcept {
-  shared_->consumer_sleeping.store(1, std::memory_order_seq_cst);
+  shared_->consumer_sleeping.store(1, std::memory_order_relaxed);
+  // Store-load: the flag before our read of the producer's index (pairs with the producer's fence).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (available() == 0) return true;
   shared_->consumer_sleeping.store(0, std::memory_order_relaxed);
   return false;

@@ -14,8 +14,11 @@
 ///
 /// Doorbells: a consumer that runs dry sets `consumer_sleeping` and re-checks before sleeping; a
 /// producer that publishes checks the flag and rings only then. So a busy ring makes no system
-/// calls, and a wake is never lost (both sides use sequentially consistent ordering on the flag
-/// and the producer index, the classic store-then-load handshake).
+/// calls, and a wake is never lost: each side stores (the flag; the index), then a sequentially
+/// consistent fence, then loads the other's (the classic store-then-load handshake). push()
+/// itself is a release store: a producer whose consumer never sleeps (it polls, like a NIC's DMA
+/// engine or the in-thread driver of the benchmarks) never calls take_consumer_sleeping() and
+/// pays no full barrier per frame.
 
 #include <atomic>
 #include <cstddef>
@@ -55,7 +58,8 @@ class RingProducer {
   std::uint32_t push(std::span<const Descriptor> batch) noexcept;
 
   /// True if the consumer said it is going to sleep since it was last woken; clears the flag.
-  /// The caller then rings the doorbell. Call after push() returned > 0.
+  /// The caller then rings the doorbell. Call after push() returned > 0, whenever the consumer
+  /// may sleep (a full barrier: once per batch pushed, not per descriptor, where possible).
   bool take_consumer_sleeping() noexcept;
 
   RingFault fault() const noexcept { return fault_; }

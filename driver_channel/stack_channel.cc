@@ -61,7 +61,7 @@ void StackChannel::lend_for_rx(std::uint32_t buffer) noexcept {
     protocol_fault();
     return;
   }
-  if (rx_fill_.take_consumer_sleeping()) ring_driver_doorbell();
+  if (driver_doorbell_ != nullptr && rx_fill_.take_consumer_sleeping()) ring_driver_doorbell();
 }
 
 void StackChannel::protocol_fault() noexcept {
@@ -144,7 +144,7 @@ bool StackChannel::submit_tx(std::uint32_t buffer, std::uint32_t length) noexcep
   }
   ++counters_.tx_submitted;
   if (tap_ != nullptr) tap_(tap_context_, FrameDirection::kSent, std::span(region_->buffer(buffer)).first(length));
-  if (tx_.take_consumer_sleeping()) ring_driver_doorbell();
+  if (driver_doorbell_ != nullptr && tx_.take_consumer_sleeping()) ring_driver_doorbell();
   return true;
 }
 
