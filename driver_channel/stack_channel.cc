@@ -154,24 +154,6 @@ void StackChannel::cancel_tx(std::uint32_t buffer) noexcept {
   tx_waiters_.notify_one();  // a buffer and a slot are free again: the next in line
 }
 
-std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexcept {
-  if (!link_up_) return ChannelResult<RxBuffer>(ChannelError::kLinkDown);
-  // Bounded: at most kMaxBatch malformed descriptors are skipped per call.
-  for (std::uint32_t attempt = 0; attempt < kMaxBatch; ++attempt) {
-    Descriptor d;
-    if (rx_.pop(std::span(&d, 1)) == 0) break;
-    if (!ledger_.accept_rx(d).has_value()) {
-      ++counters_.rx_received;
-      RxBuffer frame(*this, d);
-      if (tap_ != nullptr) tap_(tap_context_, FrameDirection::kReceived, frame.bytes());
-      return ChannelResult<RxBuffer>(std::move(frame));
-    }
-  }
-  check_ring_faults();
-  if (!link_up_) return ChannelResult<RxBuffer>(ChannelError::kLinkDown);
-  return std::nullopt;
-}
-
 Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(Waiter& waiter, Context& cx) noexcept {
   if (std::optional<ChannelResult<RxBuffer>> r = try_receive()) {
     rx_waiters_.claimed(waiter);
