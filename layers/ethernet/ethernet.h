@@ -154,7 +154,7 @@ class Ethernet {
       return std::nullopt;
     }
     ++counters_.frames_received;
-    return Received{h, parsed.payload()};
+    return std::optional<Received>(std::in_place, h, parsed.payload());  // in place, as Ipv4::accept
   }
 
   /// The interface's table has no protocol for an accepted frame's EtherType.
