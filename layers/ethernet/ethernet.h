@@ -135,6 +135,8 @@ class Ethernet {
 
   /// A received frame that passed the filter: its header and the bytes after it.
   struct Received {
+    // A constructor, not an aggregate: accept() builds one in its optional (see Ipv4's Received).
+    constexpr Received(const wire::EthernetRepr& h, std::span<const std::byte> p) noexcept : header(h), payload(p) {}
     wire::EthernetRepr header;
     std::span<const std::byte> payload;
   };

@@ -197,6 +197,10 @@ class Ipv4 {
 
   /// A received packet addressed to us.
   struct Received {
+    // A constructor, not an aggregate: accept() builds one in its optional (std::in_place), which
+    // for an aggregate needs C++20's parenthesized aggregate init, missing from clang 14.
+    constexpr Received(const wire::Ipv4Repr& h, std::span<const std::byte> p, bool b) noexcept
+        : header(h), payload(p), broadcast(b) {}
     wire::Ipv4Repr header;
     std::span<const std::byte> payload;
     bool broadcast = false;   // sent to a broadcast address: never answered with an ICMP error

@@ -37,9 +37,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <array>
 #include <memory>
 #include <optional>
-#include <array>
 #include <string>
 #include <vector>
 
@@ -53,8 +53,8 @@
 #include "layers/services/udp_echo.h"
 #include "statemachines/executor.h"
 #include "statemachines/state_cell.h"
-#include "tools/stack/report.h"
 #include "tools/pcap/capture.h"
+#include "tools/stack/report.h"
 #include "tools/stack/tcp_echo_check.h"
 
 extern char** environ;
