@@ -108,11 +108,13 @@ inline std::uint32_t sum_native_words(std::span<const std::byte> bytes) {
     p += n & ~std::size_t{15};
     n &= 15;
   }
-  for (; n >= 16; p += 16, n -= 16) {  // at most once: 16..31 bytes (an IPv4 header)
+  if (n >= 16) {  // 16..31 bytes left (an IPv4 header): one block, inline
     std::uint64_t w0, w1;
     std::memcpy(&w0, p, 8);
     std::memcpy(&w1, p + 8, 8);
     acc += (w0 & 0xffffffffu) + (w0 >> 32) + (w1 & 0xffffffffu) + (w1 >> 32);
+    p += 16;
+    n -= 16;
   }
   return to_big_endian_sum(sum_native_tail(p, n, acc));
 }

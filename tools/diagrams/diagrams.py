@@ -114,8 +114,10 @@ def untraced_tests(testlogs: pathlib.Path) -> list[str]:
             continue  # not a doctest suite (a shell test, a no-heap check): it records nothing
         outputs = test_dir / "test.outputs"
         zipped = outputs / "outputs.zip"
-        has_record = (outputs / "transitions.tsv").exists() or (
-            zipped.exists() and any(n.endswith("transitions.tsv") for n in zipfile.ZipFile(zipped).namelist()))
+        has_record = (outputs / "transitions.tsv").exists()
+        if not has_record and zipped.exists():
+            with zipfile.ZipFile(zipped) as z:
+                has_record = any(name.endswith("transitions.tsv") for name in z.namelist())
         if not has_record:
             out.append(str(test_dir.relative_to(testlogs)))
     return out
