@@ -66,7 +66,8 @@ concept StackConfig = requires {
                       (C::kTcpConnections == 0 ||  // no TCP
                        (C::kTcpConnections <= 32 && C::kTcpListeners >= 1 && C::kTcpListeners <= 255 &&
                         C::kTcpBacklog >= 1 && C::kTcpSendBufferBytes >= 1024 && C::kTcpReceiveBufferBytes >= 1024 &&
-                        C::kTcpSendBufferBytes <= 65536 && C::kTcpReceiveBufferBytes <= 65536));
+                        C::kTcpSendBufferBytes <= (std::size_t{1} << 30) &&
+                        C::kTcpReceiveBufferBytes <= (std::size_t{1} << 30)));
 
 static_assert(StackConfig<DefaultConfig>);
 

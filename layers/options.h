@@ -105,8 +105,9 @@ inline constexpr std::size_t kTcpListeners = 4;
 /// Connections of one listener not yet accepted, handshakes in progress included. A SYN beyond
 /// it is ignored and counted (the peer retries), as Linux does when its accept queue is full.
 inline constexpr std::size_t kTcpBacklog = 4;
-/// Each connection's send and receive buffers, in bytes (powers of two, at most 65535 + 1: no
-/// window scaling yet). The receive buffer is the window we advertise.
+/// Each connection's send and receive buffers, in bytes (powers of two, at most 1 GiB, RFC 7323's
+/// largest window). The receive buffer is the window we advertise; past 64 KiB it needs the
+/// peer to agree to window scaling.
 inline constexpr std::size_t kTcpSendBufferBytes = 16384;
 inline constexpr std::size_t kTcpReceiveBufferBytes = 16384;
 /// Out-of-order ranges a connection keeps (their bytes wait in its receive buffer's free space);
@@ -139,6 +140,11 @@ inline constexpr Duration kTcpNeighbourRetry = 100ms;
 inline constexpr Duration kTcpDelayedAck = 40ms;
 /// The MSS assumed when the peer sends none (RFC 9293 §3.7.1).
 inline constexpr std::uint16_t kTcpDefaultMss = 536;
+/// The tick of our TCP timestamps (RFC 7323 §5.4 asks for 1 ms to 1 s): the microsecond clock
+/// shifted right by 10, so 1.024 ms, a shift rather than a 64-bit division (firmware has no
+/// divide instruction for it). Linux ticks at 1 ms. It wraps its sign bit after 25 days, longer
+/// than the 24 days after which PAWS stops trusting a timestamp (RFC 7323 §5.5).
+inline constexpr unsigned kTcpTimestampShift = 10;
 /// Challenge ACKs (RFC 5961 §7) sent per second at most, for all connections (Linux's
 /// tcp_challenge_ack_limit).
 inline constexpr std::uint32_t kTcpChallengeAcksPerSecond = 1000;

@@ -85,6 +85,18 @@ class IsnGenerator {
     return m + static_cast<std::uint32_t>(siphash24(k0_, k1_, tuple));
   }
 
+  /// The offset of a connection's timestamp clock (RFC 7323 §5.4, §7.1): a keyed hash of the two
+  /// addresses, so that timestamps reveal no uptime and stay monotonic between the same two hosts
+  /// (Linux's secure_tcp_ts_off). A key apart from the ISN's: one must not tell of the other.
+  std::uint32_t timestamp_offset(const wire::Ipv4Address& local, const wire::Ipv4Address& remote) const noexcept {
+    std::array<std::uint8_t, 8> pair{};
+    for (std::size_t i = 0; i < 4; ++i) {
+      pair[i] = local.octets[i];
+      pair[4 + i] = remote.octets[i];
+    }
+    return static_cast<std::uint32_t>(siphash24(k0_ ^ 0x74696d657374616dULL, k1_, pair));
+  }
+
  private:
   // Until the embedder sets a secret: a fixed one (documented; tests rely on it being fixed).
   std::uint64_t k0_ = 0x0706050403020100ULL;

@@ -143,8 +143,16 @@ enum class TcpDrop : std::uint8_t {
   kRstQueueFull,   // a RST to send found the queue of RSTs full: not sent
   kWindowFull,     // data at RCV.NXT while our window is zero: its ACK is taken, its data not
   kDataAfterClose, // new data for a connection its application closed: reset (RFC 2525 §2.17)
+  kPaws,           // a timestamp older than the last one taken (RFC 7323 §5, PAWS): answered with an ACK
 };
-inline constexpr std::size_t kTcpDropKinds = 13;
+inline constexpr std::size_t kTcpDropKinds = 14;
+
+/// The options a connection offers on its SYN or SYN-ACK (Linux's net.ipv4.tcp_window_scaling and
+/// tcp_timestamps, both on by default there too). Each is used only if the peer's SYN has it as well.
+struct TcpFeatures {
+  bool window_scaling = true;  // RFC 7323 §2: windows past 64 KiB
+  bool timestamps = true;      // RFC 7323 §3-5: RTT samples across retransmissions, and PAWS
+};
 
 struct TcpCounters {
   std::uint64_t segments_received = 0;  // parsed and checksummed
@@ -165,6 +173,7 @@ struct TcpCounters {
   std::uint64_t write_pending = 0;      // write polls that found the send buffer full (backpressure)
   std::uint64_t errors_reported = 0;    // ICMP errors handed to a connection
   std::uint64_t errors_unclaimed = 0;   // ICMP errors about no connection we have
+  std::uint64_t timestamp_rtt_samples = 0;  // RTT samples taken from a timestamp echo (after a retransmission)
   ReasonCounters<wire::TcpError, wire::kTcpErrorKinds> malformed;
   ReasonCounters<TcpDrop, kTcpDropKinds> dropped;
   ReasonCounters<SendError, kSendErrorKinds> send_errors;
@@ -176,8 +185,9 @@ class Tcp {
   using Frame = typename Ip::Frame;
   using RxBuffer = typename Ip::RxBuffer;
   static constexpr std::uint8_t kIpProtocol = wire::ip_protocol::kTcp;
-  static_assert(Config::kTcpSendBufferBytes <= 65536 && Config::kTcpReceiveBufferBytes <= 65536,
-                "no window scaling yet: a window is at most 65535 bytes");
+  static_assert(Config::kTcpSendBufferBytes <= (std::size_t{1} << 30) &&
+                    Config::kTcpReceiveBufferBytes <= (std::size_t{1} << 30),
+                "a window is at most 1 GiB (RFC 7323 §2.3)");
 
   explicit Tcp(Ip& ip) noexcept : ip_(&ip) {}
   Tcp(const Tcp&) = delete;
@@ -186,6 +196,10 @@ class Tcp {
   /// The per-boot secret of the initial sequence numbers (RFC 6528). Set it once, at start-up,
   /// from a random source; until then a fixed one is used.
   void set_isn_secret(std::uint64_t k0, std::uint64_t k1) noexcept { isn_.set_secret(k0, k1); }
+
+  /// The options connections opened from now on offer (default: all; see TcpFeatures).
+  void set_features(const TcpFeatures& features) noexcept { features_ = features; }
+  const TcpFeatures& features() const noexcept { return features_; }
 
   // ---- Listening ------------------------------------------------------------------------------
 
@@ -266,8 +280,9 @@ class Tcp {
     Connect(Tcp& tcp, const IpEndpoint& to) noexcept
         : tcp_(&tcp),
           to_(to),
+          features_(tcp.features_),
           ip_send_(tcp.ip_->send(to.address.is_v4() ? to.address.v4() : wire::Ipv4Address{}, kIpProtocol,
-                                 wire::kTcpHeaderBytes + 4, ResolvePolicy::kWait)) {}  // a SYN: its MSS option
+                                 syn_header_bytes(features_), ResolvePolicy::kWait)) {}  // a SYN: its options, no data
     Connect(Connect&&) noexcept = default;
     Connect& operator=(Connect&&) = delete;
     ~Connect() {
@@ -278,7 +293,7 @@ class Tcp {
       state_.expect_pollable();
       if (state_.get() == State::Opening) {
         if (!to_.address.is_v4()) return finish(ConnectionError::kAddressFamily);
-        Connection* c = tcp_->open_active(to_, cx.now());
+        Connection* c = tcp_->open_active(to_, features_, cx.now());
         if (c == nullptr) return finish(ConnectionError::kTableFull);
         socket_ = tcp_->socket_of(*c);
         state_.set(State::Sending);
@@ -324,6 +339,7 @@ class Tcp {
     }
     Tcp* tcp_;
     IpEndpoint to_;
+    TcpFeatures features_;  // what the SYN offers, fixed here: ip_send_ reserves room for it
     typename Ip::Send ip_send_;
     TcpSocket socket_;
     Waiter waiter_;
@@ -532,6 +548,9 @@ class Tcp {
     bool orphan = false;         // closed by its application, closing on its own
     const char* timer = "none";  // which timer is armed: retransmit, persist, time-wait, fin-wait-2
     Instant deadline = kNever;
+    std::uint16_t mss = 0;                   // data per segment we send
+    std::uint8_t snd_wscale = 0, rcv_wscale = 0;  // the peer's window shift, ours (0: no scaling)
+    bool window_scaling = false, timestamps = false;  // agreed on the SYNs (RFC 7323)
   };
   std::optional<Info> info(TcpSocket id) const noexcept {
     const Connection* c = const_cast<Tcp*>(this)->owned(id);
@@ -668,12 +687,16 @@ class Tcp {
     std::uint32_t data_offset = 0;  // from the front of the send buffer
     std::uint16_t source_port = 0;
     std::uint16_t destination_port = 0;
-    std::uint16_t window = 0;
-    std::uint16_t mss = 0;  // the MSS option (a SYN's only option), or 0: none
+    std::uint16_t window = 0;  // as on the wire (scaled down, except on a SYN)
+    std::uint16_t mss = 0;     // the MSS option (SYNs only), or 0: none
     std::uint16_t data_length = 0;
     std::uint8_t flags = 0;
     std::uint8_t connection = kNoConnection;
     std::uint8_t generation = 0;
+    std::uint8_t window_shift = kNoWindowScale;  // the window scale option (SYNs only)
+    bool timestamps = false;                     // the timestamps option, with these two:
+    std::uint32_t ts_value = 0;
+    std::uint32_t ts_echo = 0;
 
     wire::TcpRepr repr() const noexcept {
       wire::TcpRepr h;
@@ -685,9 +708,18 @@ class Tcp {
       h.window = window;
       h.options.has_mss = mss != 0;
       h.options.mss = mss;
+      h.options.has_window_scale = window_shift != kNoWindowScale;
+      h.options.window_shift = h.options.has_window_scale ? window_shift : 0;
+      h.options.has_timestamps = timestamps;
+      h.options.timestamp_value = ts_value;
+      h.options.timestamp_echo = ts_echo;
       return h;
     }
-    std::size_t header_bytes() const noexcept { return wire::kTcpHeaderBytes + (mss != 0 ? 4 : 0); }
+    // emit_tcp's layout: MSS 4; NOP NOP and timestamps 12; NOP and window scale 4.
+    std::size_t header_bytes() const noexcept {
+      return wire::kTcpHeaderBytes + (mss != 0 ? 4 : 0) + (timestamps ? 12 : 0) +
+             (window_shift != kNoWindowScale ? 4 : 0);
+    }
   };
 
   /// Sends one segment. Its header is fixed when the operation is made; its data is copied from
@@ -729,6 +761,7 @@ class Tcp {
 
   Transmit transmit(Context& cx) noexcept {
     expect(has_transmit(), "Tcp::transmit() without has_transmit()");
+    last_now_ = cx.now();  // the segment's timestamp
     if (resets_queued_ > 0) {
       const Segment rst = resets_[reset_head_];
       reset_head_ = (reset_head_ + 1) % kResetQueue;
@@ -751,8 +784,26 @@ class Tcp {
  private:
   static constexpr std::uint8_t kNoConnection = 0xff;
   static constexpr std::uint8_t kNoListener = 0xff;
+  static constexpr std::uint8_t kNoWindowScale = 0xff;
+  /// Our window scale (RFC 7323 §2.3): the smallest shift that fits the receive buffer in the
+  /// 16-bit field, as Linux chooses it from its largest buffer. Offered even when 0, so that the
+  /// peer may scale its own window (our send window) past 64 KiB.
+  static constexpr std::uint8_t kOurWindowShift = [] {
+    std::uint8_t shift = 0;
+    while ((Config::kTcpReceiveBufferBytes >> shift) > 65535 && shift < wire::kTcpMaxWindowShift) ++shift;
+    return shift;
+  }();
+  /// Bytes of a SYN's header with what `f` offers (our SYN: MSS, timestamps, window scale).
+  static constexpr std::size_t syn_header_bytes(const TcpFeatures& f) noexcept {
+    return wire::kTcpHeaderBytes + 4 + (f.timestamps ? 12 : 0) + (f.window_scaling ? 4 : 0);
+  }
+  /// A timestamp older than this is not trusted by PAWS (RFC 7323 §5.5: 24 days).
+  static constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
   static constexpr std::size_t kResetQueue = 4;
-  static constexpr std::uint32_t kMaxCongestionWindow = 4 * 65535;
+  // Past what the send buffer can have in flight, a larger window is of no use (and an
+  // application-limited sender would grow it without bound).
+  static constexpr std::uint32_t kMaxCongestionWindow =
+      static_cast<std::uint32_t>(std::max<std::size_t>(4 * 65535, 2 * Config::kTcpSendBufferBytes));
   static_assert(Config::kTcpConnections >= 1,
                 "a configuration without TCP connections leaves TCP out of the interface (Interface::kHasTcp)");
   static_assert(Config::kTcpConnections <= 32, "the output mask is 32 bits");
@@ -780,7 +831,17 @@ class Tcp {
     std::uint32_t max_snd_wnd = 0;
     std::uint32_t snd_wl1 = 0;
     std::uint32_t snd_wl2 = 0;
-    std::uint16_t mss = kTcpDefaultMss;  // what we send per segment
+    std::uint16_t mss = kTcpDefaultMss;  // data we send per segment (the peer's MSS less our options)
+    // RFC 7323, agreed on the SYNs: window scaling (both shifts 0 without it) and timestamps. Before
+    // the peer's SYN arrives, they hold what our SYN offers.
+    std::uint8_t snd_shift = 0;  // the peer's windows are its field << snd_shift
+    std::uint8_t rcv_shift = 0;  // ours go out >> rcv_shift
+    bool window_scaling = false;
+    bool timestamps = false;
+    std::uint32_t ts_offset = 0;       // our timestamp clock's offset for this connection (Linux's tsoffset)
+    std::uint32_t ts_recent = 0;       // TS.Recent: the peer's timestamp we echo
+    Instant ts_recent_at{};            // when it was taken (PAWS trusts it for 24 days)
+    std::uint32_t last_ack_sent = 0;   // Last.ACK.sent (RFC 7323 §4.3)
     bool fin_queued = false;     // the application shut down the sending side
     bool nodelay = false;
     bool probe = false;          // a probe is due: a zero-window probe, or a short segment anyway
@@ -804,6 +865,7 @@ class Tcp {
     // Round-trip estimation (RFC 6298), one segment timed at a time (Karn: never a retransmitted one).
     bool timing = false;
     bool rtt_valid = false;
+    bool resent = false;  // retransmitted since the last RTT sample: only a timestamp echo gives one
     std::uint32_t rtt_seq = 0;
     Instant rtt_start{};
     Duration srtt{0};
@@ -894,7 +956,8 @@ class Tcp {
     return Info{c.state.get(), t.snd_una, t.snd_nxt, t.snd_max, t.snd_wnd, t.cwnd, t.ssthresh, t.rcv_nxt,
                 receive_window(c), c.tx.size(), c.rx.size(), t.out_of_order.size(), t.srtt, t.rto, t.retries,
                 t.probes, {t.remote, t.remote_port}, t.local_port, orphan(t),
-                kTimers[static_cast<std::size_t>(t.timer)], t.deadline};
+                kTimers[static_cast<std::size_t>(t.timer)], t.deadline, t.mss, t.snd_shift, t.rcv_shift,
+                t.window_scaling, t.timestamps};
   }
 
   /// Closed by its application (and not waiting in a listener's queue): nobody will read it.
@@ -945,9 +1008,10 @@ class Tcp {
     t.snd_max = t.iss;
     t.tx_seq = t.iss + 1;
     t.recover = t.iss;
+    t.ts_offset = isn_.timestamp_offset(ip_->config().address, t.remote);
   }
 
-  Connection* open_active(const IpEndpoint& to, Instant now) noexcept {
+  Connection* open_active(const IpEndpoint& to, const TcpFeatures& offer, Instant now) noexcept {
     Connection* c = allocate();
     if (c == nullptr) return nullptr;
     Tcb& t = c->tcb;
@@ -955,6 +1019,8 @@ class Tcp {
     t.remote_port = to.port;
     t.local_port = ephemeral_port(t.remote, to.port);
     t.app_owned = true;
+    t.window_scaling = offer.window_scaling;  // what our SYN offers, until the SYN-ACK says what is agreed
+    t.timestamps = offer.timestamps;
     start_sequence(*c, now);
     t.snd_nxt = t.iss + 1;  // the SYN goes out through Connect, not the transmitter
     t.snd_max = t.snd_nxt;
@@ -973,9 +1039,9 @@ class Tcp {
   }
 
   void send_syn(Connection& c, Frame& frame, Instant now) noexcept {
-    Segment s = segment_for(c, c.tcb.iss, wire::tcp_flag::kSyn);
-    s.mss = our_mss();
-    s.window = static_cast<std::uint16_t>(receive_window(c));
+    last_now_ = now;  // our timestamp
+    Segment s = syn_segment(c, wire::tcp_flag::kSyn);
+    s.window = syn_window(c, false);
     emit(frame, s);
     start_timing(c, c.tcb.iss + 1, now);
     arm(c, Timer::kRetransmit, now + c.tcb.rto);
@@ -1041,7 +1107,9 @@ class Tcp {
     t.irs = h.sequence;
     t.rcv_nxt = h.sequence + 1;
     t.rcv_adv = t.rcv_nxt;
-    take_syn_options(*c, h);
+    t.window_scaling = features_.window_scaling;  // what we would offer; the SYN's options decide
+    t.timestamps = features_.timestamps;
+    take_syn_options(*c, h, now);
     t.snd_wnd = h.window;  // a SYN's window is never scaled
     t.max_snd_wnd = h.window;
     t.snd_wl1 = h.sequence;
@@ -1050,10 +1118,23 @@ class Tcp {
     wants_output(*c);  // the SYN-ACK
   }
 
-  void take_syn_options(Connection& c, const wire::TcpRepr& h) noexcept {
+  /// The peer's SYN (or SYN-ACK): an option is used when both SYNs carry it (RFC 7323 §1.3). Our
+  /// segments' data then leaves room for the timestamps in the peer's MSS (RFC 9293 §3.7.1: the MSS
+  /// counts no option), as Linux's mss_cache does.
+  void take_syn_options(Connection& c, const wire::TcpRepr& h, Instant now) noexcept {
     Tcb& t = c.tcb;
-    const std::uint16_t peer = h.options.has_mss ? h.options.mss : kTcpDefaultMss;
-    t.mss = std::max<std::uint16_t>(64, std::min(peer, our_mss()));
+    const wire::TcpOptions& o = h.options;
+    t.window_scaling = t.window_scaling && o.has_window_scale;
+    t.snd_shift = t.window_scaling ? o.window_shift : 0;  // clamped to 14 by the codec (RFC 7323 §2.3)
+    t.rcv_shift = t.window_scaling ? kOurWindowShift : 0;
+    t.timestamps = t.timestamps && o.has_timestamps;
+    if (t.timestamps) {
+      t.ts_recent = o.timestamp_value;
+      t.ts_recent_at = now;
+    }
+    const std::uint16_t peer = o.has_mss ? o.mss : kTcpDefaultMss;
+    const std::uint16_t segment = std::max<std::uint16_t>(64, std::min(peer, our_mss()));
+    t.mss = static_cast<std::uint16_t>(segment - (t.timestamps ? 12 : 0));
     t.cwnd = 10u * t.mss;  // RFC 6928's initial window, as Linux
   }
 
@@ -1080,6 +1161,15 @@ class Tcp {
       enter_time_wait(c, now);
       return;
     }
+    // PAWS (RFC 7323 §5.3 R1): a timestamp older than the last one taken marks an old duplicate
+    // (its sequence numbers may have wrapped): dropped, and answered with an ACK unless a RST.
+    const wire::TcpOptions& o = h.options;
+    if (t.timestamps && o.has_timestamps && !h.has(wire::tcp_flag::kRst) && seq::lt(o.timestamp_value, t.ts_recent) &&
+        now - t.ts_recent_at < kPawsIdle) {
+      t.ack_due = true;
+      wants_output(c);
+      return counters_.dropped.count(TcpDrop::kPaws);
+    }
     // With our window at zero, a segment at RCV.NXT still brings its ACK, its window and a FIN
     // with no data (RFC 9293 §3.10.7.4; Linux): only its data is dropped, and acknowledged as not taken.
     const bool at_closed_window = receive_window(c) == 0 && h.sequence == t.rcv_nxt && !h.has(wire::tcp_flag::kSyn);
@@ -1096,6 +1186,15 @@ class Tcp {
       wants_output(c);
       return counters_.dropped.count(TcpDrop::kOutOfWindow);
     }
+    // The timestamp to echo (RFC 7323 §4.3, R3): the one of the earliest segment not yet
+    // acknowledged, so that the peer's RTT includes our ACK's delay; any, once 24 days old (§5.5).
+    if (t.timestamps && o.has_timestamps && seq::le(h.sequence, t.last_ack_sent) &&
+        (seq::ge(o.timestamp_value, t.ts_recent) || now - t.ts_recent_at >= kPawsIdle)) {
+      t.ts_recent = o.timestamp_value;
+      t.ts_recent_at = now;
+    }
+    // The peer's window, scaled (RFC 7323 §2.3; a SYN reaching here is only challenged).
+    const std::uint32_t window = std::uint32_t{h.window} << t.snd_shift;
     // Second: RST. Only one exactly at RCV.NXT resets; one elsewhere in the window may be blind
     // (RFC 5961 §3.2): it gets a challenge ACK.
     if (h.has(wire::tcp_flag::kRst)) {
@@ -1119,7 +1218,7 @@ class Tcp {
         return queue_reset(in.from, h.destination_port, h.source_port, h.acknowledgement, 0, false);
       }
       established(c);
-      t.snd_wnd = h.window;
+      t.snd_wnd = window;
       t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
       t.snd_wl1 = h.sequence;
       t.snd_wl2 = h.acknowledgement;
@@ -1135,14 +1234,14 @@ class Tcp {
     t.last_heard = now;
     t.keepalive_sent = 0;
     if (seq::gt(h.acknowledgement, t.snd_una)) {
-      acknowledged(c, h.acknowledgement, now);
+      acknowledged(c, h.acknowledgement, o, now);
     } else if (h.acknowledgement == t.snd_una && t.snd_una != t.snd_max && in.payload.empty() &&
-               !h.has(wire::tcp_flag::kFin) && h.window == t.snd_wnd) {
+               !h.has(wire::tcp_flag::kFin) && window == t.snd_wnd) {
       duplicate_ack(c);  // RFC 5681 §2's definition, all five conditions
     }
     // The send window, from the newest segment (RFC 9293 SND.WL1/WL2).
     if (seq::lt(t.snd_wl1, h.sequence) || (t.snd_wl1 == h.sequence && seq::le(t.snd_wl2, h.acknowledgement))) {
-      t.snd_wnd = h.window;
+      t.snd_wnd = window;
       t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
       t.snd_wl1 = h.sequence;
       t.snd_wl2 = h.acknowledgement;
@@ -1211,14 +1310,14 @@ class Tcp {
     t.irs = h.sequence;
     t.rcv_nxt = h.sequence + 1;
     t.rcv_adv = t.rcv_nxt;
-    take_syn_options(c, h);
+    take_syn_options(c, h, now);
     t.snd_wnd = h.window;
     t.max_snd_wnd = h.window;
     t.snd_wl1 = h.sequence;
     t.snd_wl2 = has_ack ? h.acknowledgement : 0;
     t.ack_due = true;
     if (has_ack) {
-      acknowledged(c, h.acknowledgement, now);
+      acknowledged(c, h.acknowledgement, h.options, now);
       established(c);
       (void)receive_data(c, in, now);  // data on a SYN-ACK is rare but legal
     } else {
@@ -1251,7 +1350,7 @@ class Tcp {
 
   /// The peer acknowledged up to `ack` (after SND.UNA, at most SND.MAX): the send buffer drops
   /// what it covers, the round trip is measured, the windows and the timer follow.
-  void acknowledged(Connection& c, std::uint32_t ack, Instant now) noexcept {
+  void acknowledged(Connection& c, std::uint32_t ack, const wire::TcpOptions& options, Instant now) noexcept {
     Tcb& t = c.tcb;
     const std::uint32_t newly = ack - t.snd_una;
     t.snd_una = ack;
@@ -1262,9 +1361,20 @@ class Tcp {
       t.tx_seq += static_cast<std::uint32_t>(bytes);
       if (bytes > 0) c.writers.notify_one();
     }
+    // The round trip: from the timed segment (microseconds), or, when Karn's rule forbids that
+    // because data was sent again, from the timestamp echo, which names the transmission it answers
+    // (RFC 7323 §4.1). Linux prefers its own send times over the echo the same way.
     if (t.timing && seq::ge(ack, t.rtt_seq)) {
       t.timing = false;
+      t.resent = false;
       sample_rtt(c, now - t.rtt_start);
+    } else if (t.resent && t.timestamps && options.has_timestamps && options.timestamp_echo != 0) {
+      const std::uint32_t ticks = timestamp_now(t) - options.timestamp_echo;
+      if (ticks < (std::uint32_t{1} << 22)) {  // at most 71 minutes: anything else is no echo of ours
+        t.resent = false;
+        ++counters_.timestamp_rtt_samples;
+        sample_rtt(c, Duration{static_cast<Duration::rep>(std::max<std::uint32_t>(ticks, 1)) << kTcpTimestampShift});
+      }
     }
     t.dupacks = 0;
     // Past `recover`, it follows SND.UNA (just behind it), so that after 2 GiB without a loss the
@@ -1281,6 +1391,7 @@ class Tcp {
         // what was acknowledged, plus one segment (RFC 6582 §3.2 step 4).
         t.resend_first = true;
         t.timing = false;  // Karn: the timed segment may be the hole resent
+        t.resent = true;
         t.cwnd = (t.cwnd > newly ? t.cwnd - newly : 0) + t.mss;
       }
     } else if (t.cwnd < t.ssthresh) {
@@ -1327,6 +1438,7 @@ class Tcp {
     t.cwnd = t.ssthresh + 3u * t.mss;
     t.resend_first = true;
     t.timing = false;  // Karn: the timed segment may be the one resent
+    t.resent = true;
     ++counters_.fast_retransmits;
     wants_output(c);
   }
@@ -1526,23 +1638,32 @@ class Tcp {
     }
   }
 
+  /// The room in the receive buffer, up to what the window field can say at our scale.
   std::uint32_t receive_window(const Connection& c) const noexcept {
-    return static_cast<std::uint32_t>(std::min<std::size_t>(c.rx.free(), 65535));
+    return static_cast<std::uint32_t>(std::min<std::size_t>(c.rx.free(), std::size_t{65535} << c.tcb.rcv_shift));
   }
   std::uint32_t sws_threshold(const Connection& c) const noexcept {
     return std::min<std::uint32_t>(static_cast<std::uint32_t>(c.rx.capacity() / 2), c.tcb.mss);
   }
-  // The window to advertise: the right edge moves only by a worthwhile amount (receiver side
-  // silly window avoidance), and never back.
+  // The window field to advertise: the right edge moves only by a worthwhile amount (receiver
+  // side silly window avoidance), and never back. Scaled (RFC 7323 §2.3), the room is rounded
+  // down, but an edge already advertised is kept by rounding it up (as Linux's tcp_select_window).
   std::uint16_t advertise(Connection& c, bool commit) noexcept {
     Tcb& t = c.tcb;
     const std::uint32_t window = receive_window(c);
-    std::uint32_t offered = window;
-    if (seq::ge(t.rcv_adv, t.rcv_nxt) && seq::lt(t.rcv_nxt + window, t.rcv_adv + sws_threshold(c))) {
-      offered = t.rcv_adv - t.rcv_nxt;
-    }
-    if (commit) t.rcv_adv = t.rcv_nxt + offered;
-    return static_cast<std::uint16_t>(offered);
+    const bool held = seq::ge(t.rcv_adv, t.rcv_nxt);
+    std::uint32_t field = window >> t.rcv_shift;
+    if (held && seq::lt(t.rcv_nxt + window, t.rcv_adv + sws_threshold(c))) field = 0;  // not worth moving
+    if (held) field = std::max(field, (t.rcv_adv - t.rcv_nxt + (1u << t.rcv_shift) - 1) >> t.rcv_shift);
+    field = std::min<std::uint32_t>(field, 65535);
+    if (commit) t.rcv_adv = t.rcv_nxt + (field << t.rcv_shift);
+    return static_cast<std::uint16_t>(field);
+  }
+  // A SYN's window is never scaled (RFC 7323 §2.2).
+  std::uint16_t syn_window(Connection& c, bool commit) noexcept {
+    const auto window = static_cast<std::uint16_t>(std::min<std::uint32_t>(receive_window(c), 65535));
+    if (commit) c.tcb.rcv_adv = c.tcb.rcv_nxt + window;
+    return window;
   }
 
   std::uint32_t fin_seq(const Connection& c) const noexcept {
@@ -1566,7 +1687,25 @@ class Tcp {
     s.flags = flags;
     s.connection = index_of(c);
     s.generation = c.generation;
+    // Agreed, timestamps go on every segment but a RST (RFC 7323 §3.2); our SYN's echo is 0.
+    s.timestamps = c.tcb.timestamps;
+    s.ts_value = timestamp_now(c.tcb);
+    s.ts_echo = (flags & wire::tcp_flag::kAck) != 0 ? c.tcb.ts_recent : 0;
     return s;
+  }
+  /// Our SYN or SYN-ACK, with its options: the MSS, and what the Tcb offers or agreed to.
+  Segment syn_segment(const Connection& c, std::uint8_t flags) const noexcept {
+    Segment s = segment_for(c, c.tcb.iss, flags);
+    s.mss = our_mss();
+    if (c.tcb.window_scaling) s.window_shift = kOurWindowShift;
+    return s;
+  }
+  /// Our timestamp clock (RFC 7323 §5.4): ticks of 2^kTcpTimestampShift µs, plus the connection's
+  /// offset, so that its values tell nothing of our uptime (as Linux since 4.10).
+  std::uint32_t timestamp_now(const Tcb& t) const noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(last_now_.time_since_epoch().count()) >>
+                                      kTcpTimestampShift) +
+           t.ts_offset;
   }
 
   /// The next segment a connection has to send, or nullopt. With `cx`, the segment is taken: the
@@ -1580,14 +1719,9 @@ class Tcp {
     if (state == TcpState::SynSent || state == TcpState::SynReceived) {
       if (t.snd_nxt != t.iss) return ack_only(c, commit, state == TcpState::SynReceived);
       const bool ack = state == TcpState::SynReceived;
-      Segment s = segment_for(c, t.iss, static_cast<std::uint8_t>(wire::tcp_flag::kSyn | (ack ? wire::tcp_flag::kAck : 0)));
-      s.mss = our_mss();
-      if (ack) {
-        s.acknowledgement = t.rcv_nxt;
-        s.window = advertise(c, commit);
-      } else {
-        s.window = static_cast<std::uint16_t>(receive_window(c));
-      }
+      Segment s = syn_segment(c, static_cast<std::uint8_t>(wire::tcp_flag::kSyn | (ack ? wire::tcp_flag::kAck : 0)));
+      if (ack) s.acknowledgement = t.rcv_nxt;
+      s.window = syn_window(c, commit && ack);
       if (commit) {
         t.snd_nxt = t.iss + 1;
         if (seq::gt(t.snd_nxt, t.snd_max)) t.snd_max = t.snd_nxt;
@@ -1673,6 +1807,7 @@ class Tcp {
     t.ack_due = false;
     t.unacked_bytes = 0;
     t.ack_at = kNever;
+    t.last_ack_sent = t.rcv_nxt;
   }
 
   /// A bare ACK of everything received, numbered `sequence`, with the window to advertise.
@@ -1811,6 +1946,7 @@ class Tcp {
       // which time the connection out only if the peer stops answering (Linux's retransmit timer).
       t.snd_nxt = t.snd_una;
       t.timing = false;
+      t.resent = true;
       return probe(c, Timer::kRetransmit, now);
     }
     if (++t.retries > (handshake ? kTcpSynRetries : orphan(t) ? kTcpOrphanRetries : kTcpDataRetries)) {
@@ -1829,6 +1965,7 @@ class Tcp {
     t.resend_first = false;
     t.snd_nxt = handshake ? t.iss : t.snd_una;
     t.timing = false;  // Karn: no sample from a retransmitted segment
+    t.resent = true;
     t.rto = std::min(t.rto * 2, kTcpMaxRto);
     arm(c, Timer::kRetransmit, now + t.rto);
     wants_output(c);
@@ -1884,6 +2021,7 @@ class Tcp {
   std::uint64_t accept_sequence_ = 0;
   std::uint16_t next_ephemeral_ = kEphemeralPortFirst;
   IsnGenerator isn_;
+  TcpFeatures features_;
   Instant last_now_{};
   Instant challenge_window_start_{};
   std::uint32_t challenges_in_window_ = 0;

@@ -250,5 +250,21 @@ for protocol in arp icmp udp tcp http; do
 done
 check_capture "$work/stack.pcap" "$stack_mac"
 say "pollstackd --pcap: $captured frames captured ($capture_drops dropped), as many as its channel moved; ARP, ICMP, UDP, TCP and HTTP in it"
+
+# 9. RFC 7323 with Linux, both ways, in that capture: every handshake agreed window scaling and
+# timestamps (the stack's SYN-ACKs to Linux's SYNs, Linux's SYN-ACK to the stack's SYN), and every
+# segment the stack sent afterwards carries timestamps.
+rfc7323() {  # $1: a display filter; prints "frames with wscale with timestamps"
+  tshark -r "$work/stack.pcap" -Y "$1" -T fields -e frame.number -e tcp.options.wscale.shift \
+    -e tcp.options.timestamp.tsval 2>/dev/null |
+    awk -F'\t' '{ n++; if ($2 != "") w++; if ($3 != "") t++ } END { printf "%d %d %d", n, w, t }'
+}
+read -r n w t <<<"$(rfc7323 "tcp.flags.syn==1 && tcp.flags.ack==1 && eth.src==$stack_mac")"
+((n > 0 && w == n && t == n)) || fail "of the stack's $n SYN-ACKs, $w carry a window scale and $t timestamps"
+read -r n2 w2 t2 <<<"$(rfc7323 "tcp.flags.syn==1 && tcp.flags.ack==1 && eth.dst==$stack_mac")"
+((n2 > 0 && w2 == n2 && t2 == n2)) || fail "of Linux's $n2 SYN-ACKs to the stack, $w2 carry a window scale and $t2 timestamps"
+read -r n3 _ t3 <<<"$(rfc7323 "tcp.flags.syn==0 && tcp.flags.reset==0 && eth.src==$stack_mac")"
+((n3 > 0 && t3 == n3)) || fail "of the stack's $n3 segments after a handshake, only $t3 carry timestamps"
+say "RFC 7323 with Linux: $n SYN-ACKs of ours and $n2 of Linux's agreed window scaling and timestamps; all $n3 later segments of ours carry timestamps"
 [[ "$verbose" == --verbose ]] && sed 's/^/  /' "$work/stack.log"
 say "PASS"

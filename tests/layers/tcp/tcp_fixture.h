@@ -25,10 +25,18 @@ inline constexpr std::uint32_t kPeerIsn = 1000;
 
 // The interface with TCP, a neighbour that has introduced itself, and the peer's end of one
 // connection: its port, its next sequence number, and what it knows of ours.
-struct TcpFixture : InterfaceFixture {
-  using Layer = InterfaceFixture::Iface::TcpLayer;
+template <class Stack>
+struct BasicTcpFixture : BasicInterfaceFixture<Stack> {
+  using Base = BasicInterfaceFixture<Stack>;
+  using Layer = typename Stack::TcpLayer;
+  using Base::d;
+  using Base::channel;
+  using Base::iface;
+  using Base::receive;
+  using Base::run;
+  using Base::sent;
 
-  TcpFixture() { meet(); }
+  BasicTcpFixture() { this->meet(); }
 
   Layer& tcp() { return iface.tcp(); }
 
@@ -48,9 +56,19 @@ struct TcpFixture : InterfaceFixture {
     return h;
   }
 
+  /// The peer's timestamps option on every segment send() makes (RFC 7323), when set.
+  std::optional<std::uint32_t> peer_timestamp;
+  std::uint32_t peer_echo = 0;  // the echo it carries: set from our last segment by segment()
+
   /// The peer sends a segment at its next sequence number, acknowledging all it has seen.
   void send(std::uint8_t flags, const Bytes& payload = {}, std::uint16_t window = 65535) {
-    receive(kPeer.tcp(kOurMac, kOurIp, header(flags, peer_next, our_next, window), payload));
+    wire::TcpRepr h = header(flags, peer_next, our_next, window);
+    if (peer_timestamp) {
+      h.options.has_timestamps = true;
+      h.options.timestamp_value = *peer_timestamp;
+      h.options.timestamp_echo = peer_echo;
+    }
+    receive(kPeer.tcp(kOurMac, kOurIp, h, payload));
     peer_next += static_cast<std::uint32_t>(payload.size()) + ((flags & flag::kSyn) ? 1 : 0) +
                  ((flags & flag::kFin) ? 1 : 0);
   }
@@ -68,6 +86,7 @@ struct TcpFixture : InterfaceFixture {
     const std::uint32_t end = s.tcp->sequence + static_cast<std::uint32_t>(s.payload.size()) +
                               (s.tcp->has(flag::kSyn) ? 1 : 0) + (s.tcp->has(flag::kFin) ? 1 : 0);
     if (seq::gt(end, our_next) || s.tcp->has(flag::kSyn)) our_next = end;
+    if (s.tcp->options.has_timestamps) peer_echo = s.tcp->options.timestamp_value;
     return s;
   }
 
@@ -75,7 +94,7 @@ struct TcpFixture : InterfaceFixture {
 
   template <class Op>
   auto poll(Op& op) {
-    auto result = d.poll(op);
+    auto result = this->d.poll(op);
     run();  // the interface task sends what the operation queued
     return result;
   }
@@ -117,6 +136,8 @@ struct TcpFixture : InterfaceFixture {
 
   TcpListener listener;
 };
+
+using TcpFixture = BasicTcpFixture<Interface<FakeChannel>>;
 
 inline std::string as_string(const Bytes& b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
 

@@ -34,8 +34,15 @@ namespace pollstack::net {
 namespace {
 
 using testing::FakeChannel;
-using Stack = Interface<FakeChannel>;
-using TcpLayer = Stack::TcpLayer;
+using Stack = Interface<FakeChannel>;  // 16 KiB buffers: a window scale of 0
+
+/// 256 KiB buffers: windows past 64 KiB, so a window scale of 3 when both sides offer it.
+struct ScaledConfig : DefaultConfig {
+  static constexpr std::size_t kTcpConnections = 2;
+  static constexpr std::size_t kTcpSendBufferBytes = 256 * 1024;
+  static constexpr std::size_t kTcpReceiveBufferBytes = 256 * 1024;
+};
+using ScaledStack = Interface<FakeChannel, ScaledConfig>;
 
 constexpr wire::MacAddress kMacA{{2, 0, 0, 0, 0, 0xa}};
 constexpr wire::MacAddress kMacB{{2, 0, 0, 0, 0, 0xb}};
@@ -136,7 +143,10 @@ std::byte stream_byte(std::uint32_t seed, int side, std::size_t offset) {
 
 /// One end of the connection, as an application task: open (connect or accept), then write its
 /// stream and read the other's at once, in random sizes, then shut down, read to the end, close.
+template <class S>
 class Endpoint {
+  using TcpLayer = typename S::TcpLayer;
+
  public:
   using Output = void;
 
@@ -167,6 +177,7 @@ class Endpoint {
         if (!got.value().ok()) return fail("connect failed");
         socket_ = got.value().value();
       }
+      agreed_ = *tcp_->info(socket_);  // what the handshake agreed (RFC 7323's options)
       state_.set(State::Transferring);
     }
     bool progress = true;
@@ -216,7 +227,7 @@ class Endpoint {
   const char* failure() const { return failure_; }
   std::string describe() const {
     std::string info;
-    if (const std::optional<TcpLayer::Info> i = tcp_->info(socket_)) {
+    if (const std::optional<typename TcpLayer::Info> i = tcp_->info(socket_)) {
       info = " [una " + std::to_string(i->snd_una) + " nxt " + std::to_string(i->snd_nxt) + " max " +
              std::to_string(i->snd_max) + " wnd " + std::to_string(i->snd_wnd) + " cwnd " + std::to_string(i->cwnd) +
              " rcv_nxt " + std::to_string(i->rcv_nxt) + " rcv_wnd " + std::to_string(i->rcv_wnd) + " unacked " +
@@ -228,6 +239,8 @@ class Endpoint {
            std::to_string(read_bytes_) + (end_of_stream_ ? " + FIN" : "") + (state_.is_done() ? ", done" : "");
   }
   bool finished() const { return state_.is_done(); }
+  /// The connection's variables just after it opened: the options the handshake agreed.
+  const typename TcpLayer::Info& agreed() const { return agreed_; }
 
  private:
   enum class State : std::uint8_t { Opening, Transferring, Done };
@@ -255,16 +268,18 @@ class Endpoint {
   std::size_t read_bytes_ = 0;
   bool end_of_stream_ = false;
   TcpSocket socket_;
+  typename TcpLayer::Info agreed_;
   const char* failure_ = nullptr;
-  std::optional<TcpLayer::Accept> accept_;
-  std::optional<TcpLayer::Connect> connect_;
-  std::optional<TcpLayer::Write> write_;
-  std::optional<TcpLayer::Read> read_;
+  std::optional<typename TcpLayer::Accept> accept_;
+  std::optional<typename TcpLayer::Connect> connect_;
+  std::optional<typename TcpLayer::Write> write_;
+  std::optional<typename TcpLayer::Read> read_;
   StateCell<Endpoint, &kTransitions> state_{State::Opening};
 };
 
 // Where a side stands: its connections' states and its application's progress.
-std::string progress(Stack& stack, const Endpoint& e) {
+template <class S>
+std::string progress(S& stack, const Endpoint<S>& e) {
   std::string s;
   constexpr const char* kNames[] = {"SynSent", "SynReceived", "Established", "FinWait1", "FinWait2",
                                     "CloseWait", "Closing", "LastAck", "TimeWait", "Done"};
@@ -282,31 +297,45 @@ struct Outcome {
   std::uint64_t frames = 0;
   std::uint64_t retransmissions = 0;
   std::uint64_t fast_retransmits = 0;
+  std::uint64_t timestamp_rtt_samples = 0;
+  std::uint64_t paws_drops = 0;
+  // What the client's connection agreed with the server's (RFC 7323).
+  bool timestamps = false;
+  bool window_scaling = false;
+  std::uint8_t window_shift = 0;  // the server's, as the client applies it
 };
 
-/// One seed: the whole exchange, start to CLOSED.
-Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impair, bool forbid_heap = false) {
+/// One seed: the whole exchange, start to CLOSED, between two stacks of type S whose connections
+/// offer `features` (RFC 7323's options; each is used only when both offer it).
+template <class S = Stack>
+Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impair, bool forbid_heap = false,
+                 const TcpFeatures& features = {}) {
   std::mt19937 random(seed);
   auto channel_a = std::make_unique<FakeChannel>();
   auto channel_b = std::make_unique<FakeChannel>();
-  auto a = std::make_unique<Stack>(*channel_a, InterfaceConfig{kMacA, {kIpA, 24, {}, kDefaultTtl}});
-  auto b = std::make_unique<Stack>(*channel_b, InterfaceConfig{kMacB, {kIpB, 24, {}, kDefaultTtl}});
+  auto a = std::make_unique<S>(*channel_a, InterfaceConfig{kMacA, {kIpA, 24, {}, kDefaultTtl}});
+  auto b = std::make_unique<S>(*channel_b, InterfaceConfig{kMacB, {kIpB, 24, {}, kDefaultTtl}});
   a->tcp().set_isn_secret(seed, 1);
   b->tcp().set_isn_secret(seed, 2);
+  a->tcp().set_features(features);
+  b->tcp().set_features(features);
   const Result<TcpListener, ListenError> listening = b->tcp().listen(kServerPort);
   REQUIRE(listening.ok());
   Link a_to_b(*channel_a, *channel_b, random, impair);
   Link b_to_a(*channel_b, *channel_a, random, impair);
 
-  Executor stack_a{a->task(), Endpoint(a->tcp(), 0, seed, bytes, std::nullopt, random)};
-  Executor stack_b{b->task(), Endpoint(b->tcp(), 1, seed, bytes, listening.value(), random)};
+  Executor stack_a{a->task(), Endpoint<S>(a->tcp(), 0, seed, bytes, std::nullopt, random)};
+  Executor stack_b{b->task(), Endpoint<S>(b->tcp(), 1, seed, bytes, listening.value(), random)};
 
   Outcome out;
   const Instant start{Duration{1'000'000}};
   const Instant watchdog = start + std::chrono::seconds(900);
   Instant now = start;
   const auto all_closed = [&] {
-    return a->tcp().count_in(TcpState::Done) == kTcpConnections && b->tcp().count_in(TcpState::Done) == kTcpConnections;
+    for (int st = 0; st < static_cast<int>(TcpState::Done); ++st) {
+      if (a->tcp().count_in(static_cast<TcpState>(st)) + b->tcp().count_in(static_cast<TcpState>(st)) != 0) return false;
+    }
+    return true;
   };
   for (;;) {
     {
@@ -329,20 +358,20 @@ Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impai
     const Instant next = std::min({stack_a.next_deadline(), stack_b.next_deadline(), a_to_b.next_delivery(),
                                    b_to_a.next_delivery()});
     if (next == kNever) {
-      out.why = "hang: nothing is woken, no timer is armed and nothing is on the wire; " + progress(*a, stack_a.task<1>()) +
-                " / " + progress(*b, stack_b.task<1>());
+      out.why = "hang: nothing is woken, no timer is armed and nothing is on the wire; " + progress(*a, stack_a.template task<1>()) +
+                " / " + progress(*b, stack_b.template task<1>());
       return out;
     }
     if (next > watchdog) {
-      out.why = "watchdog: 900 simulated seconds passed; " + progress(*a, stack_a.task<1>()) + " / " +
-                progress(*b, stack_b.task<1>());
+      out.why = "watchdog: 900 simulated seconds passed; " + progress(*a, stack_a.template task<1>()) + " / " +
+                progress(*b, stack_b.template task<1>());
       return out;
     }
     now = std::max(now, next);
     a_to_b.deliver(now);
     b_to_a.deliver(now);
   }
-  for (auto* e : {&stack_a.task<1>(), &stack_b.task<1>()}) {
+  for (auto* e : {&stack_a.template task<1>(), &stack_b.template task<1>()}) {
     if (e->failure() != nullptr) {
       out.why = e->failure();
       return out;
@@ -357,6 +386,12 @@ Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impai
   out.frames = a_to_b.offered + b_to_a.offered;
   out.retransmissions = a->tcp().counters().retransmissions + b->tcp().counters().retransmissions;
   out.fast_retransmits = a->tcp().counters().fast_retransmits + b->tcp().counters().fast_retransmits;
+  out.timestamp_rtt_samples = a->tcp().counters().timestamp_rtt_samples + b->tcp().counters().timestamp_rtt_samples;
+  out.paws_drops = a->tcp().counters().dropped[TcpDrop::kPaws] + b->tcp().counters().dropped[TcpDrop::kPaws];
+  const auto& agreed = stack_a.template task<1>().agreed();
+  out.timestamps = agreed.timestamps;
+  out.window_scaling = agreed.window_scaling;
+  out.window_shift = agreed.snd_wscale;
   return out;
 }
 
@@ -364,36 +399,62 @@ std::string describe(std::uint32_t seed, const Outcome& o) {
   return "seed " + std::to_string(seed) + ": " + o.why + " (replay: POLLSTACK_SIM_SEED=" + std::to_string(seed) + ")";
 }
 
-TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte and ends CLOSED") {
-  Impairments impair;
+/// Runs the seeds (1..1000, or POLLSTACK_SIM_SEED=N alone, or the first POLLSTACK_SIM_SEEDS=N) of
+/// `simulate_one(seed, bytes)`; every one must pass, and `agreed` must hold of each.
+template <class Simulate, class Agreed>
+void run_seeds(std::uint32_t default_count, Simulate simulate_one, Agreed agreed) {
   std::uint32_t first = 1;
-  std::uint32_t count = 1000;
+  std::uint32_t count = default_count;
   if (const char* one = std::getenv("POLLSTACK_SIM_SEED")) {
     first = static_cast<std::uint32_t>(std::strtoul(one, nullptr, 10));
     count = 1;
   } else if (const char* n = std::getenv("POLLSTACK_SIM_SEEDS")) {
-    count = static_cast<std::uint32_t>(std::strtoul(n, nullptr, 10));
+    count = std::min(count, static_cast<std::uint32_t>(std::strtoul(n, nullptr, 10)));
   }
   std::uint32_t failures = 0;
   Duration longest{0};
-  std::uint64_t retransmissions = 0;
-  std::uint64_t fast_retransmits = 0;
+  Outcome sum;
   for (std::uint32_t seed = first; seed < first + count; ++seed) {
     const std::size_t bytes = 100 * 1024 + (seed * 7919) % (200 * 1024);
-    const Outcome o = simulate(seed, bytes, impair);
+    Outcome o = simulate_one(seed, bytes);
+    if (o.ok && !agreed(o)) {
+      o.ok = false;
+      o.why = "the handshake did not agree the expected options";
+    }
     if (!o.ok) {
       ++failures;
       if (failures <= 10) FAIL_CHECK(describe(seed, o));
       continue;
     }
     longest = std::max(longest, o.elapsed);
-    retransmissions += o.retransmissions;
-    fast_retransmits += o.fast_retransmits;
+    sum.retransmissions += o.retransmissions;
+    sum.fast_retransmits += o.fast_retransmits;
+    sum.timestamp_rtt_samples += o.timestamp_rtt_samples;
+    sum.paws_drops += o.paws_drops;
   }
   CHECK(failures == 0);
-  MESSAGE(count << " seeds, " << failures << " failed; longest " << longest.count() / 1000
-                << " simulated ms; " << retransmissions << " retransmission timeouts and " << fast_retransmits
-                << " fast retransmits in all");
+  MESSAGE(count << " seeds, " << failures << " failed; longest " << longest.count() / 1000 << " simulated ms; "
+                << sum.retransmissions << " retransmission timeouts and " << sum.fast_retransmits
+                << " fast retransmits in all; " << sum.timestamp_rtt_samples << " RTT samples from timestamps, "
+                << sum.paws_drops << " segments dropped by PAWS");
+}
+
+TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte and ends CLOSED") {
+  const Impairments impair;
+  SUBCASE("timestamps and window scaling offered by both (the default)") {
+    run_seeds(1000, [&](std::uint32_t seed, std::size_t bytes) { return simulate(seed, bytes, impair); },
+              [](const Outcome& o) { return o.timestamps && o.window_scaling && o.window_shift == 0; });
+  }
+  SUBCASE("neither offered") {
+    const TcpFeatures off{.window_scaling = false, .timestamps = false};
+    run_seeds(1000, [&](std::uint32_t seed, std::size_t bytes) { return simulate(seed, bytes, impair, false, off); },
+              [](const Outcome& o) { return !o.timestamps && !o.window_scaling; });
+  }
+  SUBCASE("256 KiB buffers: windows scaled by 3") {
+    run_seeds(200,
+              [&](std::uint32_t seed, std::size_t bytes) { return simulate<ScaledStack>(seed, bytes, impair); },
+              [](const Outcome& o) { return o.timestamps && o.window_scaling && o.window_shift == 3; });
+  }
 }
 
 TEST_CASE("a whole lossy transfer with the heap forbidden in both stacks and their applications") {

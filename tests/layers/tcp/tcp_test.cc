@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "layers/interface.h"
 #include "tests/layers/interface_fixture.h"
@@ -796,6 +798,268 @@ TEST_CASE("initial sequence numbers: a keyed hash of the 4-tuple, moving with a 
   CHECK(isn.isn(kOurIp, 80, kPeer.ip, 40001, t0) != a);
   isn.set_secret(1, 2);
   CHECK(isn.isn(kOurIp, 80, kPeer.ip, 40000, t0) != a);
+}
+
+// ---- RFC 7323: window scaling and timestamps -------------------------------------------------
+
+/// A SYN as Linux sends it: MSS 1460, SACK permitted, timestamps, window scale 7.
+wire::TcpRepr linux_syn(TcpFixture& f, std::uint32_t tsval) {
+  wire::TcpRepr syn = f.header(flag::kSyn, kPeerIsn, 0, 64240);
+  syn.options.has_mss = true;
+  syn.options.mss = 1460;
+  syn.options.sack_permitted = true;
+  syn.options.has_timestamps = true;
+  syn.options.timestamp_value = tsval;
+  syn.options.has_window_scale = true;
+  syn.options.window_shift = 7;
+  return syn;
+}
+
+/// Passive open from linux_syn(), the handshake's ACK carrying a timestamp: the accepted socket.
+TcpSocket open_with_options(TcpFixture& f, std::uint32_t tsval, std::uint16_t ack_window = 502) {
+  REQUIRE(f.tcp().listen(kPort).ok());
+  auto accept = f.tcp().accept(TcpListener{0, 0});
+  CHECK(f.poll(accept).is_pending());
+  f.send_raw(linux_syn(f, tsval));
+  f.peer_next = kPeerIsn + 1;
+  const Sent syn_ack = f.segment();
+  CHECK(syn_ack.tcp->flags == (flag::kSyn | flag::kAck));
+  f.peer_timestamp = tsval + 1;
+  f.send(flag::kAck, {}, ack_window);
+  auto accepted = f.poll(accept);
+  REQUIRE(accepted.is_ready());
+  REQUIRE(accepted.value().ok());
+  return accepted.value().value();
+}
+
+TEST_CASE("RFC 7323: a Linux SYN gets timestamps and window scale back; windows scale; data leaves room for the option") {
+  TcpFixture f;
+  REQUIRE(f.tcp().listen(kPort).ok());
+  auto accept = f.tcp().accept(TcpListener{0, 0});
+  CHECK(f.poll(accept).is_pending());
+  f.send_raw(linux_syn(f, 5000));
+  f.peer_next = kPeerIsn + 1;
+  const Sent syn_ack = f.segment();
+  const wire::TcpOptions& o = syn_ack.tcp->options;
+  CHECK(o.has_mss);
+  CHECK(o.mss == 1460);
+  CHECK(o.has_timestamps);
+  CHECK(o.timestamp_echo == 5000);
+  CHECK(o.has_window_scale);
+  CHECK(o.window_shift == 0);  // 16 KiB fits the field: 0, offered so that the peer may scale its own
+  CHECK_FALSE(o.sack_permitted);  // no SACK yet
+  CHECK(syn_ack.tcp->window == 16384);  // a SYN's window is never scaled
+
+  f.peer_timestamp = 5001;
+  f.send(flag::kAck, {}, 502);  // 502 << 7 = 64256 bytes
+  auto accepted = f.poll(accept);
+  REQUIRE(accepted.is_ready());
+  const TcpSocket s = accepted.value().value();
+  const auto info = f.tcp().info(s);
+  REQUIRE(info.has_value());
+  CHECK(info->window_scaling);
+  CHECK(info->timestamps);
+  CHECK(info->snd_wscale == 7);
+  CHECK(info->rcv_wscale == 0);
+  CHECK(info->snd_wnd == 64256);
+  CHECK(info->mss == 1448);  // 1460 less the 12 bytes of timestamps on every segment
+
+  // Data: 1448 bytes a segment, so each frame is exactly the 1500-byte MTU; every segment carries
+  // our clock and echoes the peer's latest timestamp.
+  f.write_all(s, testing::pattern(3000));
+  const Sent first = f.segment();
+  CHECK(first.payload.size() == 1448);
+  CHECK(first.ip->payload_length == 1480);  // 20 + 12 + 1448, in a 1500-byte IP packet
+  CHECK(first.tcp->options.has_timestamps);
+  CHECK(first.tcp->options.timestamp_echo == 5001);
+  CHECK_FALSE(first.tcp->options.has_window_scale);  // only on SYNs
+  const Sent second = f.segment();
+  CHECK(second.payload.size() == 1448);
+  CHECK(second.tcp->options.timestamp_value - syn_ack.tcp->options.timestamp_value < 2);  // no time passed
+  f.d.advance(std::chrono::milliseconds(100));
+  f.peer_timestamp = 5101;
+  f.send(flag::kAck, {}, 502);
+  const Sent third = f.segment();
+  CHECK(third.payload.size() == 104);
+  // 100 ms on a clock of 1.024 ms ticks.
+  CHECK(third.tcp->options.timestamp_value - syn_ack.tcp->options.timestamp_value >= 97);
+  CHECK(third.tcp->options.timestamp_value - syn_ack.tcp->options.timestamp_value <= 98);
+  CHECK(third.tcp->options.timestamp_echo == 5101);
+}
+
+TEST_CASE("RFC 7323 PAWS: an older timestamp is dropped and answered; only segments up to Last.ACK.sent move TS.Recent") {
+  TcpFixture f;
+  const TcpSocket s = open_with_options(f, 7000);
+  f.peer_timestamp = 7100;
+  f.send(flag::kAck | flag::kPsh, testing::text("abc"));
+  f.d.advance(kTcpDelayedAck);
+  f.run();
+  CHECK(f.segment().tcp->options.timestamp_echo == 7100);
+
+  // A segment whose timestamp is older than TS.Recent: an old duplicate, whatever its numbers say.
+  f.peer_timestamp = 7050;
+  f.send(flag::kAck | flag::kPsh, testing::text("def"));
+  f.peer_next -= 3;  // it was not taken
+  const Sent answer = f.segment();
+  CHECK(answer.payload.empty());
+  CHECK(answer.tcp->acknowledgement == f.peer_next);
+  CHECK(answer.tcp->options.timestamp_echo == 7100);
+  CHECK(f.tcp().counters().dropped[TcpDrop::kPaws] == 1);
+  CHECK(f.read_all(s) == "abc");
+
+  // A segment past a gap (above Last.ACK.sent) is kept, but its timestamp is not echoed: the echo
+  // stays with the earliest unacknowledged segment.
+  f.peer_timestamp = 7300;
+  f.peer_next += 3;
+  f.send(flag::kAck | flag::kPsh, testing::text("ghi"));
+  const Sent dup = f.segment();
+  CHECK(dup.tcp->acknowledgement == f.peer_next - 6);
+  CHECK(dup.tcp->options.timestamp_echo == 7100);
+  f.peer_next -= 6;
+  f.peer_timestamp = 7200;
+  f.send(flag::kAck | flag::kPsh, testing::text("def"));  // fills the gap
+  const Sent filled = f.segment();
+  CHECK(filled.tcp->acknowledgement == f.peer_next + 3);
+  CHECK(filled.tcp->options.timestamp_echo == 7200);
+  CHECK(f.read_all(s) == "defghi");
+  CHECK(f.tcp().counters().dropped[TcpDrop::kPaws] == 1);
+}
+
+TEST_CASE("RFC 7323: after a retransmission, the round trip comes from the timestamp echo") {
+  TcpFixture f;
+  const TcpSocket s = open_with_options(f, 100);
+  f.write_all(s, testing::text("are you there?"));
+  (void)f.segment();
+  f.d.advance(kTcpInitialRto);
+  f.run();
+  const Sent again = f.segment();  // Karn: the ACK of this one cannot be timed by its send time
+  CHECK(f.tcp().counters().retransmissions == 1);
+  f.d.advance(std::chrono::milliseconds(30));
+  f.send(flag::kAck);  // echoes the retransmission's timestamp
+  CHECK(f.tcp().counters().timestamp_rtt_samples == 1);
+  const auto info = f.tcp().info(s);
+  REQUIRE(info.has_value());
+  // 30 ms is 29 ticks of 1.024 ms: the sample is 29.7 ms; the first sample is SRTT itself.
+  CHECK(info->srtt >= std::chrono::milliseconds(29));
+  CHECK(info->srtt <= std::chrono::milliseconds(31));
+  CHECK(info->rto == kTcpMinRto);  // SRTT + 4 RTTVAR = 89 ms, below the 200 ms floor
+  (void)again;
+}
+
+/// Polls a connect until its SYN is out, and lets the peer answer as the port it was sent to.
+Sent syn_of(TcpFixture& f, Layer::Connect& connect) {
+  CHECK(f.poll(connect).is_pending());
+  const Sent syn = f.sent();
+  REQUIRE(syn.tcp.has_value());
+  f.peer_port = syn.tcp->destination_port;
+  f.our_port = syn.tcp->source_port;
+  f.our_next = syn.tcp->sequence + 1;
+  return syn;
+}
+
+/// After the peer's SYN-ACK: our ACK (without timestamps), and the connection it completed.
+TcpSocket established_without_timestamps(TcpFixture& f, Layer::Connect& connect) {
+  const Sent ack = f.segment();
+  CHECK(ack.tcp->flags == flag::kAck);
+  CHECK_FALSE(ack.tcp->options.has_timestamps);
+  auto done = f.poll(connect);
+  REQUIRE(done.is_ready());
+  REQUIRE(done.value().ok());
+  const auto info = f.tcp().info(done.value().value());
+  CHECK_FALSE(info->timestamps);
+  CHECK_FALSE(info->window_scaling);
+  CHECK(info->snd_wscale == 0);
+  return done.value().value();
+}
+
+TEST_CASE("RFC 7323: our SYN offers MSS, timestamps and window scale; a SYN-ACK without them turns them off") {
+  TcpFixture f;
+  auto connect = f.tcp().connect({kPeer.ip, 7});
+  const Sent syn = syn_of(f, connect);
+  const wire::TcpOptions& o = syn.tcp->options;
+  CHECK(o.has_mss);
+  CHECK(o.has_timestamps);
+  CHECK(o.timestamp_echo == 0);
+  CHECK(o.has_window_scale);
+  CHECK(o.window_shift == 0);
+  CHECK(syn.ip->payload_length == 40);  // Linux's SYN less SACK-permitted, which sits in the NOPs
+  f.send(flag::kSyn | flag::kAck);  // no option at all
+  const TcpSocket s = established_without_timestamps(f, connect);
+  CHECK(f.tcp().info(s)->mss == kTcpDefaultMss);
+  // The peer's windows are not scaled: 65535 is 65535.
+  f.send(flag::kAck, {}, 65535);
+  CHECK(f.tcp().info(s)->snd_wnd == 65535);
+}
+
+TEST_CASE("RFC 7323: with the options turned off, the SYN offers only the MSS and a peer's options are ignored") {
+  TcpFixture f;
+  f.tcp().set_features({.window_scaling = false, .timestamps = false});
+  auto connect = f.tcp().connect({kPeer.ip, 7});
+  const Sent syn = syn_of(f, connect);
+  CHECK(syn.ip->payload_length == 24);
+  CHECK_FALSE(syn.tcp->options.has_timestamps);
+  CHECK_FALSE(syn.tcp->options.has_window_scale);
+  wire::TcpRepr syn_ack = linux_syn(f, 42);
+  syn_ack.flags = flag::kSyn | flag::kAck;
+  syn_ack.acknowledgement = f.our_next;
+  f.send_raw(syn_ack);
+  f.peer_next = kPeerIsn + 1;
+  const TcpSocket s = established_without_timestamps(f, connect);
+  CHECK(f.tcp().info(s)->mss == 1460);
+  f.send(flag::kAck, {}, 502);
+  CHECK(f.tcp().info(s)->snd_wnd == 502);  // not scaled: we did not offer it
+}
+
+/// A stack with 256 KiB buffers: its window needs a scale of 3.
+struct BigConfig : DefaultConfig {
+  static constexpr std::size_t kTcpConnections = 2;
+  static constexpr std::size_t kTcpSendBufferBytes = 256 * 1024;
+  static constexpr std::size_t kTcpReceiveBufferBytes = 256 * 1024;
+};
+using BigFixture = testing::BasicTcpFixture<Interface<testing::FakeChannel, BigConfig>>;
+
+TEST_CASE("RFC 7323: a 256 KiB receive buffer is offered with a shift of 3; the edge never moves back when rounded") {
+  auto f = std::make_unique<BigFixture>();
+  REQUIRE(f->tcp().listen(kPort).ok());
+  auto accept = f->tcp().accept(TcpListener{0, 0});
+  CHECK(f->poll(accept).is_pending());
+  wire::TcpRepr syn = f->header(flag::kSyn, kPeerIsn, 0, 64240);
+  syn.options.has_mss = true;
+  syn.options.mss = 1460;
+  syn.options.has_window_scale = true;
+  syn.options.window_shift = 7;
+  f->send_raw(syn);
+  f->peer_next = kPeerIsn + 1;
+  const Sent syn_ack = f->segment();
+  CHECK(syn_ack.tcp->options.window_shift == 3);
+  CHECK(syn_ack.tcp->window == 65535);  // unscaled on the SYN: as much as the field holds
+  f->send(flag::kAck);
+  auto accepted = f->poll(accept);
+  REQUIRE(accepted.is_ready());
+  const TcpSocket s = accepted.value().value();
+  CHECK(f->tcp().info(s)->rcv_wscale == 3);
+
+  // Two full segments: acknowledged at once; 262,144 - 2,920 = 259,224 bytes of room, 32,403 units.
+  f->send(flag::kAck, testing::pattern(1460));
+  f->send(flag::kAck, testing::pattern(1460));
+  const Sent first = f->segment();
+  CHECK(first.tcp->window == 32403);
+  // 3 more bytes unread: 259,221 bytes of room, 32,402.6 units. Rounded down, the right edge would
+  // move back by 5 bytes; it is rounded up instead (3 bytes over the room, as Linux does).
+  f->send(flag::kAck | flag::kPsh, testing::pattern(3));
+  f->d.advance(kTcpDelayedAck);
+  f->run();
+  const Sent second = f->segment();
+  CHECK(second.tcp->acknowledgement == first.tcp->acknowledgement + 3);
+  CHECK(second.tcp->window == 32403);
+  // Read it all: the window opens by more than an MSS, and the update offers all 256 KiB.
+  std::vector<std::byte> buffer(4000);
+  auto r = f->tcp().read(s, buffer);
+  auto got = f->poll(r);
+  REQUIRE(got.is_ready());
+  CHECK(got.value().value() == 2923);
+  const Sent update = f->segment();
+  CHECK(update.tcp->window == 32768);
 }
 
 }  // namespace
