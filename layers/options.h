@@ -113,6 +113,10 @@ inline constexpr std::size_t kTcpReceiveBufferBytes = 16384;
 /// Out-of-order ranges a connection keeps (their bytes wait in its receive buffer's free space);
 /// a segment that would need one more is dropped and sent again by the peer.
 inline constexpr std::size_t kTcpOutOfOrderRanges = 4;
+/// Ranges the peer reported holding (SACK, RFC 2018) that a connection's scoreboard keeps above
+/// SND.UNA (RFC 6675); a report past them is not recorded, so less is known to be lost, and the
+/// retransmission timer recovers what SACK recovery did not.
+inline constexpr std::size_t kTcpSackScoreboardBlocks = 8;
 /// TIME-WAIT lasts 2·MSL (RFC 9293 §3.6.1); Linux fixes it at 60 s (TCP_TIMEWAIT_LEN).
 inline constexpr Duration kTcpTimeWait = 60s;
 /// An orphaned connection (closed by its application) waits at most this long in FIN-WAIT-2 for

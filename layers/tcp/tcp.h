@@ -152,6 +152,7 @@ inline constexpr std::size_t kTcpDropKinds = 14;
 struct TcpFeatures {
   bool window_scaling = true;  // RFC 7323 §2: windows past 64 KiB
   bool timestamps = true;      // RFC 7323 §3-5: RTT samples across retransmissions, and PAWS
+  bool sack = true;            // RFC 2018 blocks both ways, RFC 6675 loss recovery (Linux's tcp_sack)
 };
 
 struct TcpCounters {
@@ -174,6 +175,8 @@ struct TcpCounters {
   std::uint64_t errors_reported = 0;    // ICMP errors handed to a connection
   std::uint64_t errors_unclaimed = 0;   // ICMP errors about no connection we have
   std::uint64_t timestamp_rtt_samples = 0;  // RTT samples taken from a timestamp echo (after a retransmission)
+  std::uint64_t sack_retransmits = 0;   // segments resent because the scoreboard showed them lost (RFC 6675)
+  std::uint64_t sack_blocks_ignored = 0;  // reported blocks outside SND.UNA..SND.MAX (D-SACK, stale, forged)
   ReasonCounters<wire::TcpError, wire::kTcpErrorKinds> malformed;
   ReasonCounters<TcpDrop, kTcpDropKinds> dropped;
   ReasonCounters<SendError, kSendErrorKinds> send_errors;
@@ -551,6 +554,8 @@ class Tcp {
     std::uint16_t mss = 0;                   // data per segment we send
     std::uint8_t snd_wscale = 0, rcv_wscale = 0;  // the peer's window shift, ours (0: no scaling)
     bool window_scaling = false, timestamps = false;  // agreed on the SYNs (RFC 7323)
+    bool sack = false;                       // agreed on the SYNs (RFC 2018)
+    std::size_t sacked_blocks = 0;           // ranges on the scoreboard
   };
   std::optional<Info> info(TcpSocket id) const noexcept {
     const Connection* c = const_cast<Tcp*>(this)->owned(id);
@@ -694,6 +699,8 @@ class Tcp {
     std::uint8_t connection = kNoConnection;
     std::uint8_t generation = 0;
     std::uint8_t window_shift = kNoWindowScale;  // the window scale option (SYNs only)
+    bool sack_permitted = false;                 // the SACK-permitted option (SYNs only)
+    std::uint8_t sack_blocks = 0;  // SACK blocks: emit() writes the connection's newest ones
     bool timestamps = false;                     // the timestamps option, with these two:
     std::uint32_t ts_value = 0;
     std::uint32_t ts_echo = 0;
@@ -713,12 +720,14 @@ class Tcp {
       h.options.has_timestamps = timestamps;
       h.options.timestamp_value = ts_value;
       h.options.timestamp_echo = ts_echo;
+      h.options.sack_permitted = sack_permitted;
       return h;
     }
-    // emit_tcp's layout: MSS 4; NOP NOP and timestamps 12; NOP and window scale 4.
+    // emit_tcp's layout: MSS 4; NOP NOP (or SACK-permitted) and timestamps 12, or NOP NOP and
+    // SACK-permitted 4; NOP and window scale 4; NOP NOP and SACK blocks 4 + 8 each.
     std::size_t header_bytes() const noexcept {
-      return wire::kTcpHeaderBytes + (mss != 0 ? 4 : 0) + (timestamps ? 12 : 0) +
-             (window_shift != kNoWindowScale ? 4 : 0);
+      return wire::kTcpHeaderBytes + (mss != 0 ? 4 : 0) + (timestamps ? 12 : sack_permitted ? 4 : 0) +
+             (window_shift != kNoWindowScale ? 4 : 0) + sack_option_bytes(sack_blocks);
     }
   };
 
@@ -793,12 +802,19 @@ class Tcp {
     while ((Config::kTcpReceiveBufferBytes >> shift) > 65535 && shift < wire::kTcpMaxWindowShift) ++shift;
     return shift;
   }();
-  /// Bytes of a SYN's header with what `f` offers (our SYN: MSS, timestamps, window scale).
+  /// Bytes of a SYN's header with what `f` offers (our SYN: MSS, SACK-permitted, timestamps,
+  /// window scale).
   static constexpr std::size_t syn_header_bytes(const TcpFeatures& f) noexcept {
-    return wire::kTcpHeaderBytes + 4 + (f.timestamps ? 12 : 0) + (f.window_scaling ? 4 : 0);
+    return wire::kTcpHeaderBytes + 4 + (f.timestamps ? 12 : f.sack ? 4 : 0) + (f.window_scaling ? 4 : 0);
   }
+  static constexpr std::size_t sack_option_bytes(std::size_t blocks) noexcept {
+    return blocks == 0 ? 0 : 4 + 8 * blocks;  // NOP NOP kind length, 8 per block
+  }
+  /// RFC 6675's DupThresh: three duplicate ACKs, or SACKs of this many segments above a hole.
+  static constexpr std::uint32_t kDupThresh = 3;
   /// A timestamp older than this is not trusted by PAWS (RFC 7323 §5.5: 24 days).
   static constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
+  static constexpr std::uint32_t kPawsWindow = 1;  // ticks of tolerance (Linux's TCP_PAWS_WINDOW)
   static constexpr std::size_t kResetQueue = 4;
   // Past what the send buffer can have in flight, a larger window is of no use (and an
   // application-limited sender would grow it without bound).
@@ -838,6 +854,7 @@ class Tcp {
     std::uint8_t rcv_shift = 0;  // ours go out >> rcv_shift
     bool window_scaling = false;
     bool timestamps = false;
+    bool sack = false;  // RFC 2018: we report held ranges, and recover by the peer's reports (RFC 6675)
     std::uint32_t ts_offset = 0;       // our timestamp clock's offset for this connection (Linux's tsoffset)
     std::uint32_t ts_recent = 0;       // TS.Recent: the peer's timestamp we echo
     Instant ts_recent_at{};            // when it was taken (PAWS trusts it for 24 days)
@@ -851,7 +868,9 @@ class Tcp {
     std::uint32_t ssthresh = 0xffffffff;
     std::uint32_t recover = 0;    // SND.MAX when the last recovery or timeout began (RFC 6582)
     std::uint8_t dupacks = 0;
-    bool recovering = false;      // in fast recovery
+    bool recovering = false;      // in fast recovery (NewReno's, or RFC 6675's with SACK)
+    std::uint32_t high_rxt = 0;   // RFC 6675 HighRxt: the end of what this recovery resent
+    OutOfOrder<kTcpSackScoreboardBlocks> sacked;  // the scoreboard: what the peer holds above SND.UNA
     bool resend_first = false;    // the segment at SND.UNA goes again now (fast retransmit)
     // Receive sequence space.
     std::uint32_t irs = 0;
@@ -866,6 +885,7 @@ class Tcp {
     bool timing = false;
     bool rtt_valid = false;
     bool resent = false;  // retransmitted since the last RTT sample: only a timestamp echo gives one
+    std::uint32_t resent_ts = 0;  // our timestamp when that happened
     std::uint32_t rtt_seq = 0;
     Instant rtt_start{};
     Duration srtt{0};
@@ -957,7 +977,7 @@ class Tcp {
                 receive_window(c), c.tx.size(), c.rx.size(), t.out_of_order.size(), t.srtt, t.rto, t.retries,
                 t.probes, {t.remote, t.remote_port}, t.local_port, orphan(t),
                 kTimers[static_cast<std::size_t>(t.timer)], t.deadline, t.mss, t.snd_shift, t.rcv_shift,
-                t.window_scaling, t.timestamps};
+                t.window_scaling, t.timestamps, t.sack, t.sacked.size()};
   }
 
   /// Closed by its application (and not waiting in a listener's queue): nobody will read it.
@@ -1021,6 +1041,7 @@ class Tcp {
     t.app_owned = true;
     t.window_scaling = offer.window_scaling;  // what our SYN offers, until the SYN-ACK says what is agreed
     t.timestamps = offer.timestamps;
+    t.sack = offer.sack;
     start_sequence(*c, now);
     t.snd_nxt = t.iss + 1;  // the SYN goes out through Connect, not the transmitter
     t.snd_max = t.snd_nxt;
@@ -1109,6 +1130,7 @@ class Tcp {
     t.rcv_adv = t.rcv_nxt;
     t.window_scaling = features_.window_scaling;  // what we would offer; the SYN's options decide
     t.timestamps = features_.timestamps;
+    t.sack = features_.sack;
     take_syn_options(*c, h, now);
     t.snd_wnd = h.window;  // a SYN's window is never scaled
     t.max_snd_wnd = h.window;
@@ -1128,6 +1150,7 @@ class Tcp {
     t.snd_shift = t.window_scaling ? o.window_shift : 0;  // clamped to 14 by the codec (RFC 7323 §2.3)
     t.rcv_shift = t.window_scaling ? kOurWindowShift : 0;
     t.timestamps = t.timestamps && o.has_timestamps;
+    t.sack = t.sack && o.sack_permitted;
     if (t.timestamps) {
       t.ts_recent = o.timestamp_value;
       t.ts_recent_at = now;
@@ -1163,9 +1186,11 @@ class Tcp {
     }
     // PAWS (RFC 7323 §5.3 R1): a timestamp older than the last one taken marks an old duplicate
     // (its sequence numbers may have wrapped): dropped, and answered with an ACK unless a RST.
+    // Older by more than one tick, as Linux (TCP_PAWS_WINDOW): a segment merely reordered behind
+    // a retransmission sent a moment later is not thrown away.
     const wire::TcpOptions& o = h.options;
-    if (t.timestamps && o.has_timestamps && !h.has(wire::tcp_flag::kRst) && seq::lt(o.timestamp_value, t.ts_recent) &&
-        now - t.ts_recent_at < kPawsIdle) {
+    if (t.timestamps && o.has_timestamps && !h.has(wire::tcp_flag::kRst) &&
+        seq::lt(o.timestamp_value + kPawsWindow, t.ts_recent) && now - t.ts_recent_at < kPawsIdle) {
       t.ack_due = true;
       wants_output(c);
       return counters_.dropped.count(TcpDrop::kPaws);
@@ -1230,14 +1255,17 @@ class Tcp {
     }
     // An ACK older than a window the peer may still have in flight is a forgery (RFC 5961 §5.2).
     if (seq::lt(h.acknowledgement, t.snd_una - t.max_snd_wnd)) return challenge(c, TcpDrop::kBadAck);
+    const bool newly_sacked = t.sack && o.sack_blocks > 0 && take_sack_blocks(t, o, h.acknowledgement);
     t.probes = 0;  // the peer is there
     t.last_heard = now;
     t.keepalive_sent = 0;
     if (seq::gt(h.acknowledgement, t.snd_una)) {
       acknowledged(c, h.acknowledgement, o, now);
-    } else if (h.acknowledgement == t.snd_una && t.snd_una != t.snd_max && in.payload.empty() &&
-               !h.has(wire::tcp_flag::kFin) && window == t.snd_wnd) {
-      duplicate_ack(c);  // RFC 5681 §2's definition, all five conditions
+    } else if (h.acknowledgement == t.snd_una && t.snd_una != t.snd_max &&
+               ((in.payload.empty() && !h.has(wire::tcp_flag::kFin) && window == t.snd_wnd) || newly_sacked)) {
+      // RFC 5681 §2's definition, all five conditions; with SACK, also any ACK that reports new
+      // SACKed data, even one carrying data of its own (RFC 6675 §2, as Linux counts them).
+      duplicate_ack(c);
     }
     // The send window, from the newest segment (RFC 9293 SND.WL1/WL2).
     if (seq::lt(t.snd_wl1, h.sequence) || (t.snd_wl1 == h.sequence && seq::le(t.snd_wl2, h.acknowledgement))) {
@@ -1336,6 +1364,53 @@ class Tcp {
     if (c.tcb.listener != kNoListener) listeners_[c.tcb.listener].acceptors.notify_one();
   }
 
+  /// The peer's SACK blocks onto the scoreboard (RFC 2018, RFC 6675 §5 Update()): only those
+  /// within what is unacknowledged after this ACK; others (a D-SACK of RFC 2883 below it, a stale
+  /// or a forged block) are counted and ignored. True when they SACKed bytes not SACKed before.
+  bool take_sack_blocks(Tcb& t, const wire::TcpOptions& o, std::uint32_t ack) noexcept {
+    const std::uint32_t before = sacked_bytes(t);
+    for (std::size_t i = 0; i < o.sack_blocks; ++i) {
+      const wire::SackBlock& b = o.sack[i];
+      if (!seq::lt(b.left, b.right) || !seq::gt(b.left, ack) || seq::gt(b.right, t.snd_max)) {
+        ++counters_.sack_blocks_ignored;
+        continue;
+      }
+      (void)t.sacked.add(b.left, b.right);  // full: not recorded (options.h, kTcpSackScoreboardBlocks)
+    }
+    return sacked_bytes(t) != before;
+  }
+  static std::uint32_t sacked_bytes(const Tcb& t) noexcept {
+    std::uint32_t bytes = 0;
+    for (std::size_t i = 0; i < t.sacked.size(); ++i) bytes += t.sacked[i].right - t.sacked[i].left;
+    return bytes;
+  }
+
+  // ---- RFC 6675's scoreboard: holes are the gaps below the SACKed ranges ----------------------
+
+  /// IsLost() for the hole below scoreboard block `i`: kDupThresh SACKed ranges above it, or more
+  /// than (kDupThresh − 1) segments' worth of SACKed bytes.
+  static bool hole_lost(const Tcb& t, std::size_t i) noexcept {
+    if (t.sacked.size() - i >= kDupThresh) return true;
+    std::uint32_t above = 0;
+    for (std::size_t k = i; k < t.sacked.size(); ++k) above += t.sacked[k].right - t.sacked[k].left;
+    return above > (kDupThresh - 1) * t.mss;
+  }
+  /// SetPipe(): the bytes in flight. Each byte not SACKed counts once unless lost, and once more
+  /// if this recovery resent it (below HighRxt).
+  static std::uint32_t sack_pipe(const Tcb& t) noexcept {
+    std::uint32_t pipe = 0;
+    std::uint32_t at = t.snd_una;
+    for (std::size_t i = 0; i <= t.sacked.size(); ++i) {
+      const std::uint32_t end = i < t.sacked.size() ? t.sacked[i].left : t.snd_max;
+      if (seq::lt(at, end)) {
+        if (i == t.sacked.size() || !hole_lost(t, i)) pipe += end - at;
+        if (seq::gt(t.high_rxt, at)) pipe += (seq::lt(t.high_rxt, end) ? t.high_rxt : end) - at;
+      }
+      if (i < t.sacked.size()) at = t.sacked[i].right;
+    }
+    return pipe;
+  }
+
   /// RFC 9293 §3.10.7.4's acceptability test, against the window we offer now.
   bool acceptable(const Connection& c, const Incoming& in) const noexcept {
     const Tcb& t = c.tcb;
@@ -1368,7 +1443,10 @@ class Tcp {
       t.timing = false;
       t.resent = false;
       sample_rtt(c, now - t.rtt_start);
-    } else if (t.resent && t.timestamps && options.has_timestamps && options.timestamp_echo != 0) {
+    } else if (t.resent && t.timestamps && options.has_timestamps && options.timestamp_echo != 0 &&
+               seq::ge(options.timestamp_echo, t.resent_ts)) {
+      // Only the echo of a transmission since the resend: an older one answers the first
+      // transmission (the resend was needless, RFC 3522's test), and its delay includes ours.
       const std::uint32_t ticks = timestamp_now(t) - options.timestamp_echo;
       if (ticks < (std::uint32_t{1} << 22)) {  // at most 71 minutes: anything else is no echo of ours
         t.resent = false;
@@ -1377,6 +1455,8 @@ class Tcp {
       }
     }
     t.dupacks = 0;
+    t.sacked.discard_below(ack);
+    if (seq::lt(t.high_rxt, ack)) t.high_rxt = ack;
     // Past `recover`, it follows SND.UNA (just behind it), so that after 2 GiB without a loss the
     // comparison with it cannot wrap and turn fast retransmit off.
     if (!t.recovering && seq::gt(t.snd_una, t.recover)) t.recover = t.snd_una - 1;
@@ -1386,12 +1466,12 @@ class Tcp {
         // what is in flight plus one segment, at most ssthresh.
         t.recovering = false;
         t.cwnd = std::min(t.ssthresh, (t.snd_max - t.snd_una) + t.mss);
-      } else {
+      } else if (!t.sack) {
         // A partial one: the next hole is lost too; resend it at once and deflate the window by
-        // what was acknowledged, plus one segment (RFC 6582 §3.2 step 4).
+        // what was acknowledged, plus one segment (RFC 6582 §3.2 step 4). With SACK, the
+        // scoreboard says what is lost and the pipe what may go (RFC 6675 §5).
         t.resend_first = true;
-        t.timing = false;  // Karn: the timed segment may be the hole resent
-        t.resent = true;
+        mark_resent(t);  // Karn: the timed segment may be the hole resent
         t.cwnd = (t.cwnd > newly ? t.cwnd - newly : 0) + t.mss;
       }
     } else if (t.cwnd < t.ssthresh) {
@@ -1426,19 +1506,23 @@ class Tcp {
   void duplicate_ack(Connection& c) noexcept {
     Tcb& t = c.tcb;
     if (t.recovering) {
-      t.cwnd = std::min(t.cwnd + t.mss, kMaxCongestionWindow);
+      // NewReno inflates the window by each segment that left; with SACK the pipe counts them.
+      if (!t.sack) t.cwnd = std::min(t.cwnd + t.mss, kMaxCongestionWindow);
       wants_output(c);
       return;
     }
-    if (++t.dupacks != 3 || !seq::gt(t.snd_una, t.recover)) return;
+    // The third duplicate, or with SACK a scoreboard that shows SND.UNA lost (RFC 6675 §5: IsLost(HighACK + 1)).
+    const bool lost = ++t.dupacks == kDupThresh ||
+                      (t.sack && t.sacked.size() > 0 && seq::lt(t.snd_una, t.sacked[0].left) && hole_lost(t, 0));
+    if (!lost || !seq::gt(t.snd_una, t.recover)) return;
     const std::uint32_t flight = t.snd_max - t.snd_una;
     t.ssthresh = std::max<std::uint32_t>(flight / 2, 2u * t.mss);
     t.recover = t.snd_max;
     t.recovering = true;
-    t.cwnd = t.ssthresh + 3u * t.mss;
+    t.high_rxt = t.snd_una;
+    t.cwnd = t.sack ? t.ssthresh : t.ssthresh + 3u * t.mss;  // RFC 6675 §5 (4.2); RFC 5681's inflation
     t.resend_first = true;
-    t.timing = false;  // Karn: the timed segment may be the one resent
-    t.resent = true;
+    mark_resent(t);  // Karn: the timed segment may be the one resent
     ++counters_.fast_retransmits;
     wants_output(c);
   }
@@ -1691,13 +1775,28 @@ class Tcp {
     s.timestamps = c.tcb.timestamps;
     s.ts_value = timestamp_now(c.tcb);
     s.ts_echo = (flags & wire::tcp_flag::kAck) != 0 ? c.tcb.ts_recent : 0;
+    if ((flags & (wire::tcp_flag::kAck | wire::tcp_flag::kSyn)) == wire::tcp_flag::kAck) {
+      s.sack_blocks = static_cast<std::uint8_t>(sack_blocks_due(c.tcb));
+    }
     return s;
+  }
+  /// SACK blocks our next ACK carries (RFC 2018 §4): every range held past a gap, as many as fit
+  /// the option space: 3 beside timestamps, 4 without.
+  static std::size_t sack_blocks_due(const Tcb& t) noexcept {
+    if (!t.sack) return 0;
+    return std::min<std::size_t>(t.out_of_order.size(), t.timestamps ? 3 : wire::kMaxSackBlocks);
+  }
+  /// Data one segment carries now: the peer's MSS less our options (timestamps in t.mss already;
+  /// SACK blocks when we hold ranges, as Linux's tcp_current_mss).
+  static std::uint32_t data_room(const Tcb& t) noexcept {
+    return t.mss - static_cast<std::uint32_t>(sack_option_bytes(sack_blocks_due(t)));
   }
   /// Our SYN or SYN-ACK, with its options: the MSS, and what the Tcb offers or agreed to.
   Segment syn_segment(const Connection& c, std::uint8_t flags) const noexcept {
     Segment s = segment_for(c, c.tcb.iss, flags);
     s.mss = our_mss();
     if (c.tcb.window_scaling) s.window_shift = kOurWindowShift;
+    s.sack_permitted = c.tcb.sack;
     return s;
   }
   /// Our timestamp clock (RFC 7323 §5.4): ticks of 2^kTcpTimestampShift µs, plus the connection's
@@ -1738,7 +1837,7 @@ class Tcp {
       const std::uint32_t from = std::min<std::uint32_t>(t.snd_una - t.tx_seq, static_cast<std::uint32_t>(c.tx.size()));
       const std::uint32_t sent_data = static_cast<std::uint32_t>(std::min<std::size_t>(
           c.tx.size() - from, t.snd_max - t.snd_una - (t.fin_queued && seq::gt(t.snd_max, fin_seq(c)) ? 1 : 0)));
-      const auto length = std::min<std::uint32_t>(sent_data, t.mss);
+      const auto length = std::min<std::uint32_t>(sent_data, data_room(t));
       const bool fin = t.fin_queued && t.snd_una + length == fin_seq(c) && seq::gt(t.snd_max, fin_seq(c));
       if (length > 0 || fin) {
         Segment s = segment_for(c, t.snd_una, static_cast<std::uint8_t>(wire::tcp_flag::kAck | (fin ? wire::tcp_flag::kFin : 0)));
@@ -1751,24 +1850,32 @@ class Tcp {
           acknowledged_all(t);
           const std::uint32_t end = t.snd_una + length + (fin ? 1 : 0);
           if (seq::lt(t.snd_nxt, end)) t.snd_nxt = end;
+          if (seq::lt(t.high_rxt, end)) t.high_rxt = end;
         }
         return s;
       }
       if (commit) t.resend_first = false;
     }
+    if (t.recovering && t.sack) {
+      if (std::optional<Segment> s = sack_retransmit(c, cx, /*lost_only=*/true)) return s;
+    }
     // Data, and the FIN after it.
     const std::uint32_t offset = seq::gt(t.snd_nxt, t.tx_seq) ? t.snd_nxt - t.tx_seq : 0;
     const std::uint32_t unsent = offset < c.tx.size() ? static_cast<std::uint32_t>(c.tx.size()) - offset : 0;
     const std::uint32_t in_flight = t.snd_nxt - t.snd_una;
-    const std::uint32_t limit = std::min(t.snd_wnd, t.cwnd);
-    const std::uint32_t room = limit > in_flight ? limit - in_flight : 0;
+    // The peer's window limits what is outstanding; the congestion window what is in the network,
+    // which during a SACK recovery is the pipe (RFC 6675 §5: NextSeg() rule 2, new data).
+    const std::uint32_t in_network = t.recovering && t.sack ? sack_pipe(t) : in_flight;
+    const std::uint32_t room = std::min(t.snd_wnd > in_flight ? t.snd_wnd - in_flight : 0,
+                                        t.cwnd > in_network ? t.cwnd - in_network : 0);
     // Keep-alive (RFC 1122 §4.2.3.6) and zero-window probes, as Linux sends them: a bare ACK at an
     // old number, which the peer must answer with an ACK carrying its current window.
     if (t.keepalive_due) return probe_segment(c, commit, t.keepalive_due, counters_.keepalive_probes);
     if (t.probe && room == 0) return probe_segment(c, commit, t.probe, counters_.zero_window_probes);
-    std::uint32_t length = std::min<std::uint32_t>({unsent, room, t.mss});
+    const std::uint32_t mss = data_room(t);
+    std::uint32_t length = std::min<std::uint32_t>({unsent, room, mss});
     const bool resending = seq::lt(t.snd_nxt, t.snd_max);
-    if (length > 0 && length < t.mss && !t.probe && !resending) {  // a probe overrides (RFC 1122 §4.2.3.4 (d))
+    if (length > 0 && length < mss && !t.probe && !resending) {  // a probe overrides (RFC 1122 §4.2.3.4 (d))
       // Sender-side silly window avoidance with Nagle (RFC 1122 §4.2.3.4, RFC 896): a short
       // segment goes only when it is all there is and nothing is unacknowledged (or Nagle is
       // off), or when it is half the largest window the peer offered.
@@ -1778,7 +1885,12 @@ class Tcp {
     }
     const bool fin = t.fin_queued && offset + length == c.tx.size() && t.snd_nxt + length == fin_seq(c) &&
                      (length > 0 || unsent == 0);
-    if (length == 0 && !fin) return t.ack_due ? ack_only(c, commit, true) : std::nullopt;
+    if (length == 0 && !fin) {
+      if (t.recovering && t.sack) {
+        if (std::optional<Segment> s = sack_retransmit(c, cx, /*lost_only=*/false)) return s;
+      }
+      return t.ack_due ? ack_only(c, commit, true) : std::nullopt;
+    }
     std::uint8_t flags = wire::tcp_flag::kAck;
     if (length > 0 && length == unsent) flags |= wire::tcp_flag::kPsh;
     if (fin) flags |= wire::tcp_flag::kFin;
@@ -1800,6 +1912,38 @@ class Tcp {
       if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
     }
     return s;
+  }
+
+  /// RFC 6675 NextSeg() for a SACK recovery, when the pipe leaves the congestion window a
+  /// segment's room: the first bytes past HighRxt in a hole below a SACKed range, one segment.
+  /// Rule 1 (`lost_only`) takes only a hole the scoreboard shows lost, before new data; rule 3
+  /// any hole, when no new data can go. nullopt: no such hole.
+  std::optional<Segment> sack_retransmit(Connection& c, Context* cx, bool lost_only) noexcept {
+    Tcb& t = c.tcb;
+    const std::uint32_t mss = data_room(t);
+    if (t.cwnd < sack_pipe(t) + mss) return std::nullopt;
+    std::uint32_t at = t.snd_una;
+    for (std::size_t i = 0; i < t.sacked.size(); at = t.sacked[i].right, ++i) {
+      const std::uint32_t from = seq::gt(t.high_rxt, at) ? t.high_rxt : at;
+      const std::uint32_t hole_end = t.sacked[i].left;
+      if (!seq::lt(from, hole_end) || (lost_only && !hole_lost(t, i))) continue;
+      const std::uint32_t offset = from - t.tx_seq;
+      if (offset >= c.tx.size()) break;  // past the data (a FIN alone is not resent from here)
+      const auto length = std::min<std::uint32_t>({hole_end - from, mss, static_cast<std::uint32_t>(c.tx.size()) - offset});
+      Segment s = segment_for(c, from, wire::tcp_flag::kAck);
+      s.acknowledgement = t.rcv_nxt;
+      s.window = advertise(c, cx != nullptr);
+      s.data_offset = offset;
+      s.data_length = static_cast<std::uint16_t>(length);
+      if (cx != nullptr) {
+        t.high_rxt = from + length;
+        ++counters_.sack_retransmits;
+        acknowledged_all(t);
+        if (t.timer != Timer::kRetransmit) arm(c, Timer::kRetransmit, cx->now() + t.rto);
+      }
+      return s;
+    }
+    return std::nullopt;
   }
 
   /// A segment with our ACK of everything received goes out: nothing is left to acknowledge.
@@ -1833,6 +1977,14 @@ class Tcp {
       ++counter;
     }
     return bare_ack(c, c.tcb.snd_una - 1, commit);
+  }
+
+  /// Data goes again (a timeout, a fast or SACK recovery): Karn's rule stops the timing, and only
+  /// an echo of a timestamp from now on gives the next sample.
+  void mark_resent(Tcb& t) const noexcept {
+    t.timing = false;
+    t.resent = true;
+    t.resent_ts = timestamp_now(t);
   }
 
   void start_timing(Connection& c, std::uint32_t until, Instant now) noexcept {
@@ -1869,13 +2021,23 @@ class Tcp {
   /// Writes a segment into a frame whose IP header is written, and submits it.
   void emit(Frame& frame, const Segment& s) noexcept {
     const std::size_t header_bytes = s.header_bytes();
+    wire::TcpRepr h = s.repr();
     if (s.connection != kNoConnection) {
       Connection& c = connections_[s.connection];
       if (c.generation != s.generation || c.state.get() == TcpState::Done) return;  // ended meanwhile: not sent
       if (s.data_length > 0) c.tx.peek(s.data_offset, frame.payload().subspan(header_bytes, s.data_length));
+      if (s.sack_blocks > 0) {
+        // The held ranges, newest first. They are the ones counted when the segment was made:
+        // nothing arrives meanwhile (the interface task that delivers segments is sending this).
+        std::array<SeqRange, wire::kMaxSackBlocks> recent{};
+        const std::size_t n = c.tcb.out_of_order.most_recent(std::span(recent).first(s.sack_blocks));
+        expect(n == s.sack_blocks, "Tcp::emit: the held ranges changed under a segment being sent");
+        for (std::size_t i = 0; i < n; ++i) h.options.sack[i] = {recent[i].left, recent[i].right};
+        h.options.sack_blocks = s.sack_blocks;
+      }
     }
     const std::size_t length = wire::emit_tcp(
-        s.repr(), wire::ipv4_pseudo_header(ip_->config().address, s.to, kIpProtocol), s.data_length, frame.payload());
+        h, wire::ipv4_pseudo_header(ip_->config().address, s.to, kIpProtocol), s.data_length, frame.payload());
     if (!frame.submit(length)) {
       counters_.send_errors.count(SendError::kLinkDown);
       return;
@@ -1945,8 +2107,7 @@ class Tcp {
       // The peer shrank its window to zero under data in flight: the timeouts become probes,
       // which time the connection out only if the peer stops answering (Linux's retransmit timer).
       t.snd_nxt = t.snd_una;
-      t.timing = false;
-      t.resent = true;
+      mark_resent(t);
       return probe(c, Timer::kRetransmit, now);
     }
     if (++t.retries > (handshake ? kTcpSynRetries : orphan(t) ? kTcpOrphanRetries : kTcpDataRetries)) {
@@ -1963,9 +2124,10 @@ class Tcp {
     t.recover = t.snd_max;  // duplicates of what was in flight start no fast retransmit (RFC 6582 §3.2)
     t.dupacks = 0;
     t.resend_first = false;
+    t.sacked.clear();  // RFC 2018 §8: after a timeout, what the peer reported may have been reneged
+    t.high_rxt = t.snd_una;
     t.snd_nxt = handshake ? t.iss : t.snd_una;
-    t.timing = false;  // Karn: no sample from a retransmitted segment
-    t.resent = true;
+    mark_resent(t);  // Karn: no sample from a retransmitted segment
     t.rto = std::min(t.rto * 2, kTcpMaxRto);
     arm(c, Timer::kRetransmit, now + t.rto);
     wants_output(c);

@@ -251,20 +251,31 @@ done
 check_capture "$work/stack.pcap" "$stack_mac"
 say "pollstackd --pcap: $captured frames captured ($capture_drops dropped), as many as its channel moved; ARP, ICMP, UDP, TCP and HTTP in it"
 
-# 9. RFC 7323 with Linux, both ways, in that capture: every handshake agreed window scaling and
-# timestamps (the stack's SYN-ACKs to Linux's SYNs, Linux's SYN-ACK to the stack's SYN), and every
-# segment the stack sent afterwards carries timestamps.
-rfc7323() {  # $1: a display filter; prints "frames with wscale with timestamps"
-  tshark -r "$work/stack.pcap" -Y "$1" -T fields -e frame.number -e tcp.options.wscale.shift \
-    -e tcp.options.timestamp.tsval 2>/dev/null |
-    awk -F'\t' '{ n++; if ($2 != "") w++; if ($3 != "") t++ } END { printf "%d %d %d", n, w, t }'
+# 9. TCP options with Linux, both ways, in that capture: every handshake agreed window scaling,
+# timestamps (RFC 7323) and SACK (RFC 2018): the stack's SYN-ACKs to Linux's SYNs and Linux's
+# SYN-ACK to the stack's SYN; every segment the stack sent afterwards carries timestamps.
+options_in() {  # $1: a capture, $2: a display filter; prints "frames with-wscale with-timestamps with-sack-permitted with-sack-blocks"
+  tshark -r "$1" -Y "$2" -T fields -e frame.number -e tcp.options.wscale.shift -e tcp.options.timestamp.tsval \
+    -e tcp.options.sack_perm -e tcp.options.sack.count 2>/dev/null |
+    awk -F'\t' '{ n++; if ($2 != "") w++; if ($3 != "") t++; if ($4 != "") p++; if ($5 != "" && $5 > 0) b++ }
+                 END { printf "%d %d %d %d %d", n, w, t, p, b }'
 }
-read -r n w t <<<"$(rfc7323 "tcp.flags.syn==1 && tcp.flags.ack==1 && eth.src==$stack_mac")"
-((n > 0 && w == n && t == n)) || fail "of the stack's $n SYN-ACKs, $w carry a window scale and $t timestamps"
-read -r n2 w2 t2 <<<"$(rfc7323 "tcp.flags.syn==1 && tcp.flags.ack==1 && eth.dst==$stack_mac")"
-((n2 > 0 && w2 == n2 && t2 == n2)) || fail "of Linux's $n2 SYN-ACKs to the stack, $w2 carry a window scale and $t2 timestamps"
-read -r n3 _ t3 <<<"$(rfc7323 "tcp.flags.syn==0 && tcp.flags.reset==0 && eth.src==$stack_mac")"
+read -r n w t p _ <<<"$(options_in "$work/stack.pcap" "tcp.flags.syn==1 && tcp.flags.ack==1 && eth.src==$stack_mac")"
+((n > 0 && w == n && t == n && p == n)) ||
+  fail "of the stack's $n SYN-ACKs, $w carry a window scale, $t timestamps, $p SACK-permitted"
+read -r n2 w2 t2 p2 _ <<<"$(options_in "$work/stack.pcap" "tcp.flags.syn==1 && tcp.flags.ack==1 && eth.dst==$stack_mac")"
+((n2 > 0 && w2 == n2 && t2 == n2 && p2 == n2)) ||
+  fail "of Linux's $n2 SYN-ACKs to the stack, $w2 carry a window scale, $t2 timestamps, $p2 SACK-permitted"
+read -r n3 _ t3 _ _ <<<"$(options_in "$work/stack.pcap" "tcp.flags.syn==0 && tcp.flags.reset==0 && eth.src==$stack_mac")"
 ((n3 > 0 && t3 == n3)) || fail "of the stack's $n3 segments after a handshake, only $t3 carry timestamps"
-say "RFC 7323 with Linux: $n SYN-ACKs of ours and $n2 of Linux's agreed window scaling and timestamps; all $n3 later segments of ours carry timestamps"
+say "TCP options with Linux: $n SYN-ACKs of ours and $n2 of Linux's agreed window scaling, timestamps and SACK; all $n3 later segments of ours carry timestamps"
+# Through the impaired link, SACK worked both ways: the stack reported what it held past a loss,
+# Linux did too, and the stack resent holes from its scoreboard.
+read -r _ _ _ _ ours <<<"$(options_in "$work/impaired_stack.pcap" "tcp && eth.src==02:00:5e:78:00:02")"
+read -r _ _ _ _ theirs <<<"$(options_in "$work/impaired_stack.pcap" "tcp && eth.dst==02:00:5e:78:00:02")"
+sack_resent=$(grep -A40 '^tcp:' "$work/impaired_stack.log" | grep -o 'sack_retransmits=[0-9]*' | cut -d= -f2)
+((ours > 0 && theirs > 0 && sack_resent > 0)) ||
+  fail "SACK through the impaired link: $ours segments of ours and $theirs of Linux's carried SACK blocks, ${sack_resent:-no} holes resent from the scoreboard"
+say "SACK through the impaired link: $ours segments of ours and $theirs of Linux's carried SACK blocks; the stack resent $sack_resent holes from its scoreboard"
 [[ "$verbose" == --verbose ]] && sed 's/^/  /' "$work/stack.log"
 say "PASS"

@@ -59,6 +59,9 @@ check_capture() {
   fi
   # On a clean link nothing is lost, so nothing may be retransmitted, by either side.
   resent=$(tshark -r "$pcap" -Y 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission' 2>/dev/null | wc -l)
-  ((resent == 0)) || fail "the capture holds $resent TCP retransmissions on a clean link"
+  if ((resent > 0)); then
+    tshark -r "$pcap" -Y 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission' 2>/dev/null | head -20
+    fail "the capture holds $resent TCP retransmissions on a clean link (printed above)"
+  fi
   say "capture: $total frames ($from_us from the stack), 0 malformed, 0 bad checksums, 0 TCP retransmissions (tshark)"
 }

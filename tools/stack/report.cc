@@ -114,6 +114,9 @@ void format_counters(TextBuffer& out, net::Stack& stack) {
   value(out, "segments_sent", tcp.segments_sent);
   value(out, "retransmissions", tcp.retransmissions);
   value(out, "fast_retransmits", tcp.fast_retransmits);
+  value(out, "sack_retransmits", tcp.sack_retransmits);
+  value(out, "sack_blocks_ignored", tcp.sack_blocks_ignored);
+  value(out, "timestamp_rtt_samples", tcp.timestamp_rtt_samples);
   value(out, "out_of_order_kept", tcp.out_of_order_kept);
   value(out, "zero_window_probes", tcp.zero_window_probes);
   value(out, "resets_sent", tcp.resets_sent);

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
+#include <span>
 #include <string>
 
 namespace pollstack::net {
@@ -60,6 +62,40 @@ TEST_CASE("sequence numbers wrap") {
   CHECK(o.add(0xffffffe0u, 0xfffffff0u));
   CHECK(ranges(o) == "[" + std::to_string(0xffffffe0u) + ",16)[32,48)");
   CHECK(o.advance(0xffffffe0u) == 0x10);
+}
+
+TEST_CASE("most_recent lists the ranges from the one that grew last to the oldest (RFC 2018's order)") {
+  OutOfOrder<4> o;
+  o.add(30, 40);
+  o.add(10, 20);
+  o.add(50, 60);
+  std::array<SeqRange, 4> out{};
+  REQUIRE(o.most_recent(out) == 3);
+  CHECK(out[0].left == 50);
+  CHECK(out[1].left == 10);
+  CHECK(out[2].left == 30);
+  o.add(20, 25);  // grows [10,20): it is the newest now
+  REQUIRE(o.most_recent(std::span(out).first(2)) == 2);
+  CHECK(out[0].left == 10);
+  CHECK(out[0].right == 25);
+  CHECK(out[1].left == 50);
+  o.advance(10);  // the oldest left are still in order
+  REQUIRE(o.most_recent(out) == 2);
+  CHECK(out[0].left == 50);
+  CHECK(out[1].left == 30);
+}
+
+TEST_CASE("discard_below forgets what lies below an edge and cuts a range across it") {
+  OutOfOrder<4> o;
+  o.add(10, 20);
+  o.add(30, 40);
+  o.add(50, 60);
+  o.discard_below(20);
+  CHECK(ranges(o) == "[30,40)[50,60)");
+  o.discard_below(35);
+  CHECK(ranges(o) == "[35,40)[50,60)");
+  o.discard_below(100);
+  CHECK(o.size() == 0);
 }
 
 }  // namespace

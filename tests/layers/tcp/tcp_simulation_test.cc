@@ -294,12 +294,15 @@ struct Outcome {
   bool ok = false;
   std::string why;
   Duration elapsed{0};
+  Duration transfer{0};  // until both applications were done (before TIME-WAIT)
   std::uint64_t frames = 0;
   std::uint64_t retransmissions = 0;
   std::uint64_t fast_retransmits = 0;
   std::uint64_t timestamp_rtt_samples = 0;
   std::uint64_t paws_drops = 0;
-  // What the client's connection agreed with the server's (RFC 7323).
+  std::uint64_t sack_retransmits = 0;
+  // What the client's connection agreed with the server's (RFC 7323, RFC 2018).
+  bool sack = false;
   bool timestamps = false;
   bool window_scaling = false;
   std::uint8_t window_shift = 0;  // the server's, as the client applies it
@@ -349,6 +352,7 @@ Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impai
     a_to_b.carry(now);
     b_to_a.carry(now);
     const bool apps_done = stack_a.is_done(1) && stack_b.is_done(1);
+    if (apps_done && out.transfer == Duration{0}) out.transfer = now - start;
     if (apps_done && all_closed()) break;
     if (stack_a.is_done(0) || stack_b.is_done(0)) {
       out.why = "an interface task ended";
@@ -388,6 +392,8 @@ Outcome simulate(std::uint32_t seed, std::size_t bytes, const Impairments& impai
   out.fast_retransmits = a->tcp().counters().fast_retransmits + b->tcp().counters().fast_retransmits;
   out.timestamp_rtt_samples = a->tcp().counters().timestamp_rtt_samples + b->tcp().counters().timestamp_rtt_samples;
   out.paws_drops = a->tcp().counters().dropped[TcpDrop::kPaws] + b->tcp().counters().dropped[TcpDrop::kPaws];
+  out.sack_retransmits = a->tcp().counters().sack_retransmits + b->tcp().counters().sack_retransmits;
+  out.sack = stack_a.template task<1>().agreed().sack;
   const auto& agreed = stack_a.template task<1>().agreed();
   out.timestamps = agreed.timestamps;
   out.window_scaling = agreed.window_scaling;
@@ -431,29 +437,38 @@ void run_seeds(std::uint32_t default_count, Simulate simulate_one, Agreed agreed
     sum.fast_retransmits += o.fast_retransmits;
     sum.timestamp_rtt_samples += o.timestamp_rtt_samples;
     sum.paws_drops += o.paws_drops;
+    sum.sack_retransmits += o.sack_retransmits;
+    sum.transfer += o.transfer;
   }
   CHECK(failures == 0);
   MESSAGE(count << " seeds, " << failures << " failed; longest " << longest.count() / 1000 << " simulated ms; "
+                << "transfers took " << sum.transfer.count() / 1000 << " simulated ms in all; "
                 << sum.retransmissions << " retransmission timeouts and " << sum.fast_retransmits
-                << " fast retransmits in all; " << sum.timestamp_rtt_samples << " RTT samples from timestamps, "
-                << sum.paws_drops << " segments dropped by PAWS");
+                << " fast retransmits in all; " << sum.sack_retransmits << " holes resent from the SACK scoreboard; "
+                << sum.timestamp_rtt_samples << " RTT samples from timestamps, " << sum.paws_drops
+                << " segments dropped by PAWS");
 }
 
 TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte and ends CLOSED") {
   const Impairments impair;
-  SUBCASE("timestamps and window scaling offered by both (the default)") {
+  SUBCASE("SACK, timestamps and window scaling offered by both (the default)") {
     run_seeds(1000, [&](std::uint32_t seed, std::size_t bytes) { return simulate(seed, bytes, impair); },
-              [](const Outcome& o) { return o.timestamps && o.window_scaling && o.window_shift == 0; });
+              [](const Outcome& o) { return o.sack && o.timestamps && o.window_scaling && o.window_shift == 0; });
   }
-  SUBCASE("neither offered") {
-    const TcpFeatures off{.window_scaling = false, .timestamps = false};
+  SUBCASE("none of them offered: NewReno without SACK") {
+    const TcpFeatures off{.window_scaling = false, .timestamps = false, .sack = false};
     run_seeds(1000, [&](std::uint32_t seed, std::size_t bytes) { return simulate(seed, bytes, impair, false, off); },
-              [](const Outcome& o) { return !o.timestamps && !o.window_scaling; });
+              [](const Outcome& o) { return !o.sack && !o.timestamps && !o.window_scaling && o.sack_retransmits == 0; });
+  }
+  SUBCASE("SACK without timestamps (four blocks fit)") {
+    const TcpFeatures sack_only{.window_scaling = true, .timestamps = false, .sack = true};
+    run_seeds(200, [&](std::uint32_t seed, std::size_t bytes) { return simulate(seed, bytes, impair, false, sack_only); },
+              [](const Outcome& o) { return o.sack && !o.timestamps; });
   }
   SUBCASE("256 KiB buffers: windows scaled by 3") {
     run_seeds(200,
               [&](std::uint32_t seed, std::size_t bytes) { return simulate<ScaledStack>(seed, bytes, impair); },
-              [](const Outcome& o) { return o.timestamps && o.window_scaling && o.window_shift == 3; });
+              [](const Outcome& o) { return o.sack && o.timestamps && o.window_scaling && o.window_shift == 3; });
   }
 }
 

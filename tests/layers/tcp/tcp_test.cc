@@ -847,7 +847,7 @@ TEST_CASE("RFC 7323: a Linux SYN gets timestamps and window scale back; windows 
   CHECK(o.timestamp_echo == 5000);
   CHECK(o.has_window_scale);
   CHECK(o.window_shift == 0);  // 16 KiB fits the field: 0, offered so that the peer may scale its own
-  CHECK_FALSE(o.sack_permitted);  // no SACK yet
+  CHECK(o.sack_permitted);  // RFC 2018: in the timestamps' NOPs, as Linux lays it out
   CHECK(syn_ack.tcp->window == 16384);  // a SYN's window is never scaled
 
   f.peer_timestamp = 5001;
@@ -923,19 +923,44 @@ TEST_CASE("RFC 7323 PAWS: an older timestamp is dropped and answered; only segme
   CHECK(filled.tcp->options.timestamp_echo == 7200);
   CHECK(f.read_all(s) == "defghi");
   CHECK(f.tcp().counters().dropped[TcpDrop::kPaws] == 1);
+  // One tick older is tolerated (Linux's TCP_PAWS_WINDOW): reordered behind a segment sent a
+  // moment later, not an old duplicate.
+  f.peer_timestamp = 7199;
+  f.peer_next += 3;  // past "ghi", which came before the gap was filled
+  f.send(flag::kAck | flag::kPsh, testing::text("jkl"));
+  f.d.advance(kTcpDelayedAck);
+  f.run();
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  CHECK(f.read_all(s) == "jkl");
+  CHECK(f.tcp().counters().dropped[TcpDrop::kPaws] == 1);
 }
 
-TEST_CASE("RFC 7323: after a retransmission, the round trip comes from the timestamp echo") {
+TEST_CASE("RFC 7323: after a retransmission, the round trip comes from the timestamp echo of the resend") {
   TcpFixture f;
   const TcpSocket s = open_with_options(f, 100);
+  // The peer got the first transmission but its ACK was lost: its ACK of the resend echoes the
+  // first transmission's timestamp. That says the resend was needless (RFC 3522), and 1 s of
+  // our own timeout is in its delay: no sample.
   f.write_all(s, testing::text("are you there?"));
-  (void)f.segment();
+  const Sent original = f.segment();
   f.d.advance(kTcpInitialRto);
   f.run();
-  const Sent again = f.segment();  // Karn: the ACK of this one cannot be timed by its send time
+  CHECK(f.segment().tcp->sequence == original.tcp->sequence);
   CHECK(f.tcp().counters().retransmissions == 1);
   f.d.advance(std::chrono::milliseconds(30));
-  f.send(flag::kAck);  // echoes the retransmission's timestamp
+  f.peer_echo = original.tcp->options.timestamp_value;
+  f.send(flag::kAck);
+  CHECK(f.tcp().counters().timestamp_rtt_samples == 0);
+  CHECK(f.tcp().info(s)->srtt == Duration{0});
+  // Again, and this time the peer's ACK echoes the resend (segment() notes its timestamp).
+  f.write_all(s, testing::text("still there?"));
+  (void)f.segment();
+  f.d.advance(f.tcp().info(s)->deadline - f.d.now);
+  f.run();
+  (void)f.segment();  // Karn: the ACK of this one cannot be timed by its send time
+  CHECK(f.tcp().counters().retransmissions == 2);
+  f.d.advance(std::chrono::milliseconds(30));
+  f.send(flag::kAck);
   CHECK(f.tcp().counters().timestamp_rtt_samples == 1);
   const auto info = f.tcp().info(s);
   REQUIRE(info.has_value());
@@ -943,7 +968,6 @@ TEST_CASE("RFC 7323: after a retransmission, the round trip comes from the times
   CHECK(info->srtt >= std::chrono::milliseconds(29));
   CHECK(info->srtt <= std::chrono::milliseconds(31));
   CHECK(info->rto == kTcpMinRto);  // SRTT + 4 RTTVAR = 89 ms, below the 200 ms floor
-  (void)again;
 }
 
 /// Polls a connect until its SYN is out, and lets the peer answer as the port it was sent to.
@@ -968,6 +992,7 @@ TcpSocket established_without_timestamps(TcpFixture& f, Layer::Connect& connect)
   const auto info = f.tcp().info(done.value().value());
   CHECK_FALSE(info->timestamps);
   CHECK_FALSE(info->window_scaling);
+  CHECK_FALSE(info->sack);
   CHECK(info->snd_wscale == 0);
   return done.value().value();
 }
@@ -982,7 +1007,8 @@ TEST_CASE("RFC 7323: our SYN offers MSS, timestamps and window scale; a SYN-ACK 
   CHECK(o.timestamp_echo == 0);
   CHECK(o.has_window_scale);
   CHECK(o.window_shift == 0);
-  CHECK(syn.ip->payload_length == 40);  // Linux's SYN less SACK-permitted, which sits in the NOPs
+  CHECK(o.sack_permitted);
+  CHECK(syn.ip->payload_length == 40);  // as Linux's SYN
   f.send(flag::kSyn | flag::kAck);  // no option at all
   const TcpSocket s = established_without_timestamps(f, connect);
   CHECK(f.tcp().info(s)->mss == kTcpDefaultMss);
@@ -993,10 +1019,11 @@ TEST_CASE("RFC 7323: our SYN offers MSS, timestamps and window scale; a SYN-ACK 
 
 TEST_CASE("RFC 7323: with the options turned off, the SYN offers only the MSS and a peer's options are ignored") {
   TcpFixture f;
-  f.tcp().set_features({.window_scaling = false, .timestamps = false});
+  f.tcp().set_features({.window_scaling = false, .timestamps = false, .sack = false});
   auto connect = f.tcp().connect({kPeer.ip, 7});
   const Sent syn = syn_of(f, connect);
   CHECK(syn.ip->payload_length == 24);
+  CHECK_FALSE(syn.tcp->options.sack_permitted);
   CHECK_FALSE(syn.tcp->options.has_timestamps);
   CHECK_FALSE(syn.tcp->options.has_window_scale);
   wire::TcpRepr syn_ack = linux_syn(f, 42);
@@ -1060,6 +1087,141 @@ TEST_CASE("RFC 7323: a 256 KiB receive buffer is offered with a shift of 3; the 
   CHECK(got.value().value() == 2923);
   const Sent update = f->segment();
   CHECK(update.tcp->window == 32768);
+}
+
+// ---- RFC 2018 and RFC 6675: SACK --------------------------------------------------------------
+
+TEST_CASE("SACK: held ranges are reported newest first, three beside timestamps, until the gap fills") {
+  TcpFixture f;
+  const TcpSocket s = open_with_options(f, 100);
+  CHECK(f.tcp().info(s)->sack);
+  const std::uint32_t base = f.peer_next;
+  // Three ranges past a 10-byte gap, sent out of order; each is answered at once (a duplicate ACK).
+  const auto at = [&](std::uint32_t offset, std::size_t bytes) {
+    f.peer_next = base + offset;
+    f.send(flag::kAck, testing::pattern(bytes));
+    return f.segment();
+  };
+  const Sent first = at(30, 10);
+  CHECK(first.tcp->acknowledgement == base);
+  REQUIRE(first.tcp->options.sack_blocks == 1);
+  CHECK(first.tcp->options.sack[0] == wire::SackBlock{base + 30, base + 40});
+  const Sent second = at(10, 10);
+  REQUIRE(second.tcp->options.sack_blocks == 2);
+  CHECK(second.tcp->options.sack[0] == wire::SackBlock{base + 10, base + 20});
+  CHECK(second.tcp->options.sack[1] == wire::SackBlock{base + 30, base + 40});
+  const Sent third = at(50, 10);
+  REQUIRE(third.tcp->options.sack_blocks == 3);
+  CHECK(third.tcp->options.sack[0] == wire::SackBlock{base + 50, base + 60});
+  CHECK(third.tcp->options.sack[1] == wire::SackBlock{base + 10, base + 20});
+  const Sent fourth = at(70, 10);  // a fourth range: only three fit beside the timestamps
+  REQUIRE(fourth.tcp->options.sack_blocks == 3);
+  CHECK(fourth.tcp->options.sack[0] == wire::SackBlock{base + 70, base + 80});
+  CHECK(fourth.tcp->options.sack[2] == wire::SackBlock{base + 10, base + 20});
+  CHECK(fourth.ip->payload_length == 20 + 12 + 4 + 3 * 8);
+  // Our data meanwhile leaves room for the blocks: 1448 - 28 bytes, a full 1500-byte packet.
+  f.write_all(s, testing::pattern(2000));
+  const Sent data = f.segment();
+  CHECK(data.payload.size() == 1448 - 28);
+  CHECK(data.ip->payload_length == 1480);
+  CHECK(data.tcp->options.sack_blocks == 3);
+  f.nothing_sent();  // the other 580 bytes wait for the ACK (Nagle)
+  const Sent grown = at(20, 10);  // joins two ranges: the joined one is now the newest
+  REQUIRE(grown.tcp->options.sack_blocks == 3);
+  CHECK(grown.tcp->options.sack[0] == wire::SackBlock{base + 10, base + 40});
+  // The gap filled: everything up to 40 is acknowledged; two ranges are left.
+  const Sent filled = at(0, 10);
+  CHECK(filled.tcp->acknowledgement == base + 40);
+  REQUIRE(filled.tcp->options.sack_blocks == 2);
+  CHECK(filled.tcp->options.sack[0] == wire::SackBlock{base + 70, base + 80});
+  CHECK(filled.tcp->options.sack[1] == wire::SackBlock{base + 50, base + 60});
+}
+
+/// The peer acknowledges `ack` with SACK blocks (offsets from `base`), the window unchanged.
+void sack_ack(TcpFixture& f, std::uint32_t ack, std::initializer_list<wire::SackBlock> blocks, std::uint16_t window = 502) {
+  wire::TcpRepr h = f.header(flag::kAck, f.peer_next, ack, window);
+  h.options.has_timestamps = true;
+  h.options.timestamp_value = ++*f.peer_timestamp;
+  h.options.timestamp_echo = f.peer_echo;
+  for (const wire::SackBlock& b : blocks) h.options.sack[h.options.sack_blocks++] = b;
+  f.send_raw(h);
+}
+
+TEST_CASE("SACK recovery (RFC 6675): the holes the scoreboard shows lost are resent, then new data as the pipe allows") {
+  TcpFixture f;
+  const TcpSocket s = open_with_options(f, 100);
+  constexpr std::uint32_t kSeg = 1448;
+  f.write_all(s, testing::pattern(11 * kSeg));
+  std::uint32_t start[12] = {};
+  for (int i = 0; i < 10; ++i) start[i] = f.segment().tcp->sequence;  // the initial window: 10 segments
+  f.nothing_sent();
+  start[10] = start[9] + kSeg;
+  start[11] = start[10] + kSeg;
+  const auto seg = [&](int i) { return start[i]; };
+  // The peer got 0, lost 1, got 2 and 3, lost 4, got 5 to 9.
+  sack_ack(f, seg(1), {});
+  (void)f.segment();  // the window moved: segment 10 goes
+  sack_ack(f, seg(1), {{seg(2), seg(3)}});
+  sack_ack(f, seg(1), {{seg(2), seg(4)}});
+  f.nothing_sent();
+  CHECK(f.tcp().counters().fast_retransmits == 0);
+  sack_ack(f, seg(1), {{seg(5), seg(6)}, {seg(2), seg(4)}});  // the third duplicate
+  const Sent resent = f.segment();
+  CHECK(resent.tcp->sequence == seg(1));
+  CHECK(resent.payload.size() == kSeg);
+  CHECK(f.tcp().counters().fast_retransmits == 1);
+  // Segment 4 has one SACKed segment above it: not lost yet, and the pipe fills the window.
+  f.nothing_sent();
+  // Now three segments above 4 are SACKed: it is lost, and goes at once.
+  sack_ack(f, seg(1), {{seg(5), seg(8)}, {seg(2), seg(4)}});
+  const Sent hole = f.segment();
+  CHECK(hole.tcp->sequence == seg(4));
+  CHECK(hole.payload.size() == kSeg);
+  CHECK(f.tcp().counters().sack_retransmits == 1);
+  CHECK(f.tcp().info(s)->sacked_blocks == 2);
+  // A block outside SND.UNA..SND.MAX is ignored and counted (a D-SACK below SND.UNA, or forged).
+  sack_ack(f, seg(1), {{seg(0), seg(1)}, {seg(11), seg(11) + 5 * kSeg}});
+  CHECK(f.tcp().counters().sack_blocks_ignored == 2);
+  // The retransmission of 1 arrives: a partial ACK to 4; the scoreboard drops what it covers.
+  // Nothing lost is left to resend and there is no new data.
+  sack_ack(f, seg(4), {{seg(5), seg(10)}}, 502);
+  f.nothing_sent();
+  CHECK(f.tcp().info(s)->sacked_blocks == 1);
+  // New data goes as the pipe allows: two segments are in it (4 resent, and 10; the rest SACKed),
+  // the congestion window is five (half the flight when the recovery began, not inflated by the
+  // duplicates): three of four new segments go.
+  f.write_all(s, testing::pattern(4 * kSeg));
+  for (int i = 11; i < 14; ++i) CHECK(f.segment().tcp->sequence == seg(10) + (i - 10) * kSeg);
+  f.nothing_sent();
+  // All that was sent is acknowledged: the recovery ends, and the last one goes.
+  sack_ack(f, seg(10) + 4 * kSeg, {});
+  CHECK(f.segment().tcp->sequence == seg(10) + 4 * kSeg);
+  CHECK(f.tcp().info(s)->sacked_blocks == 0);
+  CHECK(f.tcp().counters().retransmissions == 0);  // no timeout was needed
+}
+
+TEST_CASE("SACK: three separate SACKed ranges above SND.UNA show it lost at the first duplicate ACK (RFC 6675 IsLost)") {
+  TcpFixture f;
+  const TcpSocket s = open_with_options(f, 100);
+  f.write_all(s, testing::pattern(10 * 1448));
+  std::uint32_t first = 0;
+  for (int i = 0; i < 10; ++i) {
+    const std::uint32_t sequence = f.segment().tcp->sequence;
+    if (i == 0) first = sequence;
+  }
+  // Three 100-byte ranges: 300 bytes SACKed, less than two segments, but three discontiguous blocks.
+  sack_ack(f, first, {{first + 3 * 1448, first + 3 * 1448 + 100}, {first + 5 * 1448, first + 5 * 1448 + 100},
+                      {first + 7 * 1448, first + 7 * 1448 + 100}});
+  const Sent resent = f.segment();
+  CHECK(resent.tcp->sequence == first);
+  CHECK(f.tcp().counters().fast_retransmits == 1);
+  CHECK(f.tcp().info(s)->sacked_blocks == 3);
+  // A timeout forgets what the peer reported (RFC 2018 §8: it may have reneged) and goes back.
+  f.d.advance(f.tcp().info(s)->deadline - f.d.now);
+  f.run();
+  CHECK(f.segment().tcp->sequence == first);
+  CHECK(f.tcp().counters().retransmissions == 1);
+  CHECK(f.tcp().info(s)->sacked_blocks == 0);
 }
 
 }  // namespace
