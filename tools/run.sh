@@ -9,10 +9,11 @@
 #      saying so, without root or QEMU);
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
-#      out/udp_path.md), the checksum loop every layer uses, then the same path as coroutines,
-#      boxed layers and callbacks: time, allocations, state, backpressure and instructions per
-#      datagram (out/full_path.json; table and chart in docs/full_path.md, docs/full_path.svg),
-#      and the compile-time sizes of the composed operations;
+#      out/udp_path.md); TCP between two whole stacks over an in-process wire: bulk Gbit/s and a
+#      64-byte round trip (out/tcp.json, out/tcp.md); the checksum loop every layer uses, then the
+#      UDP path as coroutines, boxed layers and callbacks: time, allocations, state, backpressure
+#      and instructions per datagram (out/full_path.json; table and chart in docs/full_path.md,
+#      docs/full_path.svg), and the compile-time sizes of the composed operations;
 #   4. backpressure across processes: an application sending UDP through the whole stack at twice
 #      the rate a driver process drains, for 3 seconds, losing nothing; then a TCP connection of
 #      the stack to itself through a loopback driver process that takes 20,000 frames/s, written as
@@ -28,7 +29,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +40,8 @@ echo "=== building (--config=opt; the first build takes a few minutes)"
 bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/overload \
   //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes \
   //tools/stack:pollstackd //tools/drivers:tap_driver //tools/drivers:loopback_driver \
-  //benchmarks/full_path:full_path_benchmark //benchmarks/checksum:checksum_benchmark
+  //benchmarks/full_path:full_path_benchmark //benchmarks/checksum:checksum_benchmark \
+  //benchmarks/tcp:tcp_benchmark
 bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
@@ -94,6 +96,19 @@ echo "=== UDP through every layer over the in-process channel: ns per datagram"
   --benchmark_report_aggregates_only="$([[ $repetitions -gt 1 ]] && echo true || echo false)" \
   --benchmark_out=out/udp_path.json --benchmark_out_format=json >/dev/null 2>&1
 python3 tools/udp_path_table.py out/udp_path.json --machine "$machine" | tee out/udp_path.md
+
+echo
+echo "=== TCP through two whole stacks over an in-process wire: bulk Gbit/s and the 64-byte round trip"
+# Every repetition goes to the JSON (the table prints ranges); the 1 GiB variant is left to a
+# manual run (the benchmark's header comment), which keeps this step under half a minute.
+"$bin/benchmarks/tcp/tcp_benchmark" \
+  --benchmark_filter='^BM_TcpBulk/[0-9]+(/rfc7323_off)?$|^BM_TcpRoundTrip$' \
+  --benchmark_repetitions="$repetitions" \
+  --benchmark_enable_random_interleaving=true \
+  --benchmark_min_time="$min_time" \
+  --benchmark_report_aggregates_only=false \
+  --benchmark_out=out/tcp.json --benchmark_out_format=json >/dev/null 2>&1
+python3 tools/tcp_table.py out/tcp.json --machine "$machine" | tee out/tcp.md
 
 echo
 echo "=== the Internet checksum, every layer's hot loop: the layers' version beside the definition"
