@@ -38,6 +38,7 @@
 #include "layers/icmp/icmp_wire.h"
 #include "layers/ipv4/ipv4.h"
 #include "layers/options.h"
+#include "layers/tcp/cubic.h"
 #include "layers/tcp/isn.h"
 #include "layers/tcp/out_of_order.h"
 #include "layers/tcp/tcp_seq.h"
@@ -147,12 +148,20 @@ enum class TcpDrop : std::uint8_t {
 };
 inline constexpr std::size_t kTcpDropKinds = 14;
 
-/// The options a connection offers on its SYN or SYN-ACK (Linux's net.ipv4.tcp_window_scaling and
-/// tcp_timestamps, both on by default there too). Each is used only if the peer's SYN has it as well.
+/// How a connection grows and cuts its congestion window outside slow start and recovery.
+enum class CongestionControl : std::uint8_t {
+  kCubic,    // RFC 9438, Linux's default (layers/tcp/cubic.h)
+  kNewReno,  // RFC 5681's congestion avoidance, half the flight at a loss
+};
+
+/// The options a connection offers on its SYN or SYN-ACK (Linux's net.ipv4.tcp_window_scaling,
+/// tcp_timestamps and tcp_sack, all on by default there too; each is used only if the peer's SYN
+/// has it as well), and the congestion control new connections start with (tcp_congestion_control).
 struct TcpFeatures {
   bool window_scaling = true;  // RFC 7323 §2: windows past 64 KiB
   bool timestamps = true;      // RFC 7323 §3-5: RTT samples across retransmissions, and PAWS
   bool sack = true;            // RFC 2018 blocks both ways, RFC 6675 loss recovery (Linux's tcp_sack)
+  CongestionControl congestion = CongestionControl::kCubic;
 };
 
 struct TcpCounters {
@@ -523,6 +532,15 @@ class Tcp {
     if (Connection* c = owned(id)) c->tcb.user_timeout = timeout;
   }
 
+  /// The connection's congestion control from now on (Linux's TCP_CONGESTION socket option). A
+  /// switch to CUBIC starts its curve at the next ACK in congestion avoidance.
+  void set_congestion_control(TcpSocket id, CongestionControl cc) noexcept {
+    if (Connection* c = owned(id)) {
+      c->tcb.congestion = cc;
+      c->tcb.cubic = Cubic{};
+    }
+  }
+
   // ---- Inspection -----------------------------------------------------------------------------
 
   std::optional<TcpState> state(TcpSocket id) const noexcept {
@@ -556,6 +574,7 @@ class Tcp {
     bool window_scaling = false, timestamps = false;  // agreed on the SYNs (RFC 7323)
     bool sack = false;                       // agreed on the SYNs (RFC 2018)
     std::size_t sacked_blocks = 0;           // ranges on the scoreboard
+    CongestionControl congestion = CongestionControl::kCubic;
   };
   std::optional<Info> info(TcpSocket id) const noexcept {
     const Connection* c = const_cast<Tcp*>(this)->owned(id);
@@ -863,7 +882,9 @@ class Tcp {
     bool nodelay = false;
     bool probe = false;          // a probe is due: a zero-window probe, or a short segment anyway
     std::uint8_t probes = 0;     // probes unanswered (any acceptable ACK answers them)
-    // Congestion control (RFC 5681).
+    // Congestion control (RFC 5681; CUBIC's growth and cut, RFC 9438).
+    CongestionControl congestion = CongestionControl::kCubic;
+    Cubic cubic;
     std::uint32_t cwnd = 0;
     std::uint32_t ssthresh = 0xffffffff;
     std::uint32_t recover = 0;    // SND.MAX when the last recovery or timeout began (RFC 6582)
@@ -977,7 +998,7 @@ class Tcp {
                 receive_window(c), c.tx.size(), c.rx.size(), t.out_of_order.size(), t.srtt, t.rto, t.retries,
                 t.probes, {t.remote, t.remote_port}, t.local_port, orphan(t),
                 kTimers[static_cast<std::size_t>(t.timer)], t.deadline, t.mss, t.snd_shift, t.rcv_shift,
-                t.window_scaling, t.timestamps, t.sack, t.sacked.size()};
+                t.window_scaling, t.timestamps, t.sack, t.sacked.size(), t.congestion};
   }
 
   /// Closed by its application (and not waiting in a listener's queue): nobody will read it.
@@ -1042,6 +1063,7 @@ class Tcp {
     t.window_scaling = offer.window_scaling;  // what our SYN offers, until the SYN-ACK says what is agreed
     t.timestamps = offer.timestamps;
     t.sack = offer.sack;
+    t.congestion = offer.congestion;
     start_sequence(*c, now);
     t.snd_nxt = t.iss + 1;  // the SYN goes out through Connect, not the transmitter
     t.snd_max = t.snd_nxt;
@@ -1131,6 +1153,7 @@ class Tcp {
     t.window_scaling = features_.window_scaling;  // what we would offer; the SYN's options decide
     t.timestamps = features_.timestamps;
     t.sack = features_.sack;
+    t.congestion = features_.congestion;
     take_syn_options(*c, h, now);
     t.snd_wnd = h.window;  // a SYN's window is never scaled
     t.max_snd_wnd = h.window;
@@ -1478,6 +1501,8 @@ class Tcp {
       // Congestion window (RFC 5681 §3.1): slow start by at most one MSS per ACK, then about one
       // MSS per round trip.
       t.cwnd += std::min<std::uint32_t>(newly, t.mss);
+    } else if (t.congestion == CongestionControl::kCubic) {
+      t.cwnd = t.cubic.on_ack(t.cwnd, newly, t.mss, now, t.srtt);
     } else {
       t.cwnd += std::max<std::uint32_t>(1, static_cast<std::uint32_t>(t.mss) * t.mss / t.cwnd);
     }
@@ -1500,7 +1525,7 @@ class Tcp {
   }
 
   /// The third duplicate ACK starts a fast retransmit and NewReno's recovery (RFC 5681 §3.2, RFC
-  /// 6582): the segment at SND.UNA goes again at once, ssthresh halves the flight, and each further
+  /// 6582): the segment at SND.UNA goes again at once, ssthresh falls (congestion_event), and each further
   /// duplicate (a segment that left the network) lets one more segment out. Not again for losses
   /// inside a recovery or a timeout's window (`recover`), which would halve twice for one event.
   void duplicate_ack(Connection& c) noexcept {
@@ -1515,8 +1540,7 @@ class Tcp {
     const bool lost = ++t.dupacks == kDupThresh ||
                       (t.sack && t.sacked.size() > 0 && seq::lt(t.snd_una, t.sacked[0].left) && hole_lost(t, 0));
     if (!lost || !seq::gt(t.snd_una, t.recover)) return;
-    const std::uint32_t flight = t.snd_max - t.snd_una;
-    t.ssthresh = std::max<std::uint32_t>(flight / 2, 2u * t.mss);
+    t.ssthresh = congestion_event(t);
     t.recover = t.snd_max;
     t.recovering = true;
     t.high_rxt = t.snd_una;
@@ -1525,6 +1549,13 @@ class Tcp {
     mark_resent(t);  // Karn: the timed segment may be the one resent
     ++counters_.fast_retransmits;
     wants_output(c);
+  }
+
+  /// A loss (three duplicates, the scoreboard, or a timeout): the new ssthresh. NewReno halves the
+  /// flight (RFC 5681 §3.1); CUBIC takes β = 0.7 of the window and notes where the loss was.
+  static std::uint32_t congestion_event(Tcb& t) noexcept {
+    if (t.congestion == CongestionControl::kCubic) return t.cubic.on_congestion(t.cwnd, t.mss);
+    return std::max<std::uint32_t>((t.snd_max - t.snd_una) / 2, 2u * t.mss);
   }
 
   void sample_rtt(Connection& c, Duration r) noexcept {
@@ -2117,8 +2148,7 @@ class Tcp {
     }
     ++counters_.retransmissions;
     // RFC 5681 §3.1: after a timeout, one segment at a time again; RFC 6298 §5.5: back off.
-    const std::uint32_t flight = t.snd_max - t.snd_una;
-    t.ssthresh = std::max<std::uint32_t>(flight / 2, 2u * t.mss);
+    t.ssthresh = congestion_event(t);
     t.cwnd = t.mss;
     t.recovering = false;
     t.recover = t.snd_max;  // duplicates of what was in flight start no fast retransmit (RFC 6582 §3.2)

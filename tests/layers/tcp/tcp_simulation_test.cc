@@ -456,7 +456,8 @@ TEST_CASE("simulated lossy link: every seed transfers both ways byte for byte an
               [](const Outcome& o) { return o.sack && o.timestamps && o.window_scaling && o.window_shift == 0; });
   }
   SUBCASE("none of them offered: NewReno without SACK") {
-    const TcpFeatures off{.window_scaling = false, .timestamps = false, .sack = false};
+    const TcpFeatures off{.window_scaling = false, .timestamps = false, .sack = false,
+                          .congestion = CongestionControl::kNewReno};
     run_seeds(1000, [&](std::uint32_t seed, std::size_t bytes) { return simulate(seed, bytes, impair, false, off); },
               [](const Outcome& o) { return !o.sack && !o.timestamps && !o.window_scaling && o.sack_retransmits == 0; });
   }

@@ -1150,6 +1150,7 @@ void sack_ack(TcpFixture& f, std::uint32_t ack, std::initializer_list<wire::Sack
 TEST_CASE("SACK recovery (RFC 6675): the holes the scoreboard shows lost are resent, then new data as the pipe allows") {
   TcpFixture f;
   const TcpSocket s = open_with_options(f, 100);
+  f.tcp().set_congestion_control(s, CongestionControl::kNewReno);  // ssthresh: half the flight
   constexpr std::uint32_t kSeg = 1448;
   f.write_all(s, testing::pattern(11 * kSeg));
   std::uint32_t start[12] = {};
@@ -1222,6 +1223,49 @@ TEST_CASE("SACK: three separate SACKed ranges above SND.UNA show it lost at the 
   CHECK(f.segment().tcp->sequence == first);
   CHECK(f.tcp().counters().retransmissions == 1);
   CHECK(f.tcp().info(s)->sacked_blocks == 0);
+}
+
+TEST_CASE("congestion control per connection: CUBIC by default cuts to 0.7 of the window at a loss, NewReno to half the flight") {
+  for (const CongestionControl cc : {CongestionControl::kCubic, CongestionControl::kNewReno}) {
+    CAPTURE(static_cast<int>(cc));
+    TcpFixture f;
+    const TcpSocket s = f.open_passive();  // the peer offers no option: 536-byte segments
+    CHECK(f.tcp().info(s)->congestion == CongestionControl::kCubic);
+    f.tcp().set_congestion_control(s, cc);
+    CHECK(f.tcp().info(s)->congestion == cc);
+    f.write_all(s, testing::pattern(10 * kTcpDefaultMss));
+    std::uint32_t first = 0;
+    for (int i = 0; i < 10; ++i) {
+      const std::uint32_t sequence = f.segment().tcp->sequence;
+      if (i == 0) first = sequence;
+    }
+    const std::uint32_t cwnd = f.tcp().info(s)->cwnd;  // RFC 6928's 10 segments (and the SYN's byte)
+    for (int i = 0; i < 3; ++i) f.send_raw(f.header(flag::kAck, f.peer_next, first));
+    CHECK(f.segment().tcp->sequence == first);  // the fast retransmit
+    const std::uint32_t flight = 10 * kTcpDefaultMss;
+    const std::uint32_t ssthresh = f.tcp().info(s)->ssthresh;
+    CHECK(ssthresh == (cc == CongestionControl::kCubic ? cwnd * 7 / 10 : flight / 2));
+    // All acknowledged: slow start from one segment back to ssthresh, then congestion avoidance,
+    // where NewReno adds MSS²/cwnd per ACK and CUBIC follows its curve (RFC 9438).
+    f.send(flag::kAck);
+    f.write_all(s, testing::pattern(12000));
+    bool avoided = false;
+    for (int round = 0; round < 20 && !avoided; ++round) {
+      while (f.channel.sent_count() > 0) (void)f.segment();
+      const std::uint32_t before = f.tcp().info(s)->cwnd;
+      f.send(flag::kAck);
+      const std::uint32_t after = f.tcp().info(s)->cwnd;
+      if (before < ssthresh) continue;
+      avoided = true;
+      const std::uint32_t reno_step = kTcpDefaultMss * kTcpDefaultMss / before;
+      if (cc == CongestionControl::kNewReno) {
+        CHECK(after - before == reno_step);
+      } else {
+        CHECK(after - before != reno_step);
+      }
+    }
+    CHECK(avoided);
+  }
 }
 
 }  // namespace
