@@ -10,7 +10,8 @@
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
 #      out/udp_path.md); TCP between two whole stacks over an in-process wire: bulk Gbit/s and a
-#      64-byte round trip (out/tcp.json, out/tcp.md); the checksum loop every layer uses, then the
+#      64-byte round trip (out/tcp.json, out/tcp.md), and TCP's loss recovery in simulated time
+#      (out/tcp_loss.md); the checksum loop every layer uses, then the
 #      UDP path as coroutines, boxed layers and callbacks: time, allocations, state, backpressure
 #      and instructions per datagram (out/full_path.json; table and chart in docs/full_path.md,
 #      docs/full_path.svg), and the compile-time sizes of the composed operations;
@@ -29,7 +30,7 @@ min_time=0.3
 for arg in "$@"; do
   case "$arg" in
     --quick) repetitions=1 min_time=0.05 ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +42,7 @@ bazel build --config=opt //benchmarks/async_cost:async_cost_benchmark //tools/ov
   //tools/drivers:rate_limited_sink //benchmarks/udp_path:udp_path_benchmark //tools/sizes \
   //tools/stack:pollstackd //tools/drivers:tap_driver //tools/drivers:loopback_driver \
   //benchmarks/full_path:full_path_benchmark //benchmarks/checksum:checksum_benchmark \
-  //benchmarks/tcp:tcp_benchmark
+  //benchmarks/tcp:tcp_benchmark //tools/tcp_loss
 bin="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 binary="$bin/benchmarks/async_cost/async_cost_benchmark"
 
@@ -109,6 +110,10 @@ echo "=== TCP through two whole stacks over an in-process wire: bulk Gbit/s and 
   --benchmark_report_aggregates_only=false \
   --benchmark_out=out/tcp.json --benchmark_out_format=json >/dev/null 2>&1
 python3 tools/tcp_table.py out/tcp.json --machine "$machine" | tee out/tcp.md
+
+echo
+echo "=== TCP loss recovery in simulated time: SACK + CUBIC against NewReno without SACK (1% loss, 20 ms)"
+"$bin/tools/tcp_loss/tcp_loss" --loss 1 --rtt 20 --mib 8 --seeds 3 | tee out/tcp_loss.md
 
 echo
 echo "=== the Internet checksum, every layer's hot loop: the layers' version beside the definition"
