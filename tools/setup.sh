@@ -19,6 +19,7 @@ packages=(
   iproute2           # ip: the interop tests' TAP device and addresses
   iputils-ping       # ping: Linux pinging the stack in the interop tests
   curl               # curl: Linux fetching the stack's HTTP page in the interop tests
+  iperf3             # iperf3 -c: Linux measuring the stack's iperf3 server in the interop tests
   util-linux         # unshare: the interop tests' private network namespace
   valgrind           # callgrind: instructions per datagram in tools/run.sh
   gcc-arm-none-eabi  # arm-none-eabi-g++ 12: the Cortex-M4 image (tools/firmware/build.sh)

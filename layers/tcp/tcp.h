@@ -1709,6 +1709,7 @@ class Tcp {
     s.acknowledgement = ack;
     s.flags = static_cast<std::uint8_t>(wire::tcp_flag::kRst | (with_ack ? wire::tcp_flag::kAck : 0));
     ++resets_queued_;
+    task_.wake();  // an application's abort() queues one outside the interface's poll: send it now
   }
 
   // ---- Reading and writing --------------------------------------------------------------------

@@ -112,6 +112,14 @@ SEEDS = {
         record(frame(0x0800, peer_udp(b"echo me", 7))) + record(frame(0x0800, peer_udp(b"closed", 9))),
         record(frame(0x0800, peer_udp(b"x" * 100, 5000)), step=30) * 3,
     ],
+    "json_fuzz": [
+        # iperf3 3.12's parameters and results, as its client sends them.
+        b'{"tcp":true,"omit":0,"time":10,"num":0,"blockcount":0,"parallel":2,"reverse":true,"len":131072,'
+        b'"pacing_timer":1000,"client_version":"3.12"}',
+        b'{"cpu_util_total":1.5,"cpu_util_user":0.5,"cpu_util_system":1,"sender_has_retransmits":1,'
+        b'"streams":[{"id":1,"bytes":1000,"retransmits":0,"jitter":0,"errors":0,"packets":0,"start_time":0,"end_time":1.25e0}]}',
+        b'{"s":"a\\\"b\\u00e9","n":-9223372036854775808,"x":[[],{},null,false]}',
+    ],
 }
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 # back byte for byte, with a half-close; 1 MiB goes to our discard service; a closed port answers
 # RST (ECONNREFUSED); 2 MiB go the
 # same way through a second stack whose TAP driver drops, duplicates, reorders and corrupts frames;
-# curl fetches the stack's HTTP page of counters; the stack connects to an echo server on Linux.
+# curl fetches the stack's HTTP page of counters; the stack connects to an echo server on Linux;
+# Debian's iperf3 client measures the stack's iperf3 server both ways (-c, -c -R).
 # pollstackd captures every frame it receives and sends (--pcap); at the end tshark reads that
 # capture back (well formed, every protocol there, one frame per frame the channel counted); on a
 # failure its last frames are printed and the file is kept.
@@ -23,7 +24,7 @@ set -euo pipefail
 bin="${1:?usage: interop_test.sh BIN_DIR [--verbose]}"
 verbose="${2:-}"
 name=interop
-needs=(ping python3 tshark curl)
+needs=(ping python3 tshark curl iperf3)
 # shellcheck source=tests/interop/netns_common.sh
 source "$(dirname "$0")/netns_common.sh"
 enter_private_netns "$@"
@@ -219,6 +220,24 @@ kill -INT "$capture_pid" 2>/dev/null || true
 wait "$capture_pid" 2>/dev/null || true
 check_capture "$work/capture.pcapng" "$stack_mac" "$verbose"
 
+# 6b. iperf3: Debian's unmodified client against the stack's iperf3 server, both directions, a
+# short run each (after the capture above: gigabytes have no place in it). The figures are shown,
+# not judged (this machine is shared); what is checked is that both ends agree on a completed test.
+for mode in forward reverse; do
+  flags=(); [[ "$mode" == reverse ]] && flags=(-R)
+  iperf3 -c "$stack_ip" -t 2 -J "${flags[@]}" >"$work/iperf3-$mode.json" 2>"$work/iperf3-$mode.err" ||
+    fail "iperf3 -c $stack_ip ${flags[*]}: $(cat "$work/iperf3-$mode.err"; head -c 2000 "$work/iperf3-$mode.json")"
+  summary=$(python3 - "$work/iperf3-$mode.json" <<'PY'
+import json, sys
+end = json.load(open(sys.argv[1]))["end"]
+sent, received = end["sum_sent"], end["sum_received"]
+assert received["bytes"] > 0 and sent["bytes"] >= received["bytes"], (sent["bytes"], received["bytes"])
+print(f'{received["bits_per_second"] / 1e9:.2f} Gbit/s, {received["bytes"]} bytes received of {sent["bytes"]} sent')
+PY
+  ) || fail "iperf3 ${flags[*]}: the two ends' results do not agree: $(tail -c 3000 "$work/iperf3-$mode.json")"
+  say "iperf3 -c $stack_ip ${flags[*]:-(forward)}: $summary"
+done
+
 # 7. A clean stop, with the counters.
 kill -INT "$stack_pid"
 wait "$stack_pid" || fail "pollstackd exited with status $?"
@@ -233,6 +252,8 @@ tcp_ended=$(grep -A6 '^tcp_echo:' "$work/stack.log" | grep -o 'sessions_ended=[0
   fail "pollstackd echoed $tcp_echoed TCP bytes in $tcp_ended sessions, expected 10485760 in 1"
 tcp_discarded=$(grep -A6 '^tcp_discard:' "$work/stack.log" | grep -o 'bytes_discarded=[0-9]*' | cut -d= -f2)
 [[ "$tcp_discarded" == 1048576 ]] || fail "pollstackd discarded $tcp_discarded TCP bytes, expected 1048576"
+iperf3_completed=$(grep -A9 '^iperf3:' "$work/stack.log" | grep -o 'tests_completed=[0-9]*' | cut -d= -f2)
+[[ "$iperf3_completed" == 2 ]] || fail "pollstackd's iperf3 server completed ${iperf3_completed:-no} tests, expected 2"
 say "pollstackd stopped cleanly: echoed $echoed datagrams and $tcp_echoed TCP bytes, discarded $discarded datagrams and $tcp_discarded TCP bytes"
 
 # 8. pollstackd's own capture (--pcap): what the stack saw and sent, read back by tshark.

@@ -44,13 +44,18 @@ struct LoopbackWorld {
   Stack::Task task = iface.task();
   Instant now{Duration{1'000'000}};
   std::uint64_t rounds = 0;
+  // The wake flags the wakers of run() point to: members, not run()'s locals, because an
+  // operation left waiting when one run() returns keeps its waker, and may be woken between runs
+  // or in the next one (a listener closed, a reset arriving).
+  bool app_woken = true;
+  bool task_woken = true;
 
   /// Runs `app` and the interface task until `app` completes; nullopt (and a failed check) if the
   /// world stalls.
   template <StateMachine M>
   std::optional<OutputOf<M>> run(M& app, std::uint64_t max_rounds = 10'000'000) {
-    bool app_woken = true;
-    bool task_woken = true;
+    app_woken = true;
+    task_woken = true;
     Instant app_deadline = kNever;
     Instant task_deadline = kNever;
     const auto flag = +[](void* p) noexcept { *static_cast<bool*>(p) = true; };

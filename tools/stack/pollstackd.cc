@@ -1,10 +1,11 @@
 // pollstackd: the stack as a program. Listens for a driver process (TAP, loopback, pcap...),
-// then serves echo (RFC 862) and discard (RFC 863) over UDP and TCP, and an HTTP page of its
-// counters (GET /), and answers ARP and ping, until it is told to stop (SIGINT/SIGTERM) or the
+// then serves echo (RFC 862) and discard (RFC 863) over UDP and TCP, an HTTP page of its
+// counters (GET /) and an iperf3 server (port 5201: `iperf3 -c ADDRESS [-R]` measures the
+// stack), and answers ARP and ping, until it is told to stop (SIGINT/SIGTERM) or the
 // driver goes away. Prints every counter on exit and on SIGUSR1. A port of 0 turns a service off.
 //
 //   pollstackd --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D] [--mac XX:XX:XX:XX:XX:XX]
-//              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT]
+//              [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT] [--iperf3-port PORT]
 //              [--tcp-client A.B.C.D:PORT [--tcp-client-bytes N]]
 //              [--attach-timeout SECONDS] [--self-test] [--pcap FILE]
 //              [--driver PROGRAM [--driver-arg ARG]...]
@@ -47,6 +48,7 @@
 #include "driver_channel/io_loop.h"
 #include "driver_channel/stack.h"
 #include "layers/services/http_server.h"
+#include "layers/services/iperf3_server.h"
 #include "layers/services/tcp_discard.h"
 #include "layers/services/tcp_echo.h"
 #include "layers/services/udp_discard.h"
@@ -68,6 +70,8 @@ using Tcp = net::Stack::TcpLayer;
 using TcpEcho = net::TcpEchoService<Tcp, net::kTcpConnections>;
 using TcpDiscard = net::TcpDiscardService<Tcp, net::kTcpConnections>;
 using Http = net::HttpServer<Tcp, 4>;
+// Up to 4 parallel streams (iperf3 -P 4): with the control connection, 5 of the 8 TCP slots.
+using Iperf3 = net::Iperf3Server<Tcp, 4>;
 
 // The HTTP page: every counter of the stack, as SIGUSR1 prints them.
 std::size_t counters_page(void* stack, std::span<char> out) {
@@ -81,6 +85,7 @@ volatile std::sig_atomic_t g_report = 0;
   std::fprintf(stderr,
                "%s: %s\nusage: %s --socket NAME --address A.B.C.D/PREFIX [--gateway A.B.C.D]\n"
                "       [--mac XX:XX:XX:XX:XX:XX] [--mtu BYTES] [--echo-port PORT] [--discard-port PORT] [--http-port PORT]\n"
+               "       [--iperf3-port PORT]\n"
                "       [--tcp-client A.B.C.D:PORT [--tcp-client-bytes N]]\n"
                "       [--attach-timeout SECONDS] [--self-test] [--pcap FILE] [--driver PROGRAM [--driver-arg ARG]...]\n",
                kProgram, problem.c_str(), kProgram);
@@ -124,6 +129,7 @@ struct Options {
   std::uint16_t echo_port = 7;
   std::uint16_t discard_port = 9;
   std::uint16_t http_port = 80;
+  std::uint16_t iperf3_port = net::iperf3::kDefaultPort;
   std::optional<net::IpEndpoint> tcp_client;  // --tcp-client: an echo server to check against
   std::uint64_t tcp_client_bytes = 1 << 20;
   int attach_timeout_s = 30;
@@ -168,6 +174,8 @@ Options parse(int argc, char** argv) {
       o.discard_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
     } else if (flag == "--http-port") {
       o.http_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
+    } else if (flag == "--iperf3-port") {
+      o.iperf3_port = static_cast<std::uint16_t>(whole_number(flag, value, 0, 65535));
     } else if (flag == "--tcp-client") {
       const std::string text = value;
       const std::size_t colon = text.find(':');
@@ -205,6 +213,9 @@ Options parse(int argc, char** argv) {
   if (o.echo_port != 0 && o.echo_port == o.discard_port) usage("--echo-port and --discard-port must differ");
   if (o.http_port != 0 && o.http_port == o.echo_port) usage("--http-port and --echo-port must differ");
   if (o.http_port != 0 && o.http_port == o.discard_port) usage("--http-port and --discard-port must differ");
+  if (o.iperf3_port != 0 && (o.iperf3_port == o.echo_port || o.iperf3_port == o.discard_port || o.iperf3_port == o.http_port)) {
+    usage("--iperf3-port must differ from the echo, discard and HTTP ports");
+  }
   if (o.self_test && o.echo_port == 0) usage("--self-test needs the echo service (--echo-port not 0)");
   // The self-test talks to our own address through a driver that reflects our frames (loopback):
   // our own source address is then expected, not a martian (Linux: accept_local).
@@ -478,7 +489,7 @@ int run(int argc, char** argv) {
   stack.tcp().set_isn_secret(secret[0], secret[1]);
   // Each TCP service: a listener on its port (0: the service is off) and the server over it.
   bool listen_failed = false;
-  auto serve_tcp = [&](auto& service, std::uint16_t port, const auto& shared) {
+  auto serve_tcp = [&](auto& service, std::uint16_t port, const auto&... shared) {
     if (port == 0) return;
     const Result<net::TcpListener, net::ListenError> listening = stack.tcp().listen(port);
     if (!listening.ok()) {
@@ -486,7 +497,7 @@ int run(int argc, char** argv) {
       listen_failed = true;
       return;
     }
-    service.emplace(stack.tcp(), listening.value(), shared);
+    service.emplace(stack.tcp(), listening.value(), shared...);
   };
   std::optional<TcpEcho> tcp_echo;
   std::optional<TcpDiscard> tcp_discard;
@@ -494,9 +505,12 @@ int run(int argc, char** argv) {
   serve_tcp(tcp_echo, options.echo_port, net::TcpEchoCounters{});
   serve_tcp(tcp_discard, options.discard_port, net::TcpDiscardCounters{});
   serve_tcp(http, options.http_port, net::HttpShared{&counters_page, &stack, {}});
+  static std::optional<Iperf3> iperf3;  // static: its buffers (~40 KiB) kept off the stack frame
+  serve_tcp(iperf3, options.iperf3_port);
   if (listen_failed) return 1;
-  std::printf("%s: driver attached; serving UDP and TCP echo on port %u, UDP and TCP discard on port %u, HTTP on port %u\n",
-              kProgram, options.echo_port, options.discard_port, options.http_port);
+  std::printf("%s: driver attached; serving UDP and TCP echo on port %u, UDP and TCP discard on port %u, HTTP on port %u, "
+              "iperf3 on port %u\n",
+              kProgram, options.echo_port, options.discard_port, options.http_port, options.iperf3_port);
   std::fflush(stdout);
 
   std::optional<SelfTest> self_test;
@@ -512,7 +526,8 @@ int run(int argc, char** argv) {
                  Maybe<SelfTest>(self_test ? &*self_test : nullptr), SignalWatch(stack),
                  Maybe<TcpEcho>(tcp_echo ? &*tcp_echo : nullptr), Maybe<Http>(http ? &*http : nullptr),
                  Maybe<TcpEchoCheck>(tcp_client ? &*tcp_client : nullptr),
-                 Maybe<TcpDiscard>(tcp_discard ? &*tcp_discard : nullptr)};
+                 Maybe<TcpDiscard>(tcp_discard ? &*tcp_discard : nullptr),
+                 Maybe<Iperf3>(iperf3 ? &*iperf3 : nullptr)};
   constexpr std::size_t kTcpClientTask = 7;  // its end reports, and the program goes on serving
   bool tcp_client_reported = false;
   driver_channel::serve(tasks, channel, stack_bell, lifeline, [&] {
@@ -533,6 +548,7 @@ int run(int argc, char** argv) {
   if (tasks.is_done(5)) why = "the TCP echo listener failed";
   if (tasks.is_done(6)) why = "the HTTP listener failed";
   if (tasks.is_done(8)) why = "the TCP discard listener failed";
+  if (tasks.is_done(9)) why = "the iperf3 listener failed";
   const bool self_test_passed = tasks.is_done(3) && tasks.output<3>().value();
   if (tasks.is_done(3)) why = self_test_passed ? "the self-test passed" : "the self-test FAILED";
   std::printf("%s: %s; counters:\n", kProgram, why);
@@ -559,6 +575,14 @@ int run(int argc, char** argv) {
                 "\n  bad_method=%" PRIu64 "\n  bad_request=%" PRIu64 "\n  failed=%" PRIu64 "\n  refused=%" PRIu64 "\n",
                 http->counters().accepted, h.answered, h.ok, h.not_found, h.bad_method, h.bad_request, h.failed,
                 http->counters().refused);
+  }
+  if (iperf3) {
+    const net::Iperf3Counters& i = iperf3->counters();
+    std::printf("iperf3:\n  tests_completed=%" PRIu64 "\n  tests_refused=%" PRIu64 "\n  tests_failed=%" PRIu64
+                "\n  tests_timed_out=%" PRIu64 "\n  clients_terminated=%" PRIu64 "\n  busy_denied=%" PRIu64
+                "\n  bad_cookies=%" PRIu64 "\n  bytes_received=%" PRIu64 "\n  bytes_sent=%" PRIu64 "\n",
+                i.tests_completed, i.tests_refused, i.tests_failed, i.tests_timed_out, i.clients_terminated,
+                i.busy_denied, i.bad_cookies, i.bytes_received, i.bytes_sent);
   }
   close(lifeline);  // the driver sees its lifeline close and exits
   if (driver_pid > 0) waitpid(driver_pid, nullptr, 0);
