@@ -11,7 +11,8 @@
 #   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
 #      out/udp_path.md); TCP between two whole stacks over an in-process wire: bulk Gbit/s and a
 #      64-byte round trip (out/tcp.json, out/tcp.md), and TCP's loss recovery in simulated time
-#      (out/tcp_loss.md); the checksum loop every layer uses, then the
+#      (out/tcp_loss.md); iperf3 against the stack over TAP both ways (out/iperf3_tap.txt; skipped,
+#      saying so, without root); the checksum loop every layer uses, then the
 #      UDP path as coroutines, boxed layers and callbacks: time, allocations, state, backpressure
 #      and instructions per datagram (out/full_path.json; table and chart in docs/full_path.md,
 #      docs/full_path.svg), and the compile-time sizes of the composed operations;
@@ -110,6 +111,13 @@ echo "=== TCP through two whole stacks over an in-process wire: bulk Gbit/s and 
   --benchmark_report_aggregates_only=false \
   --benchmark_out=out/tcp.json --benchmark_out_format=json >/dev/null 2>&1
 python3 tools/tcp_table.py out/tcp.json --machine "$machine" | tee out/tcp.md
+
+echo
+echo "=== iperf3 against the stack over TAP: Debian's iperf3 client, both directions, single stream (tools/iperf3_tap.sh)"
+iperf3_status=0
+tools/iperf3_tap.sh "$bin" "$([[ $repetitions == 1 ]] && echo 2 || echo 5)" "$([[ $repetitions == 1 ]] && echo 1 || echo 3)" |
+  tee out/iperf3_tap.txt || iperf3_status=$?
+[[ $iperf3_status -eq 0 || $iperf3_status -eq 77 ]] || { echo "run.sh: the iperf3 run failed" >&2; exit 1; }
 
 echo
 echo "=== TCP loss recovery in simulated time: SACK + CUBIC against NewReno without SACK (1% loss, 20 ms)"
