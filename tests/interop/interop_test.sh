@@ -263,7 +263,9 @@ capture_drops=$(counter pcap dropped)
 channel_frames=$(($(counter channel rx_received) + $(counter channel tx_submitted)))
 ((captured + capture_drops == channel_frames)) ||
   fail "pollstackd captured $captured frames and dropped $capture_drops, but its channel moved $channel_frames"
-read_back=$(tshark -r "$work/stack.pcap" 2>/dev/null | wc -l)
+# One line per frame: the frame numbers alone (a summary line may hold a newline from a payload
+# tshark decodes as text, e.g. iperf3's random data).
+read_back=$(tshark -r "$work/stack.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
 ((read_back == captured)) || fail "tshark read $read_back frames of the $captured pollstackd wrote to its capture"
 for protocol in arp icmp udp tcp http; do
   n=$(tshark -r "$work/stack.pcap" -Y "$protocol" 2>/dev/null | wc -l)
