@@ -6,7 +6,7 @@
 #     outside; inside, it returns at once.
 #   say, skip; `work`, a temporary directory, and `pids`, processes to kill, both cleaned up on exit.
 #   check_capture PCAP MAC [--verbose], below.
-say() { echo "$name: $*"; }
+say() { echo "$name: [$SECONDS s] $*"; }
 skip() { echo "$name: SKIPPED: $*"; exit 77; }
 
 enter_private_netns() {

@@ -10,6 +10,9 @@
 //              [--attach-timeout SECONDS] [--self-test] [--pcap FILE]
 //              [--driver PROGRAM [--driver-arg ARG]...]
 //
+// TCP buffers: 256 KiB to send and 1 MiB to receive per connection (tools/stack/host_stack.h:
+// a host's sizes; the product default is 16 KiB).
+//
 // NAME is where drivers attach (a path, or @name for an abstract socket). Start the driver with
 // the same --socket, or let pollstackd start it: --driver PROGRAM runs
 // `PROGRAM --socket NAME ARG...` once it listens (e.g. --driver tap_driver --driver-arg --tap
@@ -65,8 +68,8 @@ namespace pollstack::tools {
 namespace {
 
 constexpr const char* kProgram = "pollstackd";
-using Udp = net::Stack::UdpLayer;
-using Tcp = net::Stack::TcpLayer;
+using Udp = HostStack::UdpLayer;
+using Tcp = HostStack::TcpLayer;
 using TcpEcho = net::TcpEchoService<Tcp, net::kTcpConnections>;
 using TcpDiscard = net::TcpDiscardService<Tcp, net::kTcpConnections>;
 using Http = net::HttpServer<Tcp, 4>;
@@ -75,7 +78,7 @@ using Iperf3 = net::Iperf3Server<Tcp, 4>;
 
 // The HTTP page: every counter of the stack, as SIGUSR1 prints them.
 std::size_t counters_page(void* stack, std::span<char> out) {
-  return format_stack_counters(out, *static_cast<net::Stack*>(stack));
+  return format_stack_counters(out, *static_cast<HostStack*>(stack));
 }
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -233,7 +236,7 @@ class SelfTest {
   static constexpr std::uint16_t kClosedPort = 4444;
   static constexpr std::uint16_t kPingId = 0x5e1f;
 
-  SelfTest(net::Stack& stack, std::uint16_t echo_port)
+  SelfTest(HostStack& stack, std::uint16_t echo_port)
       : stack_(&stack), echo_port_(echo_port), socket_(stack.udp().bind(0).value()) {
     for (std::size_t i = 0; i < out_.size(); ++i) out_[i] = static_cast<std::byte>(i * 7 + 3);
   }
@@ -341,12 +344,12 @@ class SelfTest {
     return got.value().value().length == size && std::memcmp(in_.data(), out_.data(), size) == 0;
   }
 
-  net::Stack* stack_;
+  HostStack* stack_;
   std::uint16_t echo_port_;
   net::UdpSocketId socket_;
   StateCell<SelfTest, &kTransitions> state_{State::Ping};
-  std::optional<net::Stack::IcmpLayer::EchoRequest> ping_;
-  std::optional<net::Stack::IcmpLayer::ReceiveEchoReply> pong_;
+  std::optional<HostStack::IcmpLayer::EchoRequest> ping_;
+  std::optional<HostStack::IcmpLayer::ReceiveEchoReply> pong_;
   bool ping_done_ = false;
   std::optional<TcpEchoCheck> tcp_;
   std::array<std::size_t, 4> sizes_{1, 64, 512, net::kUdpMaxPayload};
@@ -379,7 +382,7 @@ class Maybe {
 class SignalWatch {
  public:
   using Output = bool;
-  explicit SignalWatch(net::Stack& stack) noexcept : stack_(&stack) {}
+  explicit SignalWatch(HostStack& stack) noexcept : stack_(&stack) {}
   Poll<bool> poll(Context& cx) {
     state_.expect_pollable();
     if (g_stop) {
@@ -397,7 +400,7 @@ class SignalWatch {
  private:
   enum class State : std::uint8_t { Watching, Done };
   static constexpr auto kTransitions = transitions(State::Watching, {{State::Watching, State::Done, "SIGINT or SIGTERM"}});
-  net::Stack* stack_;
+  HostStack* stack_;
   StateCell<SignalWatch, &kTransitions> state_{State::Watching};
 };
 
@@ -464,7 +467,7 @@ int run(int argc, char** argv) {
         },
         capture.get());
   }
-  static net::Stack stack(channel, options.interface);  // static: kept off the stack frame
+  static HostStack stack(channel, options.interface);  // static: kept off the stack frame
   std::optional<net::UdpEchoService<Udp>> echo;
   std::optional<net::UdpDiscardService<Udp>> discard;
   for (auto [port, name] : {std::pair{options.echo_port, "echo"}, std::pair{options.discard_port, "discard"}}) {

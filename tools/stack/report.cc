@@ -17,7 +17,7 @@ void reasons(TextBuffer& out, const char* what, const Counters& counters) {
 
 void value(TextBuffer& out, const char* name, std::uint64_t v) { out.printf("  %s=%" PRIu64 "\n", name, v); }
 
-void format_counters(TextBuffer& out, net::Stack& stack);
+void format_counters(TextBuffer& out, HostStack& stack);
 
 }  // namespace
 
@@ -38,13 +38,13 @@ void TextBuffer::printf(const char* format, ...) noexcept {
   used_ += std::min(static_cast<std::size_t>(n), room - 1);
 }
 
-std::size_t format_stack_counters(std::span<char> out, net::Stack& stack) {
+std::size_t format_stack_counters(std::span<char> out, HostStack& stack) {
   TextBuffer text(out);
   format_counters(text, stack);
   return text.size();
 }
 
-void print_stack_counters(std::FILE* out, net::Stack& stack) {
+void print_stack_counters(std::FILE* out, HostStack& stack) {
   static char buffer[32 * 1024];
   const std::size_t n = format_stack_counters(buffer, stack);
   std::fwrite(buffer, 1, n, out);
@@ -53,7 +53,7 @@ void print_stack_counters(std::FILE* out, net::Stack& stack) {
 
 namespace {
 
-void format_counters(TextBuffer& out, net::Stack& stack) {
+void format_counters(TextBuffer& out, HostStack& stack) {
   const auto& ch = stack.ethernet().channel().counters();
   out.printf("channel:\n");
   value(out, "tx_submitted", ch.tx_submitted);

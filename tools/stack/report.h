@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <span>
 
-#include "driver_channel/stack.h"
+#include "tools/stack/host_stack.h"
 
 namespace pollstack::tools {
 
@@ -24,8 +24,8 @@ class TextBuffer {
   bool truncated_ = false;
 };
 
-void print_stack_counters(std::FILE* out, net::Stack& stack);
+void print_stack_counters(std::FILE* out, HostStack& stack);
 /// The same text into `out` (cut off if it does not fit); returns its length.
-std::size_t format_stack_counters(std::span<char> out, net::Stack& stack);
+std::size_t format_stack_counters(std::span<char> out, HostStack& stack);
 
 }  // namespace pollstack::tools

@@ -13,7 +13,7 @@
 #include <optional>
 #include <span>
 
-#include "driver_channel/stack.h"
+#include "tools/stack/host_stack.h"
 #include "statemachines/poll.h"
 #include "statemachines/state_cell.h"
 
@@ -22,7 +22,7 @@ namespace pollstack::tools {
 class TcpEchoCheck {
  public:
   using Output = bool;
-  using Tcp = net::Stack::TcpLayer;
+  using Tcp = HostStack::TcpLayer;
   static constexpr Duration kRetryInterval = std::chrono::milliseconds(500);
 
   TcpEchoCheck(Tcp& tcp, const net::IpEndpoint& to, std::size_t bytes, Duration attempts_for) noexcept
