@@ -23,6 +23,7 @@
 #include <span>
 #include <string_view>
 
+#include "layers/common/bytes.h"
 #include "layers/services/iperf3_protocol.h"
 #include "layers/services/json.h"
 #include "layers/tcp/tcp.h"
@@ -185,9 +186,10 @@ class Iperf3Server {
     const std::byte b = iperf3::byte_of(m);
     return send(std::span(&b, 1));
   }
-  bool send_length(std::size_t n) noexcept {
-    const std::array<std::byte, 4> be{static_cast<std::byte>(n >> 24), static_cast<std::byte>(n >> 16),
-                                      static_cast<std::byte>(n >> 8), static_cast<std::byte>(n)};
+  /// A 4-byte big-endian number: a JSON message's length, an error number.
+  bool send_u32(std::uint32_t n) noexcept {
+    std::array<std::byte, 4> be{};
+    wire::write_u32(be, 0, n);
     return send(be);
   }
 
@@ -229,8 +231,7 @@ class Iperf3Server {
     if (json_length_ == 0) {
       const Fill got = fill(cx, control_, control_read_, std::span(in_).first(4), in_got_);
       if (got != Fill::kDone) return got;
-      const std::size_t n = (std::to_integer<std::size_t>(in_[0]) << 24) | (std::to_integer<std::size_t>(in_[1]) << 16) |
-                            (std::to_integer<std::size_t>(in_[2]) << 8) | std::to_integer<std::size_t>(in_[3]);
+      const std::size_t n = wire::read_u32(in_, 0);
       if (n == 0 || n > kMaxJsonBytes) return Fill::kClosed;
       json_length_ = n;
       in_got_ = 0;
@@ -269,8 +270,8 @@ class Iperf3Server {
           if (why == iperf3::ParamsError::kMalformed) return fail();
           ++counters_.tests_refused;
           send(iperf3::Message::kServerError);
-          send_length(static_cast<std::size_t>(iperf3::error_number(why)));
-          send_length(0);  // errno: none
+          send_u32(static_cast<std::uint32_t>(iperf3::error_number(why)));
+          send_u32(0);  // errno: none
           return enter(State::Refusing, cx.now() + kStepTimeout);
         }
         params_ = *params;
@@ -293,7 +294,7 @@ class Iperf3Server {
         std::array<char, kMaxJsonBytes> text{};
         const std::size_t n =
             iperf3::format_results(text, std::span(results).first(opened_), elapsed_us_, congestion_name_);
-        if (n == 0 || !send_length(n) || !send(std::as_bytes(std::span(text).first(n))) ||
+        if (n == 0 || !send_u32(static_cast<std::uint32_t>(n)) || !send(std::as_bytes(std::span(text).first(n))) ||
             !send(iperf3::Message::kDisplayResults)) {
           return fail();
         }
@@ -419,11 +420,17 @@ class Iperf3Server {
     elapsed_us_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - started_).count());
     const std::optional<typename TcpLayer::Info> info = opened_ > 0 ? tcp_->info(streams_[0].socket) : std::nullopt;
     congestion_name_ = info && info->congestion == CongestionControl::kNewReno ? "reno" : "cubic";
+    release_streams(/*graceful=*/true);
+  }
+
+  /// Lets go of every data connection still held: closed (what was written still goes out), or
+  /// reset. Their byte counts stay, for the results.
+  void release_streams(bool graceful) noexcept {
     for (std::size_t i = 0; i < opened_; ++i) {
       Stream& s = streams_[i];
       s.read.reset();
       s.write.reset();
-      if (s.socket_open) tcp_->close(s.socket);
+      if (s.socket_open) graceful ? tcp_->close(s.socket) : tcp_->abort(s.socket);
       s.socket_open = false;
       s.live = false;
     }
@@ -457,14 +464,7 @@ class Iperf3Server {
     out_sent_ = out_used_ = 0;
     in_got_ = 0;
     json_length_ = 0;
-    for (std::size_t i = 0; i < opened_; ++i) {
-      Stream& s = streams_[i];
-      s.read.reset();
-      s.write.reset();
-      if (s.socket_open) graceful ? tcp_->close(s.socket) : tcp_->abort(s.socket);
-      s.socket_open = false;
-      s.live = false;
-    }
+    release_streams(graceful);
     opened_ = 0;
     if (candidate_) tcp_->abort(*candidate_);
     candidate_.reset();
