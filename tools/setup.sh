@@ -13,6 +13,7 @@ packages=(
   binutils           # nm, for the no-heap checks
   doctest-dev        # @doctest
   libbenchmark-dev   # @benchmark
+  liblwip-dev        # @lwip: lwIP 2.1.3, the side-by-side UDP benchmark (benchmarks/udp_path)
   python3            # tools/*.py (benchmark tables)
   tshark             # reads the pcap driver's captures in tests
   graphviz           # dot: renders docs/diagrams/ from the declared transitions (tools/diagrams/)

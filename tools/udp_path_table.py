@@ -4,8 +4,8 @@
 Usage: udp_path_table.py RESULTS.json [--machine TEXT]
 
 Per path (transmit, receive, and their sum) and payload size: ns per datagram for the synchronous
-functions and for the state machines, measured in the same run, their ratio, and allocations per
-datagram. Medians of the repetitions.
+functions, for the state machines and for lwIP 2.1.3 doing the same work, measured in the same run,
+the state machine's ratio to each, and allocations per datagram. Medians of the repetitions.
 """
 import argparse
 import os
@@ -30,32 +30,31 @@ def main():
     context, runs, _ = load_runs(args.results)
 
     rows = [
-        "| path | payload bytes | sync ns | state machine ns | × sync | allocations per datagram (sync / state machine) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| path | payload bytes | sync ns | state machine ns | × sync | lwIP ns | × lwIP "
+        "| allocations per datagram (sync / state machine / lwIP) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in SIZES:
-        totals = [0.0, 0.0]
-        allocs_seen = []
+        totals = [0.0, 0.0, 0.0]
         for prefix, label in PATHS:
-            sync = runs.get(f"BM_{prefix}_Sync/{size}")
-            sm = runs.get(f"BM_{prefix}_StateMachine/{size}")
-            if sync is None or sm is None:
+            found = [runs.get(f"BM_{prefix}_{variant}/{size}") for variant in ("Sync", "StateMachine", "Lwip")]
+            if None in found:
                 sys.exit(f"udp_path_table: missing {prefix} results for {size} bytes in {args.results}")
-            s, m = ns_per_packet(sync), ns_per_packet(sm)
-            totals[0] += s
-            totals[1] += m
-            allocs = f"{sync['allocs_per_packet']:.0f} / {sm['allocs_per_packet']:.0f}"
-            allocs_seen.append(allocs)
-            rows.append(f"| {label} | {size} | {s:.1f} | {m:.1f} | {m / s:.2f} | {allocs} |")
+            s, m, w = (ns_per_packet(b) for b in found)
+            for i, ns in enumerate((s, m, w)):
+                totals[i] += ns
+            allocs = " / ".join(f"{b['allocs_per_packet']:.0f}" for b in found)
+            rows.append(f"| {label} | {size} | {s:.1f} | {m:.1f} | {m / s:.2f} | {w:.1f} | {m / w:.2f} | {allocs} |")
+        s, m, w = totals
         rows.append(
-            f"| **transmit + receive** | {size} | {totals[0]:.1f} | {totals[1]:.1f} | {totals[1] / totals[0]:.2f} | |"
+            f"| **transmit + receive** | {size} | {s:.1f} | **{m:.1f}** | {m / s:.2f} | {w:.1f} | **{m / w:.2f}** | |"
         )
     print("\n".join(rows))
     reps = next((b.get("repetitions") for b in runs.values() if b.get("repetitions")), 1)
     machine = args.machine or f"{context.get('host_name', '?')}, {context.get('num_cpus', '?')} CPUs"
     print(
         f"\nMedian of {reps} repetition(s), CPU time per datagram, driver's share of work included "
-        f"(the same for both). Machine: {machine}. Run: {context.get('date', '?')}."
+        f"(the same for the three; lwIP's driver copies each frame out of or into a pbuf). lwIP 2.1.3 is Debian's liblwip (raw API; its build takes pbufs from malloc and locks a pthread mutex per protection). Machine: {machine}. Run: {context.get('date', '?')}."
     )
 
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "benchmarks/udp_path/lwip_path.h"
 #include "driver_channel/attach.h"
 #include "statemachines/contract.h"
 
@@ -196,5 +197,56 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   }
   return read;
 }
+
+static_assert(kBatch <= LWIP_PATH_BATCH, "an lwIP batch holds a benchmark batch");
+
+namespace {
+template <std::size_t N>
+void copy_bytes(const std::array<std::uint8_t, N>& from, std::uint8_t (&to)[N]) {
+  std::memcpy(to, from.data(), N);
+}
+const std::uint8_t* as_bytes(std::span<const std::byte> s) { return reinterpret_cast<const std::uint8_t*>(s.data()); }
+}  // namespace
+
+LwipWorld::LwipWorld(const UdpWorld& ours) {
+  LwipPathConfig config{};
+  copy_bytes(kOurMac.octets, config.our_mac);
+  copy_bytes(kOurIp.octets, config.our_ip);
+  copy_bytes(kPeerMac.octets, config.peer_mac);
+  copy_bytes(kPeerIp.octets, config.peer_ip);
+  config.our_port = kOurPort;
+  config.peer_port = kPeerPort;
+  config.payload = as_bytes(ours.payload());
+  config.payload_bytes = ours.payload().size();
+  config.peer_frame = as_bytes(ours.peer_frame());
+  config.peer_frame_bytes = ours.peer_frame().size();
+  const int opened = lwip_path_open(&config);
+  expect(opened == 0, "LwipWorld: lwIP did not come up (see lwip_path_open)");
+}
+
+LwipWorld::~LwipWorld() { lwip_path_close(); }
+
+std::uint32_t LwipWorld::drain_tx(std::vector<std::byte>* keep_last) {
+  if (keep_last == nullptr) return lwip_path_drain_tx(nullptr, 0, nullptr);
+  keep_last->resize(wire::kEthernetHeaderBytes + 1500);
+  std::size_t kept = 0;
+  const std::uint32_t n = lwip_path_drain_tx(reinterpret_cast<std::uint8_t*>(keep_last->data()), keep_last->size(), &kept);
+  keep_last->resize(n == 0 ? 0 : kept);
+  return n;
+}
+
+void LwipWorld::inject_rx(std::uint32_t count) {
+  const unsigned queued = lwip_path_inject_rx(count);
+  expect(queued == count, "LwipWorld::inject_rx: a pbuf allocation failed");
+}
+
+std::span<const std::byte> LwipWorld::received() const {
+  std::size_t bytes = 0;
+  const std::uint8_t* data = lwip_path_received(&bytes);
+  return {reinterpret_cast<const std::byte*>(data), bytes};
+}
+
+std::uint32_t lwip_send(LwipWorld&) { return lwip_path_send(); }
+std::uint32_t lwip_receive(LwipWorld&) { return lwip_path_receive(); }
 
 }  // namespace pollstack::bench

@@ -82,6 +82,8 @@ class UdpWorld {
   std::span<const std::byte> payload() const { return payload_; }
   std::span<std::byte> mutable_payload() { return payload_; }
   std::span<std::byte> receive_buffer() { return receive_buffer_; }
+  /// The frame inject_rx() delivers: the peer's datagram to our socket.
+  std::span<const std::byte> peer_frame() const { return peer_frame_; }
   Instant now() const { return Instant{Duration{1000}}; }
   /// Where the benchmark tasks' wake_at() requests go: the benchmarks keep no timers (nothing on
   /// these paths waits on time once the neighbour is known).
@@ -114,11 +116,30 @@ class UdpWorld {
   std::uint64_t read_wakes_ = 0;
 };
 
-// ---- the two variants of each path. Each returns the number of datagrams it completed. ----
+/// lwIP 2.1.3 doing the same work (benchmarks/udp_path/lwip_path.h): the same addresses, the same
+/// payload to send, the same peer frame to receive as `ours`, which must outlive it. lwIP keeps
+/// global state: one LwipWorld at a time.
+class LwipWorld {
+ public:
+  explicit LwipWorld(const UdpWorld& ours);
+  ~LwipWorld();
+  LwipWorld(const LwipWorld&) = delete;
+  LwipWorld& operator=(const LwipWorld&) = delete;
+
+  /// The driver's share: takes every frame sent (copying the last into `keep_last` if given).
+  std::uint32_t drain_tx(std::vector<std::byte>* keep_last = nullptr);
+  /// The driver's share: `count` copies of the peer's datagram, each into a pbuf.
+  void inject_rx(std::uint32_t count);
+  /// The last datagram the application's callback received.
+  std::span<const std::byte> received() const;
+};
+
+// ---- the variants of each path. Each returns the number of datagrams it completed. ----
 
 /// Sends one datagram from the socket to the peer.
 std::uint32_t state_machine_send(UdpWorld& world);
 std::uint32_t sync_send(UdpWorld& world);
+std::uint32_t lwip_send(LwipWorld& world);
 
 /// An application reading a batch: its first read waits on the empty socket (the frames the driver
 /// delivered are still in the channel); the stack's receive path takes them into the socket, which
@@ -126,5 +147,8 @@ std::uint32_t sync_send(UdpWorld& world);
 /// the world's receive buffer. The synchronous variant cannot wait: it runs the receive path first.
 std::uint32_t state_machine_receive(UdpWorld& world);
 std::uint32_t sync_receive(UdpWorld& world);
+/// lwIP's receive path has no waiting read: its driver hands each frame to netif->input, and the
+/// application's callback copies the datagram out.
+std::uint32_t lwip_receive(LwipWorld& world);
 
 }  // namespace pollstack::bench
