@@ -46,6 +46,31 @@ TEST_CASE("emit writes the same checksum as the reference") {
   CHECK(std::equal(out.begin(), out.end(), reference.begin()));
 }
 
+// emit_ipv4 sums the fields' values rather than the written bytes: every field must be in it.
+TEST_CASE("emitted headers verify, whatever the field values") {
+  std::uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u; };
+  for (int i = 0; i < 1000; ++i) {
+    std::array<std::byte, 20> out{};
+    Ipv4Repr repr;
+    repr.source = Ipv4Address::from_u32(next());
+    repr.destination = Ipv4Address::from_u32(next());
+    repr.protocol = static_cast<std::uint8_t>(next() >> 8);
+    repr.ttl = static_cast<std::uint8_t>(next() >> 8);
+    repr.identification = static_cast<std::uint16_t>(next() >> 8);
+    repr.payload_length = static_cast<std::uint16_t>((next() >> 8) % (0xffff - 20));
+    emit_ipv4(repr, out);
+    CAPTURE(i);
+    REQUIRE(checksum_valid(checksum_accumulate(out)));
+    CHECK(read_u16(out, 4) == repr.identification);
+    CHECK(read_u16(out, 2) == repr.payload_length + 20);
+    CHECK(static_cast<std::uint8_t>(out[8]) == repr.ttl);
+    CHECK(static_cast<std::uint8_t>(out[9]) == repr.protocol);
+    CHECK(read_u32(out, 12) == repr.source.to_u32());
+    CHECK(read_u32(out, 16) == repr.destination.to_u32());
+  }
+}
+
 TEST_CASE("Ethernet padding after a short packet is not payload") {
   std::vector<std::byte> packet = reference_packet();
   packet.resize(packet.size() + 10, std::byte{0});
