@@ -20,13 +20,6 @@ void BufferLedger::push_free(std::uint32_t buffer) noexcept {
   free_list_[free_count_++] = static_cast<std::uint16_t>(buffer);
 }
 
-std::optional<std::uint32_t> BufferLedger::take_free() noexcept {
-  if (free_count_ == 0) return std::nullopt;
-  const std::uint32_t buffer = free_list_[--free_count_];
-  state_[buffer].set(BufferState::kStackHeld);
-  return buffer;
-}
-
 void BufferLedger::release(std::uint32_t buffer) noexcept {
   expect(buffer < kBufferCount && state_[buffer].get() == BufferState::kStackHeld,
          "BufferLedger::release(): buffer not held by the stack");

@@ -178,7 +178,7 @@ class Interface {
     if (!link) return RxVerdict::kDone;
     // The EtherType table: ARP and IPv4.
     const std::optional<RxVerdict> verdict = dispatch<ByEthertype>(
-        link->header.ethertype, [&](auto& protocol) { return receive(protocol, *link, frame, now); }, arp_,
+        link->ethertype, [&](auto& protocol) { return receive(protocol, *link, frame, now); }, arp_,
         ipv4_);
     if (verdict) return *verdict;
     ethernet_.count_unknown_ethertype();
@@ -349,7 +349,7 @@ class Interface {
     const std::span<const std::byte> payload = link.payload;
     std::optional<typename Ipv4Layer::Received> packet = ip.accept(payload);
     if (!packet) return RxVerdict::kDone;
-    packet->link_group = link.header.destination.is_group();
+    packet->link_group = link.to_group;
     // The IP protocol table: the transports.
     const std::optional<RxVerdict> verdict = transports_.dispatch(
         packet->header.protocol, [&](auto& transport) { return transport.on_packet(*packet, frame, now); });

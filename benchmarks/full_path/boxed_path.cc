@@ -198,7 +198,7 @@ struct EthernetInput final : Input {
     Poll<bool> poll(Context& cx) override {
       if (!upper) {
         const std::optional<net::Stack::EthernetLayer::Received> link = in->w->stack().ethernet().accept((*frame)->bytes());
-        if (!link || link->header.ethertype != wire::ethertype::kIpv4) return false;
+        if (!link || link->ethertype != wire::ethertype::kIpv4) return false;
         upper = in->ipv4->input(link->payload, *frame);
       }
       return upper->poll(cx);

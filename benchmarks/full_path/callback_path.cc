@@ -131,7 +131,7 @@ struct EthernetInput {
   Callback<bool> done;
   void input(std::optional<driver_channel::RxBuffer>& frame) {
     const std::optional<net::Stack::EthernetLayer::Received> link = w->stack().ethernet().accept(frame->bytes());
-    if (!link || link->header.ethertype != wire::ethertype::kIpv4) return done(false);
+    if (!link || link->ethertype != wire::ethertype::kIpv4) return done(false);
     ipv4->input(link->payload, frame);
   }
 };

@@ -129,7 +129,7 @@ struct Coroutines {
   }
   static Task<bool> ethernet_input(UdpWorld& w, std::optional<driver_channel::RxBuffer>& frame) {
     const std::optional<net::Stack::EthernetLayer::Received> link = w.stack().ethernet().accept(frame->bytes());
-    if (!link || link->header.ethertype != wire::ethertype::kIpv4) co_return false;
+    if (!link || link->ethertype != wire::ethertype::kIpv4) co_return false;
     const std::optional<bool> queued = co_await ipv4_input(w, link->payload, frame);
     co_return queued.value_or(false);
   }

@@ -197,10 +197,6 @@ class Ipv4 {
 
   /// A received packet addressed to us.
   struct Received {
-    // A constructor, not an aggregate: accept() builds one in its optional (std::in_place), which
-    // for an aggregate needs C++20's parenthesized aggregate init, missing from clang 14.
-    constexpr Received(const wire::Ipv4Repr& h, std::span<const std::byte> p, bool b) noexcept
-        : header(h), payload(p), broadcast(b) {}
     wire::Ipv4Repr header;
     std::span<const std::byte> payload;
     bool broadcast = false;   // sent to a broadcast address: never answered with an ICMP error
@@ -211,25 +207,29 @@ class Ipv4 {
   /// Parses and filters one received packet; a refused packet is counted by reason. Which
   /// transport gets it is the interface's table (common/protocol.h), not this layer's business.
   std::optional<Received> accept(std::span<const std::byte> packet) noexcept {
-    const wire::Parsed<wire::Ipv4Repr, wire::Ipv4Error> parsed = wire::parse_ipv4(packet);
-    if (!parsed.ok()) {
-      counters_.malformed.count(parsed.error());
-      return std::nullopt;
+    // Parsed straight into the returned optional's storage (one object, returned by every path,
+    // so the compiler builds it in the caller's): a header built apart and copied in was a 40-byte
+    // `rep movs` per packet, and later a store-forwarding stall (perf annotate, benchmarks/udp_path).
+    std::optional<Received> out(std::in_place);
+    Received& r = *out;
+    if (const std::optional<wire::Ipv4Error> bad = wire::parse_ipv4_into(packet, r.header, r.payload)) {
+      counters_.malformed.count(*bad);
+      out.reset();
+      return out;
     }
-    const wire::Ipv4Repr& h = parsed.repr();
-    const bool broadcast = config_->is_broadcast(h.destination);
-    if (h.destination != config_->address && !broadcast) {
+    r.broadcast = config_->is_broadcast(r.header.destination);
+    if (r.header.destination != config_->address && !r.broadcast) {
       counters_.dropped.count(Ipv4Drop::kNotForUs);
-      return std::nullopt;
+      out.reset();
+      return out;
     }
-    if (is_martian_source(h.source)) {
+    if (is_martian_source(r.header.source)) {
       counters_.dropped.count(Ipv4Drop::kMartianSource);
-      return std::nullopt;
+      out.reset();
+      return out;
     }
     ++counters_.packets_received;
-    // Built in the optional's own storage: a Received built apart and then copied in was a 40-byte
-    // `rep movs` on every packet (perf annotate, benchmarks/udp_path).
-    return std::optional<Received>(std::in_place, h, parsed.payload(), broadcast);
+    return out;
   }
 
   /// The interface's table has no transport for an accepted packet's protocol.

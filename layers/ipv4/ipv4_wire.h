@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "layers/common/bytes.h"
@@ -63,7 +64,8 @@ namespace internal {
 // parse_ipv4 and parse_ipv4_quote share every check but one: whether the whole packet is there.
 enum class Ipv4Extent : std::uint8_t { kWholePacket, kQuote };
 
-constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet, Ipv4Extent extent) {
+constexpr std::optional<Ipv4Error> parse_ipv4_into(std::span<const std::byte> packet, Ipv4Extent extent, Ipv4Repr& repr,
+                                                   std::span<const std::byte>& payload) {
   if (packet.size() < kIpv4HeaderBytes) return Ipv4Error::kTruncated;
   const auto version_ihl = static_cast<std::uint8_t>(packet[0]);
   if ((version_ihl >> 4) != 4) return Ipv4Error::kBadVersion;
@@ -77,7 +79,6 @@ constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> pack
   const std::uint16_t flags_fragment = read_u16(packet, 6);
   if ((flags_fragment & 0x2000) != 0 || (flags_fragment & 0x1fff) != 0) return Ipv4Error::kFragment;
 
-  Ipv4Repr repr;
   repr.identification = read_u16(packet, 4);
   repr.ttl = static_cast<std::uint8_t>(packet[8]);
   repr.protocol = static_cast<std::uint8_t>(packet[9]);
@@ -85,7 +86,15 @@ constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> pack
   repr.destination = Ipv4Address::from_u32(read_u32(packet, 16));
   repr.payload_length = static_cast<std::uint16_t>(total_length - header_bytes);
   const std::size_t present = total_length < packet.size() ? total_length : packet.size();
-  return {repr, packet.subspan(header_bytes, present - header_bytes)};
+  payload = packet.subspan(header_bytes, present - header_bytes);
+  return std::nullopt;
+}
+
+constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet, Ipv4Extent extent) {
+  Ipv4Repr repr;
+  std::span<const std::byte> payload;
+  if (const std::optional<Ipv4Error> bad = parse_ipv4_into(packet, extent, repr, payload)) return *bad;
+  return {repr, payload};
 }
 }  // namespace internal
 
@@ -93,6 +102,15 @@ constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> pack
 /// a short packet is cut off here.
 constexpr Parsed<Ipv4Repr, Ipv4Error> parse_ipv4(std::span<const std::byte> packet) {
   return internal::parse_ipv4(packet, internal::Ipv4Extent::kWholePacket);
+}
+
+/// parse_ipv4 into the caller's `repr` and `payload` (left unspecified on an error): the receive
+/// path parses straight into the Received it hands up. A header built in one place and copied to
+/// another was written field by field and read back in wide loads, which the store buffer cannot
+/// forward (a stall per packet, perf annotate, benchmarks/udp_path).
+constexpr std::optional<Ipv4Error> parse_ipv4_into(std::span<const std::byte> packet, Ipv4Repr& repr,
+                                                   std::span<const std::byte>& payload) {
+  return internal::parse_ipv4_into(packet, internal::Ipv4Extent::kWholePacket, repr, payload);
 }
 
 /// Parses the start of an IPv4 packet quoted in an ICMP error (RFC 792: the header and the first
