@@ -80,13 +80,12 @@ class Arp {
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
       if (state_.get() == State::Resolving) {
-        Poll<Result<wire::MacAddress, SendError>> mac = resolve(cx);
-        if (mac.is_pending()) return pending;
-        if (!mac.value().ok()) {
+        const Poll<std::optional<SendError>> resolved = resolve(cx);  // into the link's header
+        if (resolved.is_pending()) return pending;
+        if (resolved.value()) {
           state_.set(State::Done);
-          return Output(mac.value().error());
+          return Output(*resolved.value());
         }
-        link_send_.set_destination(mac.value().value());
         state_.set(State::Sending);
       }
       Poll<Output> sent = link_send_.poll(cx);
@@ -102,9 +101,11 @@ class Arp {
         {State::Sending, State::Done, "link's frame Ready, or the link down"},
     });
 
-    Poll<Result<wire::MacAddress, SendError>> resolve(Context& cx) noexcept {
-      if (policy_ == ResolvePolicy::kWait) return arp_->neighbours().poll_resolve(next_hop_, waiter_, cx);
-      return arp_->neighbours().resolve_now(next_hop_, cx.now());
+    // Writes the next hop's MAC straight into the link's send (see poll_resolve_into()).
+    Poll<std::optional<SendError>> resolve(Context& cx) noexcept {
+      wire::MacAddress& destination = link_send_.destination();
+      if (policy_ == ResolvePolicy::kWait) return arp_->neighbours().poll_resolve_into(next_hop_, waiter_, cx, destination);
+      return arp_->neighbours().resolve_now_into(next_hop_, cx.now(), destination);
     }
 
     Arp* arp_;

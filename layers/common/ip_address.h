@@ -29,6 +29,13 @@ class IpAddress {
   constexpr IpAddress(const Ipv4Address& v4) noexcept : v4_(v4) {}  // NOLINT(google-explicit-constructor)
   constexpr IpAddress(const Ipv6Address& v6) noexcept : version_(Version::kV6), v6_(v6) {}  // NOLINT
 
+  /// Makes this `v4` in place: two stores, where assigning an IpAddress(v4) may build one apart
+  /// and copy it in (see Udp's receive queue).
+  constexpr void set(const Ipv4Address& v4) noexcept {
+    version_ = Version::kV4;
+    v4_ = v4;
+  }
+
   constexpr Version version() const noexcept { return version_; }
   constexpr bool is_v4() const noexcept { return version_ == Version::kV4; }
   constexpr bool is_v6() const noexcept { return version_ == Version::kV6; }

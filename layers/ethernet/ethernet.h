@@ -66,9 +66,9 @@ class Ethernet {
     Send(Ethernet& link, const wire::MacAddress& destination, std::uint16_t ethertype) noexcept
         : link_(&link), reservation_(link.channel_->reserve_tx()), destination_(destination), ethertype_(ethertype) {}
 
-    /// For a layer above that learns the destination after creating the operation (ARP), before
-    /// the first poll.
-    void set_destination(const wire::MacAddress& destination) noexcept { destination_ = destination; }
+    /// For a layer above that learns the destination after creating the operation (ARP writes
+    /// the resolved MAC here), before the first poll.
+    wire::MacAddress& destination() noexcept { return destination_; }
 
     Poll<Output> poll(Context& cx) noexcept {
       state_.expect_pollable();
