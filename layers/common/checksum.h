@@ -10,6 +10,8 @@
 #include <cstring>
 #include <span>
 
+#include "statemachines/contract.h"
+
 namespace pollstack::wire {
 
 namespace checksum_detail {
@@ -96,6 +98,22 @@ inline std::uint32_t to_big_endian_sum(std::uint64_t acc) {
   return std::uint64_t{fold(a)} + fold(b) + carries;
 }
 
+/// sum_blocks() that also copies the blocks from `from` to `to` (which must not overlap): one load
+/// per 8 bytes feeds both the store and the sum. Out of line for the same reason.
+[[gnu::noinline]] inline std::uint64_t copy_sum_blocks(std::byte* to, const std::byte* from, std::size_t n) {
+  std::uint64_t a = 0, b = 0, carries = 0;
+  for (; n >= 16; from += 16, to += 16, n -= 16) {
+    std::uint64_t w0, w1;
+    std::memcpy(&w0, from, 8);
+    std::memcpy(&w1, from + 8, 8);
+    std::memcpy(to, &w0, 8);
+    std::memcpy(to + 8, &w1, 8);
+    carries += __builtin_add_overflow(a, w0, &a);
+    carries += __builtin_add_overflow(b, w1, &b);
+  }
+  return std::uint64_t{fold(a)} + fold(b) + carries;
+}
+
 inline constexpr std::size_t kInlineSumBytes = 32;  // shorter pieces are summed inline
 
 /// The same sum eight bytes per load, in the machine's byte order.
@@ -133,6 +151,24 @@ constexpr std::uint32_t sum_words(std::span<const std::byte> bytes) {
 /// The hot path of every checksummed layer (benchmarks/checksum compares it with the definition).
 constexpr std::uint32_t checksum_accumulate(std::span<const std::byte> bytes, std::uint32_t sum = 0) {
   return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::sum_words(bytes)) + sum);
+}
+
+/// Copies `from` to the start of `to` (at least as long; no overlap) and adds the bytes to a running
+/// sum, in one pass: what checksum_accumulate(to.first(from.size()), sum) would return after a
+/// copy. The transmit path's form for a payload: summing bytes just copied reads them back while
+/// the copy's wide stores are still in flight, which the store buffer cannot forward to 8-byte
+/// loads (a stall per datagram, perf annotate, benchmarks/udp_path); the sum here is taken from
+/// the source, whose bytes are long written.
+inline std::uint32_t checksum_copy(std::span<std::byte> to, std::span<const std::byte> from, std::uint32_t sum = 0) {
+  expect(to.size() >= from.size(), "checksum_copy: destination too small");
+  std::size_t n = from.size();
+  if (n == 0) return sum;
+  std::uint64_t acc = checksum_detail::copy_sum_blocks(to.data(), from.data(), n);
+  const std::size_t done = n & ~std::size_t{15};
+  n &= 15;
+  std::memcpy(to.data() + done, from.data() + done, n);
+  acc = checksum_detail::sum_native_tail(from.data() + done, n, acc);
+  return checksum_detail::fold(static_cast<std::uint64_t>(checksum_detail::to_big_endian_sum(acc)) + sum);
 }
 
 /// Adds one 16-bit value (a pseudo-header field) to a running sum.

@@ -48,25 +48,33 @@ constexpr Parsed<UdpRepr, UdpError> parse_udp(std::span<const std::byte> datagra
 }
 
 /// Writes the header at the start of `datagram`, whose payload (payload_length bytes) already
-/// follows it, and computes the checksum. Returns header + payload length.
+/// follows it and sums to `payload_sum` (checksum_accumulate of it, or of checksum_copy() that put
+/// it there), and the checksum. Returns header + payload length.
 ///
 /// The header's words enter the checksum as values, not read back from the buffer: reading 8
 /// bytes just written as four 2-byte stores cannot be forwarded from the store buffer and stalled
-/// every transmit (perf annotate, benchmarks/udp_path). Only the payload is summed from memory.
-constexpr std::size_t emit_udp(const UdpRepr& repr, const PseudoHeader& pseudo, std::size_t payload_length,
-                               std::span<std::byte> datagram) {
+/// every transmit (perf annotate, benchmarks/udp_path).
+constexpr std::size_t emit_udp_header(const UdpRepr& repr, const PseudoHeader& pseudo, std::size_t payload_length,
+                                      std::uint32_t payload_sum, std::span<std::byte> datagram) {
   const std::size_t length = kUdpHeaderBytes + payload_length;
   expect(length <= datagram.size() && length <= 0xffff, "emit_udp: datagram does not fit");
   const auto length16 = static_cast<std::uint16_t>(length);
   const std::uint32_t header_sum = std::uint32_t{repr.source_port} + repr.destination_port + length16;
-  std::uint16_t checksum = checksum_finish(checksum_accumulate(
-      datagram.subspan(kUdpHeaderBytes, payload_length), pseudo.sum_with_length(length16) + header_sum));
+  std::uint16_t checksum = checksum_finish(payload_sum + pseudo.sum_with_length(length16) + header_sum);
   if (checksum == 0) checksum = 0xffff;  // 0 would mean "no checksum" (RFC 768; RFC 8200 §8.1)
   write_u16(datagram, 0, repr.source_port);
   write_u16(datagram, 2, repr.destination_port);
   write_u16(datagram, 4, length16);
   write_u16(datagram, 6, checksum);
   return length;
+}
+
+/// emit_udp_header() for a payload that is in place: sums it first.
+constexpr std::size_t emit_udp(const UdpRepr& repr, const PseudoHeader& pseudo, std::size_t payload_length,
+                               std::span<std::byte> datagram) {
+  expect(kUdpHeaderBytes + payload_length <= datagram.size(), "emit_udp: datagram does not fit");
+  const std::uint32_t payload_sum = checksum_accumulate(datagram.subspan(kUdpHeaderBytes, payload_length));
+  return emit_udp_header(repr, pseudo, payload_length, payload_sum, datagram);
 }
 
 }  // namespace pollstack::wire

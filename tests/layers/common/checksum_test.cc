@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "tests/layers/bytes_of.h"
@@ -23,6 +24,16 @@ std::uint16_t naive_checksum(const std::vector<std::byte>& data) {
   return static_cast<std::uint16_t>(~sum & 0xffff);
 }
 
+// Deterministic pseudo-random bytes (a linear congruential generator).
+std::vector<std::byte> random_bytes(std::size_t n, std::uint32_t seed) {
+  std::vector<std::byte> data(n);
+  for (std::byte& b : data) {
+    seed = seed * 1103515245u + 12345u;
+    b = static_cast<std::byte>(seed >> 24);
+  }
+  return data;
+}
+
 TEST_CASE("RFC 1071's worked example") {
   constexpr auto data = bytes_of(0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7);
   static_assert(checksum_finish(checksum_accumulate(data)) == 0x220d);  // sum 0xddf2, complemented
@@ -42,12 +53,7 @@ TEST_CASE("agrees with the naive algorithm for every length 0..300, odd ones inc
 
 TEST_CASE("the fast path agrees with the definition at every start alignment and length") {
   // The layers sum eight bytes per load in machine order; frames start at any offset in a buffer.
-  std::vector<std::byte> data(1600);
-  std::uint32_t state = 12345;
-  for (std::byte& b : data) {
-    state = state * 1103515245u + 12345u;
-    b = static_cast<std::byte>(state >> 24);
-  }
+  const std::vector<std::byte> data = random_bytes(1600, 12345);
   int mismatches = 0;
   for (std::size_t start = 0; start < 16; ++start) {
     for (std::size_t length : {0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 28, 31, 32, 33, 47, 48, 64, 65, 1479, 1480, 1500}) {
@@ -58,6 +64,23 @@ TEST_CASE("the fast path agrees with the definition at every start alignment and
       // with a running sum carried in, as the pseudo-header is
       mismatches += checksum_accumulate(piece, 0xfedc) !=
                     checksum_detail::fold(0xfedcu + checksum_detail::sum_big_endian_words(piece));
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("checksum_copy copies and sums like a copy then checksum_accumulate, at every alignment and length") {
+  const std::vector<std::byte> data = random_bytes(1600, 777);
+  int mismatches = 0;
+  for (std::size_t start = 0; start < 16; ++start) {
+    for (std::size_t length = 0; length <= 1500; length += (length < 80 ? 1 : 71)) {
+      const std::span<const std::byte> piece = std::span(data).subspan(start, length);
+      std::vector<std::byte> out(length + 16, std::byte{0x5a});
+      const std::uint32_t sum = checksum_copy(std::span(out).subspan(start % 8), piece, 0x1234);
+      mismatches += sum != checksum_accumulate(piece, 0x1234);
+      mismatches += !std::equal(piece.begin(), piece.end(), out.begin() + static_cast<std::ptrdiff_t>(start % 8));
+      // nothing written past the copy
+      mismatches += out[start % 8 + length] != std::byte{0x5a};
     }
   }
   CHECK(mismatches == 0);
