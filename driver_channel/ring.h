@@ -20,6 +20,7 @@
 /// engine or the in-thread driver of the benchmarks) never calls take_consumer_sleeping() and
 /// pays no full barrier per frame.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -95,5 +96,75 @@ class RingConsumer {
   std::uint32_t produced_;  // the last valid producer index seen
   RingFault fault_ = RingFault::kNone;
 };
+
+// Inline: every frame passes through these on both sides of the channel, one descriptor at a
+// time on the stack's side; out of line, each was a call per frame whose result came back
+// through memory (benchmarks/udp_path).
+namespace ring_detail {
+inline constexpr std::uint32_t kMask = kRingCapacity - 1;
+
+// Slots are shared with an untrusted peer that may write them at any time: access each field as a
+// relaxed atomic, so a racing peer yields garbage values (which validation rejects), never
+// undefined behaviour. On x86 and ARM these are plain loads and stores.
+inline void store_slot(Descriptor& slot, const Descriptor& d) noexcept {
+  std::atomic_ref(slot.buffer).store(d.buffer, std::memory_order_relaxed);
+  std::atomic_ref(slot.offset).store(d.offset, std::memory_order_relaxed);
+  std::atomic_ref(slot.length).store(d.length, std::memory_order_relaxed);
+  std::atomic_ref(slot.flags).store(d.flags, std::memory_order_relaxed);
+}
+
+inline Descriptor load_slot(Descriptor& slot) noexcept {
+  return Descriptor{std::atomic_ref(slot.buffer).load(std::memory_order_relaxed),
+                    std::atomic_ref(slot.offset).load(std::memory_order_relaxed),
+                    std::atomic_ref(slot.length).load(std::memory_order_relaxed),
+                    std::atomic_ref(slot.flags).load(std::memory_order_relaxed)};
+}
+}  // namespace ring_detail
+
+inline std::uint32_t RingProducer::free_slots() noexcept {
+  if (fault_ != RingFault::kNone) return 0;
+  const std::uint32_t consumed = shared_->consumed.load(std::memory_order_acquire);
+  // The consumer may only move forward, and not past what we produced.
+  if (consumed - consumed_ > produced_ - consumed_) {
+    fault_ = RingFault::kConsumedTooFar;
+    return 0;
+  }
+  consumed_ = consumed;
+  return kRingCapacity - (produced_ - consumed_);
+}
+
+inline std::uint32_t RingProducer::push(std::span<const Descriptor> batch) noexcept {
+  std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(batch.size(), kMaxBatch));
+  n = std::min(n, free_slots());
+  for (std::uint32_t i = 0; i < n; ++i) ring_detail::store_slot(shared_->slots[(produced_ + i) & ring_detail::kMask], batch[i]);
+  if (n == 0) return 0;
+  produced_ += n;
+  // Release: publishes the slots. A plain store on x86 and one barrier on ARM; the full barrier the
+  // doorbell handshake needs is paid in take_consumer_sleeping(), only by producers with a doorbell.
+  shared_->produced.store(produced_, std::memory_order_release);
+  return n;
+}
+
+inline std::uint32_t RingConsumer::available() noexcept {
+  if (fault_ != RingFault::kNone) return 0;
+  const std::uint32_t produced = shared_->produced.load(std::memory_order_acquire);
+  // The producer may only move forward, and never hold more than the ring's capacity.
+  if (produced - consumed_ > kRingCapacity || produced - produced_ > produced - consumed_) {
+    fault_ = RingFault::kProducedTooFar;
+    return 0;
+  }
+  produced_ = produced;
+  return produced_ - consumed_;
+}
+
+inline std::uint32_t RingConsumer::pop(std::span<Descriptor> out) noexcept {
+  std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), kMaxBatch));
+  n = std::min(n, available());
+  for (std::uint32_t i = 0; i < n; ++i) out[i] = ring_detail::load_slot(shared_->slots[(consumed_ + i) & ring_detail::kMask]);
+  if (n == 0) return 0;
+  consumed_ += n;
+  shared_->consumed.store(consumed_, std::memory_order_release);
+  return n;
+}
 
 }  // namespace pollstack::driver_channel
