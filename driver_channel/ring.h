@@ -55,8 +55,18 @@ class RingProducer {
   std::uint32_t free_slots() noexcept;
 
   /// Copies up to min(batch.size(), free_slots(), kMaxBatch) descriptors in and publishes them
-  /// with one index store. Returns how many went in.
+  /// (and any staged before them) with one index store. Returns how many went in.
   std::uint32_t push(std::span<const Descriptor> batch) noexcept;
+
+  /// Writes `d` into the next free slot without publishing it: the consumer sees it at the next
+  /// publish() or push(), with every other staged descriptor, in one index store (a batch, like
+  /// Linux's xmit_more). False if no slot is free. Staged slots count as used in free_slots().
+  bool stage(const Descriptor& d) noexcept;
+  /// Publishes every staged descriptor with one release store. Returns how many.
+  std::uint32_t publish() noexcept;
+  std::uint32_t staged() const noexcept { return staged_; }
+  /// Forgets the staged descriptors unpublished (the consumer is gone).
+  void discard_staged() noexcept { staged_ = 0; }
 
   /// True if the consumer said it is going to sleep since it was last woken; clears the flag.
   /// The caller then rings the doorbell. Call after push() returned > 0, whenever the consumer
@@ -67,7 +77,8 @@ class RingProducer {
 
  private:
   RingShared* shared_;
-  std::uint32_t produced_;
+  std::uint32_t produced_;  // published
+  std::uint32_t staged_ = 0;  // written after produced_, not yet published
   std::uint32_t consumed_;  // the last valid consumer index seen
   RingFault fault_ = RingFault::kNone;
 };
@@ -130,18 +141,38 @@ inline std::uint32_t RingProducer::free_slots() noexcept {
     return 0;
   }
   consumed_ = consumed;
-  return kRingCapacity - (produced_ - consumed_);
+  return kRingCapacity - (produced_ + staged_ - consumed_);
+}
+
+inline std::uint32_t RingProducer::publish() noexcept {
+  const std::uint32_t n = staged_;
+  if (n == 0) return 0;
+  produced_ += n;
+  staged_ = 0;
+  // Release: publishes the slots. A plain store on x86 and one barrier on ARM; the full barrier the
+  // doorbell handshake needs is paid in take_consumer_sleeping(), only by producers with a doorbell.
+  shared_->produced.store(produced_, std::memory_order_release);
+  return n;
+}
+
+inline bool RingProducer::stage(const Descriptor& d) noexcept {
+  // The consumer index seen last can only understate the room: the shared one is read (and
+  // checked) only when that shows none.
+  if (fault_ != RingFault::kNone) return false;
+  if (produced_ + staged_ - consumed_ >= kRingCapacity && free_slots() == 0) return false;
+  ring_detail::store_slot(shared_->slots[(produced_ + staged_) & ring_detail::kMask], d);
+  ++staged_;
+  return true;
 }
 
 inline std::uint32_t RingProducer::push(std::span<const Descriptor> batch) noexcept {
   std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(batch.size(), kMaxBatch));
   n = std::min(n, free_slots());
-  for (std::uint32_t i = 0; i < n; ++i) ring_detail::store_slot(shared_->slots[(produced_ + i) & ring_detail::kMask], batch[i]);
-  if (n == 0) return 0;
-  produced_ += n;
-  // Release: publishes the slots. A plain store on x86 and one barrier on ARM; the full barrier the
-  // doorbell handshake needs is paid in take_consumer_sleeping(), only by producers with a doorbell.
-  shared_->produced.store(produced_, std::memory_order_release);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    ring_detail::store_slot(shared_->slots[(produced_ + staged_ + i) & ring_detail::kMask], batch[i]);
+  }
+  staged_ += n;
+  publish();
   return n;
 }
 

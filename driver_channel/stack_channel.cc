@@ -53,15 +53,31 @@ void StackChannel::lend_for_rx(std::uint32_t buffer) noexcept {
     return;
   }
   ledger_.lend(buffer, BufferState::kLentForRx);
-  const Descriptor d{buffer, 0, kBufferBytes, 0};
   // The fill ring can hold every buffer (kRingCapacity >= kBufferCount), so it is never full
   // unless the driver stopped consuming it while returning the buffers in it: a protocol fault.
   // link_down() then reclaims this buffer with the others.
-  if (rx_fill_.push(std::span(&d, 1)) == 0) {
+  if (!rx_fill_.stage(Descriptor{buffer, 0, kBufferBytes, 0})) {
     protocol_fault();
     return;
   }
-  if (driver_doorbell_ != nullptr && rx_fill_.take_consumer_sleeping()) ring_driver_doorbell();
+  if (batch_depth_ == 0 || rx_fill_.staged() >= kMaxBatch) publish_rx_fill();
+}
+
+void StackChannel::publish_rx_fill() noexcept {
+  if (rx_fill_.publish() > 0 && driver_doorbell_ != nullptr && rx_fill_.take_consumer_sleeping()) {
+    ring_driver_doorbell();
+  }
+}
+
+void StackChannel::publish_tx() noexcept {
+  // One doorbell decision (and its full barrier) per batch, not per frame.
+  if (tx_.publish() > 0 && driver_doorbell_ != nullptr && tx_.take_consumer_sleeping()) ring_driver_doorbell();
+}
+
+void StackChannel::flush() noexcept {
+  if (!link_up_) return;
+  publish_tx();
+  publish_rx_fill();
 }
 
 void StackChannel::protocol_fault() noexcept {
@@ -110,6 +126,8 @@ std::optional<ChannelResult<TxBuffer>> StackChannel::reserve_now() noexcept {
       return ChannelResult<TxBuffer>(TxBuffer(*this, *b));
     }
   }
+  // No room: let the driver see what a batch holds, so that it can send it and give room back.
+  flush();
   return std::nullopt;
 }
 
@@ -136,15 +154,14 @@ bool StackChannel::submit_tx(std::uint32_t buffer, std::uint32_t length) noexcep
     return false;
   }
   ledger_.lend(buffer, BufferState::kLentForTx);
-  const Descriptor d{buffer, 0, length, 0};
-  if (tx_.push(std::span(&d, 1)) == 0) {  // the slot was reserved: only a ring fault gets here
+  if (!tx_.stage(Descriptor{buffer, 0, length, 0})) {  // the slot was reserved: only a ring fault gets here
     ++counters_.tx_dropped_link_down;
     protocol_fault();  // reclaims the buffer
     return false;
   }
   ++counters_.tx_submitted;
   if (tap_ != nullptr) tap_(tap_context_, FrameDirection::kSent, std::span(region_->buffer(buffer)).first(length));
-  if (driver_doorbell_ != nullptr && tx_.take_consumer_sleeping()) ring_driver_doorbell();
+  if (batch_depth_ == 0 || tx_.staged() >= kMaxBatch) publish_tx();
   return true;
 }
 
@@ -165,6 +182,7 @@ Poll<ChannelResult<RxBuffer>> StackChannel::poll_receive(Waiter& waiter, Context
 
 bool StackChannel::service() noexcept {
   if (!link_up_) return false;
+  flush();
   bool woke = false;
   // One waiter per buffer given back (bounded: reaping takes at most kMaxBatch).
   for (std::uint32_t freed = reap_tx_done(); freed > 0 && tx_waiters_.notify_one(); --freed) woke = true;
@@ -174,6 +192,7 @@ bool StackChannel::service() noexcept {
 }
 
 bool StackChannel::prepare_to_sleep() noexcept {
+  flush();  // nothing held back while we sleep
   return link_up_ && tx_done_.prepare_to_sleep() && rx_.prepare_to_sleep();
 }
 
@@ -181,6 +200,9 @@ void StackChannel::link_down() noexcept {
   if (!link_up_) return;
   link_up_ = false;
   ++counters_.link_downs;
+  // Staged descriptors name buffers lent to the driver, which reclaim_lent() frees.
+  tx_.discard_staged();
+  rx_fill_.discard_staged();
   ledger_.reclaim_lent();
   tx_waiters_.notify_all();
   rx_waiters_.notify_all();

@@ -13,6 +13,10 @@
 ///    Dropping the RxBuffer gives the buffer back to the driver to receive into.
 ///  - service() is called by the I/O loop when the driver's doorbell rings (or before sleeping): it
 ///    takes back sent buffers and wakes whoever waits for room or for frames.
+///  - Batches (batch(): a guard, like Linux's xmit_more): while one is alive, submitted frames and
+///    receive buffers given back are written into their rings but published together, with one
+///    index store and one doorbell decision, when the last guard ends (or every kMaxBatch). The
+///    interface task holds one for each poll; without one, each frame is published at once.
 ///  - When the driver misbehaves at the ring level, or is gone (link_down()), every buffer it held
 ///    is reclaimed and operations complete with ChannelError::kLinkDown instead of waiting forever.
 ///
@@ -133,6 +137,27 @@ class StackChannel {
   TxReservation reserve_tx() noexcept { return TxReservation(*this); }
   Receive receive() noexcept { return Receive(*this); }
 
+  /// Holds frames submitted and receive buffers given back while it lives, and publishes them all
+  /// when the last one ends (see the header comment). Nestable; must not outlive the channel.
+  class Batch {
+   public:
+    explicit Batch(StackChannel& channel) noexcept : channel_(&channel) { ++channel.batch_depth_; }
+    Batch(Batch&& other) noexcept : channel_(std::exchange(other.channel_, nullptr)) {}
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    Batch& operator=(Batch&&) = delete;
+    ~Batch() {
+      if (channel_ != nullptr && --channel_->batch_depth_ == 0) channel_->flush();
+    }
+
+   private:
+    StackChannel* channel_;
+  };
+  Batch batch() noexcept { return Batch(*this); }
+
+  /// Publishes whatever a batch holds now (also done by service() and prepare_to_sleep()).
+  void flush() noexcept;
+
   /// The same two attempts without waiting: nullopt where the operations would be Pending (a
   /// reservation also while others queue for room: it does not jump the queue). For synchronous
   /// callers and for taking frames that are already there; nothing is woken later.
@@ -181,6 +206,8 @@ class StackChannel {
   void ring_driver_doorbell() noexcept;
   bool submit_tx(std::uint32_t buffer, std::uint32_t length) noexcept;
   void cancel_tx(std::uint32_t buffer) noexcept;
+  void publish_tx() noexcept;
+  void publish_rx_fill() noexcept;
 
   SharedRegion* region_;
   Doorbell* driver_doorbell_;
@@ -190,6 +217,7 @@ class StackChannel {
   RingProducer rx_fill_;
   BufferLedger ledger_;
   std::uint32_t tx_reserved_ = 0;  // TxBuffers alive: each has a TX slot set aside
+  std::uint32_t batch_depth_ = 0;  // Batch guards alive
   bool link_up_ = true;
   WaiterList tx_waiters_;
   WaiterList rx_waiters_;
@@ -240,6 +268,6 @@ inline std::optional<ChannelResult<RxBuffer>> StackChannel::try_receive() noexce
   return std::nullopt;
 }
 
-static_assert(net::Nic<StackChannel>);
+static_assert(net::BatchingNic<StackChannel>);
 
 }  // namespace pollstack::driver_channel

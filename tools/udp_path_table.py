@@ -49,6 +49,22 @@ def main():
         rows.append(
             f"| **transmit + receive** | {size} | {s:.1f} | **{m:.1f}** | {m / s:.2f} | {w:.1f} | **{m / w:.2f}** | |"
         )
+    # Batched: kBatch datagrams inside one channel batch (published together, one doorbell decision).
+    batched = []
+    for size in SIZES:
+        found = [runs.get(f"BM_{p}Batched_StateMachine/{size}") for p in ("UdpTransmit", "UdpReceive")]
+        if None in found:
+            continue
+        tx, rx = (ns_per_packet(b) for b in found)
+        batched.append(f"| {size} | {tx:.1f} | {rx:.1f} | **{tx + rx:.1f}** |")
+    if batched:
+        rows += [
+            "",
+            "Batched (state machine; each burst inside one channel batch), ns per datagram:",
+            "",
+            "| payload bytes | transmit | receive | transmit + receive |",
+            "|---:|---:|---:|---:|",
+        ] + batched
     print("\n".join(rows))
     reps = next((b.get("repetitions") for b in runs.values() if b.get("repetitions")), 1)
     machine = args.machine or f"{context.get('host_name', '?')}, {context.get('num_cpus', '?')} CPUs"

@@ -69,6 +69,24 @@ void lwip(benchmark::State& state, void (*path)(benchmark::State&, LwipWorld&, s
 void BM_UdpTransmit_StateMachine(benchmark::State& s) { ours(s, &transmit<UdpWorld>, &state_machine_send); }
 void BM_UdpTransmit_Sync(benchmark::State& s) { ours(s, &transmit<UdpWorld>, &sync_send); }
 void BM_UdpTransmit_Lwip(benchmark::State& s) { lwip(s, &transmit<LwipWorld>, &lwip_send); }
+// Batched: kBatch datagrams per call of the path (one channel batch around them).
+template <class World>
+void transmit_batched(benchmark::State& state, World& world, std::uint32_t (*send_batch)(World&)) {
+  std::uint64_t packets = 0;
+  const heap_probe::Counts before = heap_probe::thread_counts();
+  for (auto _ : state) {
+    packets += send_batch(world);
+    world.drain_tx();
+  }
+  if (packets != static_cast<std::uint64_t>(state.iterations()) * kBatch) state.SkipWithError("a send did not complete");
+  report(state, packets, before);
+}
+void BM_UdpTransmitBatched_StateMachine(benchmark::State& s) {
+  ours(s, &transmit_batched<UdpWorld>, &state_machine_send_batch);
+}
+void BM_UdpReceiveBatched_StateMachine(benchmark::State& s) {
+  ours(s, &receive<UdpWorld>, &state_machine_receive_batch);
+}
 void BM_UdpReceive_StateMachine(benchmark::State& s) { ours(s, &receive<UdpWorld>, &state_machine_receive); }
 void BM_UdpReceive_Sync(benchmark::State& s) { ours(s, &receive<UdpWorld>, &sync_receive); }
 void BM_UdpReceive_Lwip(benchmark::State& s) { lwip(s, &receive<LwipWorld>, &lwip_receive); }
@@ -77,6 +95,8 @@ BENCHMARK(BM_UdpTransmit_Sync)->Arg(64)->Arg(1472);
 BENCHMARK(BM_UdpTransmit_StateMachine)->Arg(64)->Arg(1472);
 BENCHMARK(BM_UdpReceive_Sync)->Arg(64)->Arg(1472);
 BENCHMARK(BM_UdpReceive_StateMachine)->Arg(64)->Arg(1472);
+BENCHMARK(BM_UdpTransmitBatched_StateMachine)->Arg(64)->Arg(1472);
+BENCHMARK(BM_UdpReceiveBatched_StateMachine)->Arg(64)->Arg(1472);
 BENCHMARK(BM_UdpTransmit_Lwip)->Arg(64)->Arg(1472);
 BENCHMARK(BM_UdpReceive_Lwip)->Arg(64)->Arg(1472);
 

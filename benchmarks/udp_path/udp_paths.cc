@@ -130,6 +130,18 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   }
 }
 
+std::uint32_t state_machine_send_batch(UdpWorld& world) {
+  const driver_channel::StackChannel::Batch batch = world.channel().batch();
+  std::uint32_t sent = 0;
+  for (std::uint32_t i = 0; i < kBatch; ++i) sent += state_machine_send(world);
+  return sent;
+}
+
+std::uint32_t state_machine_receive_batch(UdpWorld& world) {
+  const driver_channel::StackChannel::Batch batch = world.channel().batch();
+  return state_machine_receive(world);
+}
+
 [[gnu::flatten]] std::uint32_t sync_send(UdpWorld& world) {
   net::Stack& stack = world.stack();
   const std::span<const std::byte> payload = world.payload();

@@ -138,6 +138,8 @@ class LwipWorld {
 
 /// Sends one datagram from the socket to the peer.
 std::uint32_t state_machine_send(UdpWorld& world);
+/// kBatch sends inside one channel batch: published together, one doorbell decision.
+std::uint32_t state_machine_send_batch(UdpWorld& world);
 std::uint32_t sync_send(UdpWorld& world);
 std::uint32_t lwip_send(LwipWorld& world);
 
@@ -146,6 +148,8 @@ std::uint32_t lwip_send(LwipWorld& world);
 /// wakes the read; then it reads the rest of what was queued without waiting, each datagram into
 /// the world's receive buffer. The synchronous variant cannot wait: it runs the receive path first.
 std::uint32_t state_machine_receive(UdpWorld& world);
+/// The same inside one channel batch: the buffers the reads give back reach the driver together.
+std::uint32_t state_machine_receive_batch(UdpWorld& world);
 std::uint32_t sync_receive(UdpWorld& world);
 /// lwIP's receive path has no waiting read: its driver hands each frame to netif->input, and the
 /// application's callback copies the datagram out.

@@ -59,4 +59,25 @@ concept Nic = requires(N& nic, typename N::TxBuffer& tx, const typename N::RxBuf
   requires std::move_constructible<typename N::RxBuffer>;
 };
 
+/// Optional: a device that can hand frames over in batches (like Linux's xmit_more) offers
+/// `batch()`, a guard: frames submitted and receive buffers given back while one lives reach the
+/// device together when the last one ends, for one publication and one doorbell decision instead
+/// of one per frame. The interface task holds one for each poll; an application may hold one
+/// around a burst of sends. A device without it hands each frame over at once.
+template <class N>
+concept BatchingNic = Nic<N> && requires(N& nic) { nic.batch(); };
+
+/// The guard for a device without batches.
+struct NoBatch {};
+
+/// `nic.batch()` if the device batches, otherwise a guard that does nothing.
+template <class N>
+auto open_batch(N& nic) noexcept {
+  if constexpr (BatchingNic<N>) {
+    return nic.batch();
+  } else {
+    return NoBatch{};
+  }
+}
+
 }  // namespace pollstack::net

@@ -349,6 +349,111 @@ TEST_CASE("link down (driver gone): pending and later operations fail, no buffer
   CHECK(f.channel.ledger().free_count() == kBufferCount);
 }
 
+// ---- batches (StackChannel::Batch) ----
+
+// Frames the driver can see right now (takes them: they stay taken).
+std::uint32_t driver_takes(DriverPort& port) {
+  Descriptor out[kMaxBatch];
+  std::uint32_t total = 0;
+  for (std::uint32_t n; (n = port.take_tx(out)) > 0;) total += n;
+  return total;
+}
+
+TEST_CASE("a batch publishes its frames together when it ends") {
+  Fixture f;
+  StackChannel& channel = f.channel;
+  SUBCASE("without a doorbell: frames stay with the stack until the batch ends") {
+    {
+      const StackChannel::Batch batch = channel.batch();
+      for (int i = 0; i < 5; ++i) REQUIRE(reserve_now(channel).submit(60));
+      CHECK(channel.counters().tx_submitted == 5);
+      CHECK(driver_takes(f.port) == 0);
+      {
+        const StackChannel::Batch nested = channel.batch();
+        REQUIRE(reserve_now(channel).submit(60));
+      }
+      CHECK(driver_takes(f.port) == 0);  // the outer batch still holds them
+    }
+    CHECK(driver_takes(f.port) == 6);
+  }
+  SUBCASE("a batch hands over every kMaxBatch frames by itself") {
+    const StackChannel::Batch batch = channel.batch();
+    for (std::uint32_t i = 0; i < kMaxBatch + 3; ++i) REQUIRE(reserve_now(channel).submit(60));
+    CHECK(driver_takes(f.port) == kMaxBatch);
+  }
+  SUBCASE("receive buffers given back wait for the batch too") {
+    for (int i = 0; i < 3; ++i) REQUIRE(reserve_now(channel).submit(60));
+    REQUIRE(f.loopback.step() == 3);
+    Descriptor fill[kMaxBatch];
+    while (f.port.take_rx_fill(fill) > 0) {
+    }  // the driver holds every buffer lent at the start
+    {
+      const StackChannel::Batch batch = channel.batch();
+      for (int i = 0; i < 3; ++i) {
+        std::optional<ChannelResult<RxBuffer>> frame = channel.try_receive();
+        REQUIRE(frame.has_value());
+        REQUIRE(frame->ok());
+      }  // each dropped: given back, held by the batch
+      CHECK(f.port.take_rx_fill(fill) == 0);
+    }
+    CHECK(f.port.take_rx_fill(fill) == 3);
+  }
+  SUBCASE("a reservation that finds no room hands over what the batch holds") {
+    const StackChannel::Batch batch = channel.batch();
+    constexpr std::uint32_t kSubmitted = kTxBuffers - 5;  // not a multiple of kMaxBatch
+    for (std::uint32_t i = 0; i < kSubmitted; ++i) REQUIRE(reserve_now(channel).submit(60));
+    std::vector<TxBuffer> held;
+    for (int i = 0; i < 5; ++i) held.push_back(reserve_now(channel));
+    const std::uint32_t early = driver_takes(f.port);  // published every kMaxBatch
+    CHECK(early == kSubmitted / kMaxBatch * kMaxBatch);
+    auto r = channel.reserve_tx();
+    ManualContext cx{Waker()};
+    CHECK(r.poll(cx).is_pending());  // every buffer is out...
+    CHECK(driver_takes(f.port) == kSubmitted - early);  // ...and the driver has every frame
+  }
+  SUBCASE("prepare_to_sleep() hands over what a batch holds") {
+    const StackChannel::Batch batch = channel.batch();
+    REQUIRE(reserve_now(channel).submit(60));
+    (void)channel.prepare_to_sleep();
+    CHECK(driver_takes(f.port) == 1);
+  }
+  SUBCASE("link down inside a batch: nothing held is handed over, every buffer comes back") {
+    {
+      const StackChannel::Batch batch = channel.batch();
+      for (int i = 0; i < 4; ++i) REQUIRE(reserve_now(channel).submit(60));
+      channel.link_down();
+    }
+    CHECK(driver_takes(f.port) == 0);
+    CHECK(channel.ledger().free_count() == kBufferCount);
+  }
+}
+
+TEST_CASE("with a doorbell, a batch rings a sleeping driver once, where single frames ring for each") {
+  SharedRegion region = Fixture::make_region();
+  Doorbell bell;
+  REQUIRE(bell.fd() >= 0);
+  StackChannel channel(region, &bell);
+  DriverPort port(region, nullptr);
+  // Single frames: the driver goes back to sleep after each, so each submit rings.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(port.prepare_to_sleep(false));
+    REQUIRE(reserve_now(channel).submit(60));
+    CHECK(driver_takes(port) == 1);
+    bell.clear();
+  }
+  CHECK(channel.counters().doorbells_rung == 3);
+  // A batch of 8: one ring when it ends.
+  REQUIRE(port.prepare_to_sleep(false));
+  const std::uint64_t before = channel.counters().doorbells_rung;
+  {
+    const StackChannel::Batch batch = channel.batch();
+    for (int i = 0; i < 8; ++i) REQUIRE(reserve_now(channel).submit(60));
+    CHECK(channel.counters().doorbells_rung == before);
+  }
+  CHECK(channel.counters().doorbells_rung == before + 1);
+  CHECK(driver_takes(port) == 8);
+}
+
 TEST_CASE("a driver thread loops back 100k frames in order; the stack rings only a sleeping driver") {
   int error = 0;
   std::optional<SharedRegion> region = SharedRegion::create(&error);
