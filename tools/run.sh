@@ -8,7 +8,7 @@
 #      QEMU's mps2-an386, Linux pinging it and echoing UDP and TCP through its LAN9118 (skipped,
 #      saying so, without root or QEMU);
 #   2. the async-cost benchmark and its comparison table (out/async_cost.json, out/async_cost.md);
-#   3. the UDP path through every layer, state machine beside synchronous (out/udp_path.json,
+#   3. the UDP path through every layer, state machine beside synchronous and lwIP (out/udp_path.json,
 #      out/udp_path.md); TCP between two whole stacks over an in-process wire: bulk Gbit/s and a
 #      64-byte round trip (out/tcp.json, out/tcp.md), and TCP's loss recovery in simulated time
 #      (out/tcp_loss.md); iperf3 against the stack over TAP both ways (out/iperf3_tap.txt; skipped,
