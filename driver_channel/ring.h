@@ -28,6 +28,7 @@
 
 #include "driver_channel/descriptor.h"
 #include "driver_channel/options.h"
+#include "statemachines/contract.h"
 
 namespace pollstack::driver_channel {
 
@@ -55,7 +56,9 @@ class RingProducer {
   std::uint32_t free_slots() noexcept;
 
   /// Copies up to min(batch.size(), free_slots(), kMaxBatch) descriptors in and publishes them
-  /// (and any staged before them) with one index store. Returns how many went in.
+  /// with one index store. Returns how many went in. A producer uses either push() or
+  /// stage()/publish() (checked in debug builds): a push() returning 0 must not have published
+  /// staged entries its caller would not ring the doorbell for.
   std::uint32_t push(std::span<const Descriptor> batch) noexcept;
 
   /// Writes `d` into the next free slot without publishing it: the consumer sees it at the next
@@ -65,12 +68,10 @@ class RingProducer {
   /// Publishes every staged descriptor with one release store. Returns how many.
   std::uint32_t publish() noexcept;
   std::uint32_t staged() const noexcept { return staged_; }
-  /// Forgets the staged descriptors unpublished (the consumer is gone).
-  void discard_staged() noexcept { staged_ = 0; }
 
   /// True if the consumer said it is going to sleep since it was last woken; clears the flag.
-  /// The caller then rings the doorbell. Call after push() returned > 0, whenever the consumer
-  /// may sleep (a full barrier: once per batch pushed, not per descriptor, where possible).
+  /// The caller then rings the doorbell. Call after push() or publish() returned > 0, whenever
+  /// the consumer may sleep (a full barrier: once per batch, not per descriptor, where possible).
   bool take_consumer_sleeping() noexcept;
 
   RingFault fault() const noexcept { return fault_; }
@@ -166,6 +167,7 @@ inline bool RingProducer::stage(const Descriptor& d) noexcept {
 }
 
 inline std::uint32_t RingProducer::push(std::span<const Descriptor> batch) noexcept {
+  expect(staged_ == 0, "RingProducer::push() with descriptors staged");
   std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(batch.size(), kMaxBatch));
   n = std::min(n, free_slots());
   for (std::uint32_t i = 0; i < n; ++i) {

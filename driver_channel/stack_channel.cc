@@ -75,7 +75,8 @@ void StackChannel::publish_tx() noexcept {
 }
 
 void StackChannel::flush() noexcept {
-  if (!link_up_) return;
+  check_ring_faults();  // nothing is published to a driver that just broke the protocol
+  if (!link_up_) return;  // nor after: what is staged names buffers link_down() reclaimed
   publish_tx();
   publish_rx_fill();
 }
@@ -200,9 +201,8 @@ void StackChannel::link_down() noexcept {
   if (!link_up_) return;
   link_up_ = false;
   ++counters_.link_downs;
-  // Staged descriptors name buffers lent to the driver, which reclaim_lent() frees.
-  tx_.discard_staged();
-  rx_fill_.discard_staged();
+  // Staged descriptors are never published now (flush() does nothing while the link is down, and
+  // reattach() starts the rings afresh): their buffers are reclaimed with the others.
   ledger_.reclaim_lent();
   tx_waiters_.notify_all();
   rx_waiters_.notify_all();

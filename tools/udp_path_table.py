@@ -69,8 +69,11 @@ def main():
     reps = next((b.get("repetitions") for b in runs.values() if b.get("repetitions")), 1)
     machine = args.machine or f"{context.get('host_name', '?')}, {context.get('num_cpus', '?')} CPUs"
     print(
-        f"\nMedian of {reps} repetition(s), CPU time per datagram, driver's share of work included "
-        f"(the same for the three; lwIP's driver copies each frame out of or into a pbuf). lwIP 2.1.3 is Debian's liblwip (raw API; its build takes pbufs from malloc and locks a pthread mutex per protection). Machine: {machine}. Run: {context.get('date', '?')}."
+        f"\nMedian of {reps} repetition(s), CPU time per datagram, the driver's share of work included "
+        "(ours: the in-thread driver over the channel, the same for sync and state machine; lwIP's: "
+        "its driver copies each frame out of or into a pbuf). lwIP 2.1.3 is Debian's liblwip, the Unix "
+        "port (raw API; pbufs from malloc, a pthread mutex per protection, IPv4 and IPv6 compiled in). "
+        f"Machine: {machine}. Run: {context.get('date', '?')}."
     )
 
 

@@ -117,6 +117,17 @@ void UdpWorld::inject_rx(std::uint32_t count) {
   channel_.service();
 }
 
+void UdpWorld::inject_frame(std::span<const std::byte> frame) {
+  expect(port_.has_value() && frame.size() <= driver_channel::kBufferBytes, "UdpWorld::inject_frame");
+  driver_channel::Descriptor fill[1];
+  const std::uint32_t taken = port_->take_rx_fill(fill);
+  expect(taken == 1, "UdpWorld::inject_frame: no receive buffer");
+  std::memcpy(port_->frame(fill[0]).data(), frame.data(), frame.size());
+  fill[0].length = static_cast<std::uint32_t>(frame.size());
+  fill[0].offset = 0;
+  port_->deliver_rx(fill);
+}
+
 [[gnu::flatten]] std::uint32_t state_machine_send(UdpWorld& world) {
   net::UdpSend send = world.stack().udp().send_to(world.socket(), {kPeerIp, kPeerPort}, world.payload());
   bool woken = false;

@@ -71,6 +71,8 @@ class UdpWorld {
   std::uint32_t drain_tx(std::vector<std::byte>* keep_last = nullptr);
   /// Delivers `count` copies of the peer's datagram to the stack (count <= kBatch).
   void inject_rx(std::uint32_t count);
+  /// Delivers one frame of any content (tests).
+  void inject_frame(std::span<const std::byte> frame);
   /// Takes every free TX buffer, so the channel is full until the next drain_tx() gives them back
   /// (tests use it to see each variant wait instead of dropping). Returns how many it took.
   std::size_t fill_tx();

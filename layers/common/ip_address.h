@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "layers/ipv4/ipv4_wire.h"
 #include "statemachines/contract.h"
@@ -33,7 +34,7 @@ class IpAddress {
   /// and copy it in (see Udp's receive queue).
   constexpr void set(const Ipv4Address& v4) noexcept {
     version_ = Version::kV4;
-    v4_ = v4;
+    std::construct_at(&v4_, v4);  // begins v4_'s lifetime, whichever member was active
   }
 
   constexpr Version version() const noexcept { return version_; }

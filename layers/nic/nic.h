@@ -63,7 +63,10 @@ concept Nic = requires(N& nic, typename N::TxBuffer& tx, const typename N::RxBuf
 /// `batch()`, a guard: frames submitted and receive buffers given back while one lives reach the
 /// device together when the last one ends, for one publication and one doorbell decision instead
 /// of one per frame. The interface task holds one for each poll; an application may hold one
-/// around a burst of sends. A device without it hands each frame over at once.
+/// around a burst of sends, and should end it before it waits: frames held by a guard kept across
+/// a Pending reach the device only when the device hands them over by itself (StackChannel: every
+/// kMaxBatch frames, when a reservation finds no room, and in service() and prepare_to_sleep(),
+/// which its I/O loop calls). A device without batches hands each frame over at once.
 template <class N>
 concept BatchingNic = Nic<N> && requires(N& nic) { nic.batch(); };
 

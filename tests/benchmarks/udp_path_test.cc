@@ -44,6 +44,38 @@ TEST_CASE("both receive variants deliver every datagram, byte for byte") {
   }
 }
 
+TEST_CASE("a batch of sends puts the same frames on the wire, handed over when the batch ends") {
+  for (std::size_t size : {std::size_t{64}, std::size_t{1472}}) {
+    CAPTURE(size);
+    UdpWorld world(size);
+    const std::vector<std::byte> single = sent_by(world, &state_machine_send);
+    REQUIRE(state_machine_send_batch(world) == kBatch);
+    std::vector<std::byte> last;
+    REQUIRE(world.drain_tx(&last) == kBatch);
+    for (std::size_t at : {18, 19, 24, 25}) last.at(at) = std::byte{0};
+    CHECK(last == single);
+  }
+}
+
+// The interface task holds a channel batch for each poll: an answer it sends reaches the driver
+// when the poll returns, with nobody calling service().
+TEST_CASE("the interface task hands its answers to the driver when its poll ends") {
+  UdpWorld world(64);
+  std::vector<std::byte> to_closed_port(world.peer_frame().begin(), world.peer_frame().end());
+  constexpr std::size_t kUdp = 14 + 20;
+  to_closed_port.at(kUdp + 2) = std::byte{0x1e};  // destination port 7777: nobody bound
+  to_closed_port.at(kUdp + 3) = std::byte{0x61};
+  to_closed_port.at(kUdp + 6) = to_closed_port.at(kUdp + 7) = std::byte{0};  // no UDP checksum (IPv4)
+  world.inject_frame(to_closed_port);
+  const Waker noop;
+  Context cx(noop, world.now(), world.deadline());
+  CHECK(world.task().poll(cx).is_pending());
+  std::vector<std::byte> answer;
+  REQUIRE(world.drain_tx(&answer) == 1);  // taken straight from the ring
+  CHECK(answer.at(14 + 9) == std::byte{1});  // ICMP
+  CHECK(answer.at(14 + 20) == std::byte{3});  // destination unreachable
+}
+
 // lwIP's side of the comparison does the same work: a frame that differs from ours only where
 // the two stacks choose differently (named below), and every datagram delivered byte for byte.
 TEST_CASE("lwIP's transmit puts the same datagram on the wire") {

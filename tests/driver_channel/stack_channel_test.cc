@@ -417,6 +417,12 @@ TEST_CASE("a batch publishes its frames together when it ends") {
     (void)channel.prepare_to_sleep();
     CHECK(driver_takes(f.port) == 1);
   }
+  SUBCASE("service() hands over what a batch holds") {
+    const StackChannel::Batch batch = channel.batch();
+    REQUIRE(reserve_now(channel).submit(60));
+    (void)channel.service();
+    CHECK(driver_takes(f.port) == 1);
+  }
   SUBCASE("link down inside a batch: nothing held is handed over, every buffer comes back") {
     {
       const StackChannel::Batch batch = channel.batch();
