@@ -128,7 +128,10 @@ std::optional<ChannelResult<TxBuffer>> StackChannel::reserve_now() noexcept {
     }
   }
   // No room: let the driver see what a batch holds, so that it can send it and give room back.
+  // (flush() checks the rings first: a fault the room check just found takes the link down here,
+  // and the caller must not then wait for a wake that link_down() has already given.)
   flush();
+  if (!link_up_) return ChannelResult<TxBuffer>(ChannelError::kLinkDown);
   return std::nullopt;
 }
 

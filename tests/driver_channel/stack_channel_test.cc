@@ -327,6 +327,17 @@ TEST_CASE("a driver that breaks the ring protocol is link down: waiters finish, 
   CHECK(f.channel.ledger().free_count() == kBufferCount);  // everything reclaimed
 }
 
+TEST_CASE("a reservation that finds the ring broken completes with link down, never waits") {
+  Fixture f;
+  f.region.layout().tx.consumed.store(12345);  // the driver claims to have consumed what was never sent
+  auto r = f.channel.reserve_tx();
+  ManualContext cx{Waker()};
+  Poll<ChannelResult<TxBuffer>> p = r.poll(cx);
+  REQUIRE(p.is_ready());  // Pending here would wait for a wake that link_down() already gave
+  CHECK(p.value().error() == ChannelError::kLinkDown);
+  CHECK(f.channel.counters().ring_faults == 1);
+}
+
 TEST_CASE("link down (driver gone): pending and later operations fail, no buffer leaks") {
   Fixture f;
   std::vector<TxBuffer> held;
