@@ -25,7 +25,7 @@ socket="@pollstack-iperf3-$$"
 stack_pid=$!
 pids+=("$stack_pid")
 for _ in $(seq 50); do grep -q "waiting for a driver" "$work/stack.log" && break; sleep 0.1; done
-"$bin/tools/drivers/tap_driver" --socket "$socket" --tap pstap2 >"$work/tap.log" 2>&1 &
+"$bin/tools/drivers/tap_driver" --socket "$socket" --tap pstap2 ${TAP_DRIVER_FLAGS:-} >"$work/tap.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do ip link show pstap2 >/dev/null 2>&1 && grep -q "driver attached" "$work/stack.log" && break; sleep 0.1; done
 grep -q "driver attached" "$work/stack.log" || { cat "$work/stack.log" "$work/tap.log"; echo "$name: FAIL: no driver"; exit 1; }
@@ -58,4 +58,5 @@ for mode in ("forward", "reverse"):
 PY
 kill -INT "$stack_pid"
 wait "$stack_pid" || true
+grep -h "offload" "$work/tap.log" | sed "s/^/$name: /" || true
 grep -A10 '^iperf3:' "$work/stack.log" | tr -d ' ' | tr '\n' ' ' | sed "s/^/$name: pollstackd's counters: /"; echo

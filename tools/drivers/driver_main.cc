@@ -19,7 +19,7 @@ namespace {
   std::fprintf(stderr, "%s: %s\nusage: %s --socket PATH%s%s%s%s\n", program, problem, program,
                accepts.rate ? " --rate PACKETS_PER_SECOND [--sequence-offset BYTES]" : "",
                accepts.pcap ? " --pcap FILE" : "",
-               accepts.tap ? " --tap NAME [--drop PCT] [--duplicate PCT] [--reorder PCT] [--corrupt PCT] [--seed N]" : "",
+               accepts.tap ? " --tap NAME [--offload on|off] [--drop PCT] [--duplicate PCT] [--reorder PCT] [--corrupt PCT] [--seed N]" : "",
                accepts.tap || accepts.rate_limit ? " [--rate-limit FRAMES_PER_SECOND]" : "");
   std::exit(2);
 }
@@ -57,6 +57,9 @@ DriverOptions parse_driver_options(int argc, char** argv, const char* program, A
         usage(program, accepts, "--tap needs an interface name of 1 to 15 characters, without '/'");
       }
       options.tap_name = value;
+    } else if (flag == "--offload" && accepts.tap) {
+      if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) usage(program, accepts, "--offload needs on or off");
+      options.offload = std::strcmp(value, "on") == 0;
     } else if (accepts.tap && (flag == "--drop" || flag == "--duplicate" || flag == "--reorder" || flag == "--corrupt")) {
       char* end = nullptr;
       errno = 0;

@@ -18,6 +18,7 @@ struct DriverOptions {
   std::uint32_t sequence_offset = 0;  // rate-limited sink only: where each frame's sequence number is
   std::string pcap_path;       // pcap writer only
   std::string tap_name;        // TAP driver only
+  bool offload = true;         // TAP driver only (--offload on|off): segmentation and checksum offload
   std::uint64_t rate_limit_pps = 0;  // --rate-limit (TAP and loopback drivers): frames per second taken from the stack
   /// TAP driver only: impairments, in percent of frames each way (this kernel has no netem), and
   /// the seed of the generator that decides them.
@@ -34,7 +35,7 @@ struct DriverOptions {
 struct Accepts {
   bool rate = false;
   bool pcap = false;
-  bool tap = false;  // and the impairments (--drop, --duplicate, --reorder, --corrupt, --seed)
+  bool tap = false;  // and --offload, and the impairments (--drop, --duplicate, --reorder, --corrupt, --seed)
   bool rate_limit = false;  // --rate-limit alone (the TAP driver takes it with the impairments)
 };
 DriverOptions parse_driver_options(int argc, char** argv, const char* program, Accepts accepts);

@@ -14,11 +14,17 @@
 // frame damaged on the wire; ARP, which has no checksum, is never corrupted). --rate-limit PPS
 // takes at most that many frames per second from the stack (a slow link): the rest wait in the
 // channel's TX ring, which fills, and the stack's sends wait (backpressure), nothing dropped.
+//
+// Offload (the default; --offload off turns it off): the device is opened with a virtio-net
+// header and offers the kernel TCP segmentation and checksum offload, so Linux's TCP hands one
+// read() up to 64 KiB, which the driver cuts into wire frames and whose checksums it completes
+// (tap_offload.h). Frames to Linux are written whole, behind an empty header.
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <time.h>
@@ -33,6 +39,7 @@
 #include <span>
 
 #include "tools/drivers/driver_main.h"
+#include "tools/drivers/tap_offload.h"
 
 namespace {
 
@@ -41,14 +48,19 @@ using pollstack::driver_channel::kMaxBatch;
 
 constexpr const char* kProgram = "tap_driver";
 
-// Opens /dev/net/tun as a TAP device (Ethernet frames, no packet-information header).
-int open_tap(const char* name) {
+// Opens /dev/net/tun as a TAP device (Ethernet frames, no packet-information header); with
+// `offload`, each frame behind a virtio-net header and the device offering TSO for IPv4 (with
+// ECN) and checksum offload.
+int open_tap(const char* name, bool offload) {
   const int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return -1;
   ifreq request{};
-  request.ifr_flags = IFF_TAP | IFF_NO_PI;
+  request.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   std::snprintf(request.ifr_name, IFNAMSIZ, "%s", name);
-  if (ioctl(fd, TUNSETIFF, &request) < 0) {
+  const int header_bytes = sizeof(pollstack::drivers::VnetHeader);
+  if (ioctl(fd, TUNSETIFF, &request) < 0 ||
+      (offload && (ioctl(fd, TUNSETVNETHDRSZ, &header_bytes) < 0 ||
+                   ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN) < 0))) {
     const int saved = errno;
     close(fd);
     errno = saved;
@@ -62,6 +74,11 @@ struct TapCounters {
   std::uint64_t frames_from_linux = 0;
   std::uint64_t write_errors = 0;    // the kernel refused a frame (counted, frame given back)
   std::uint64_t oversize_from_linux = 0;  // larger than a channel buffer: cannot be delivered
+  // Offload: frames the kernel handed over as GSO, the wire frames cut from them, and frames
+  // refused (each reason printed with its count at exit).
+  std::uint64_t gso_frames_from_linux = 0;
+  std::uint64_t gso_segments = 0;
+  std::uint64_t offload_refused[8] = {};
 };
 
 constexpr std::int64_t kHoldUs = 5000;  // a reordered frame waits at most this long for the next
@@ -109,8 +126,13 @@ struct HeldForLinux {
   std::array<std::byte, 2048> bytes{};
 };
 
-bool write_frame(int tap, std::span<const std::byte> frame, TapCounters& counters) {
-  if (frame.empty() || write(tap, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) {
+// Writes one frame to Linux (behind an empty virtio-net header if the device has them).
+bool write_frame(int tap, bool offload, std::span<const std::byte> frame, TapCounters& counters) {
+  static const pollstack::drivers::VnetHeader kNoOffload{};
+  iovec pieces[2] = {{const_cast<pollstack::drivers::VnetHeader*>(&kNoOffload), sizeof kNoOffload},
+                     {const_cast<std::byte*>(frame.data()), frame.size()}};
+  const ssize_t expected = static_cast<ssize_t>((offload ? sizeof kNoOffload : 0) + frame.size());
+  if (frame.empty() || writev(tap, offload ? pieces : pieces + 1, offload ? 2 : 1) != expected) {
     ++counters.write_errors;
     return false;
   }
@@ -118,12 +140,69 @@ bool write_frame(int tap, std::span<const std::byte> frame, TapCounters& counter
   return true;
 }
 
+// Frames from Linux, one wire frame at a time. Without offload each read() goes straight into the
+// stack's buffer; with it, a read() takes a whole (up to 64 KiB) frame into `scratch`, which is
+// then handed out as the wire frames it stands for, over as many calls as that takes.
+class FromLinux {
+ public:
+  FromLinux(int tap, bool offload, std::span<std::byte> scratch, TapCounters& counters)
+      : tap_(tap), offload_(offload), scratch_(scratch), counters_(counters) {}
+
+  /// Writes the next frame into `buffer`; returns its length, or 0 when the kernel has nothing
+  /// queued. Frames that cannot be delivered are counted and skipped.
+  std::size_t next(std::span<std::byte> buffer) {
+    using pollstack::drivers::OffloadError;
+    if (!offload_) {
+      for (;;) {
+        const ssize_t got = read(tap_, buffer.data(), buffer.size());
+        if (got < 0) return 0;  // EAGAIN: nothing more queued by the kernel
+        if (static_cast<std::size_t>(got) >= buffer.size()) {
+          ++counters_.oversize_from_linux;  // cannot happen with MTU 1500 and 2 KiB buffers
+          continue;
+        }
+        ++counters_.frames_from_linux;
+        return static_cast<std::size_t>(got);
+      }
+    }
+    while (pending_.done()) {
+      const ssize_t got = read(tap_, scratch_.data(), scratch_.size());
+      if (got < 0) return 0;
+      if (static_cast<std::size_t>(got) >= scratch_.size()) {
+        ++counters_.oversize_from_linux;  // the kernel's GSO frames stop at 64 KiB
+        continue;
+      }
+      const OffloadError error = pending_.start(scratch_.first(static_cast<std::size_t>(got)), buffer.size());
+      if (error == OffloadError::kTooLong) ++counters_.oversize_from_linux;
+      if (error != OffloadError::kNone) {
+        ++counters_.offload_refused[static_cast<std::size_t>(error)];
+        continue;
+      }
+      if (pending_.gso()) {
+        ++counters_.gso_frames_from_linux;
+        counters_.gso_segments += pending_.count();
+      }
+    }
+    ++counters_.frames_from_linux;
+    return pending_.next(buffer);
+  }
+
+ private:
+  int tap_;
+  bool offload_;
+  std::span<std::byte> scratch_;
+  TapCounters& counters_;
+  pollstack::drivers::OffloadedFrame pending_;
+};
+
+// One GSO frame as read(): its virtio-net header and up to 64 KiB of Ethernet frame.
+alignas(64) std::byte scratch_for_offload[sizeof(pollstack::drivers::VnetHeader) + 14 + 65535 + 1];
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace pollstack;
   const drivers::DriverOptions options = drivers::parse_driver_options(argc, argv, kProgram, {.tap = true});
-  const int tap = open_tap(options.tap_name.c_str());
+  const int tap = open_tap(options.tap_name.c_str(), options.offload);
   if (tap < 0) {
     std::fprintf(stderr, "%s: cannot open TAP device %s: %s\n", kProgram, options.tap_name.c_str(),
                  std::strerror(errno));
@@ -139,6 +218,7 @@ int main(int argc, char** argv) {
   std::optional<Descriptor> held_rx;  // a frame for the stack held back by a reorder
   drivers::RateLimit rate_limit(options.rate_limit_pps);
   std::int64_t held_rx_since = 0;
+  FromLinux from_linux(tap, options.offload, scratch_for_offload, counters);
 
   for (;;) {
     if (port.stack_faulted()) {
@@ -166,19 +246,19 @@ int main(int argc, char** argv) {
         ++impair.to_linux.reordered;
         continue;
       }
-      write_frame(tap, frame, counters);
+      write_frame(tap, options.offload, frame, counters);
       if (impair.duplicate()) {
         ++impair.to_linux.duplicated;
-        write_frame(tap, frame, counters);
+        write_frame(tap, options.offload, frame, counters);
       }
       if (held_tx.held) {  // the one held back goes after this one
-        write_frame(tap, std::span(held_tx.bytes).first(held_tx.length), counters);
+        write_frame(tap, options.offload, std::span(held_tx.bytes).first(held_tx.length), counters);
         held_tx.held = false;
       }
     }
     port.complete_tx(std::span(sent).first(n));
     if (held_tx.held && drivers::now_us() - held_tx.since >= kHoldUs) {
-      write_frame(tap, std::span(held_tx.bytes).first(held_tx.length), counters);
+      write_frame(tap, options.offload, std::span(held_tx.bytes).first(held_tx.length), counters);
       held_tx.held = false;
     }
     busy |= n > 0;
@@ -189,13 +269,8 @@ int main(int argc, char** argv) {
     while (spare_count > 0) {
       const Descriptor fill = spare[spare_count - 1];
       const std::span<std::byte> buffer = port.frame(fill);
-      const ssize_t got = read(tap, buffer.data(), buffer.size());
-      if (got < 0) break;  // EAGAIN: nothing more queued by the kernel
-      if (static_cast<std::size_t>(got) >= buffer.size()) {
-        ++counters.oversize_from_linux;  // cannot happen with MTU 1500 and 2 KiB buffers
-        continue;
-      }
-      ++counters.frames_from_linux;
+      const std::size_t got = from_linux.next(buffer);
+      if (got == 0) break;
       if (impair.drop()) {
         ++impair.to_stack.dropped;  // the buffer stays spare, for the next frame
         continue;
@@ -245,6 +320,15 @@ int main(int argc, char** argv) {
   drivers::print_counters(kProgram, port.counters());
   impair.print(kProgram, "to Linux", impair.to_linux);
   impair.print(kProgram, "to the stack", impair.to_stack);
+  if (options.offload) {
+    std::fprintf(stderr, "%s: offload: gso_frames_from_linux=%" PRIu64 " gso_segments=%" PRIu64 "\n", kProgram,
+                 counters.gso_frames_from_linux, counters.gso_segments);
+    for (std::size_t reason = 1; reason < std::size(counters.offload_refused); ++reason) {
+      if (counters.offload_refused[reason] == 0) continue;
+      std::fprintf(stderr, "%s: offload: refused %" PRIu64 " frames from Linux: %s\n", kProgram,
+                   counters.offload_refused[reason], drivers::describe(static_cast<drivers::OffloadError>(reason)));
+    }
+  }
   std::fprintf(stderr,
                "%s: frames_to_linux=%" PRIu64 " frames_from_linux=%" PRIu64 " write_errors=%" PRIu64
                " oversize_from_linux=%" PRIu64 "\n",
