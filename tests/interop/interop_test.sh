@@ -66,7 +66,8 @@ stack_pid=$!
 pids+=("$stack_pid")
 for _ in $(seq 50); do grep -q "waiting for a driver" "$work/stack.log" && break; sleep 0.1; done
 "$bin/tools/drivers/tap_driver" --socket "$socket" --tap "$tap" >"$work/tap.log" 2>&1 &
-pids+=($!)
+tap_pid=$!
+pids+=("$tap_pid")
 for _ in $(seq 50); do ip link show "$tap" >/dev/null 2>&1 && grep -q "driver attached" "$work/stack.log" && break; sleep 0.1; done
 grep -q "driver attached" "$work/stack.log" || fail "the TAP driver did not attach"
 ip link set "$tap" up
@@ -230,7 +231,7 @@ say "backpressure: at 2,000 frames/s the echo's writes waited for room in the se
 sleep 0.5
 kill -INT "$capture_pid" 2>/dev/null || true
 wait "$capture_pid" 2>/dev/null || true
-check_capture "$work/capture.pcapng" "$stack_mac" "$verbose"
+check_capture "$work/capture.pcapng" "$stack_mac" "$verbose" --peer-offloads
 
 # 6b. iperf3: Debian's unmodified client against the iperf3 server of a third stack, without
 # captures (tshark's TCP analysis of gigabytes in 1 MiB windows takes minutes), both directions:
@@ -294,6 +295,13 @@ for protocol in arp icmp udp tcp http; do
   ((n > 0)) || fail "pollstackd's capture holds no $protocol frame"
 done
 check_capture "$work/stack.pcap" "$stack_mac"
+# The driver's offload (its default): Linux handed it TCP frames of up to 64 KiB (TSO), which it
+# cut into the wire frames the capture above holds with every checksum good; nothing refused.
+wait "$tap_pid" 2>/dev/null || true
+gso_frames=$(grep -o 'gso_frames_from_linux=[0-9]*' "$work/tap.log" | cut -d= -f2 || true)
+((${gso_frames:-0} > 0)) || fail "tap_driver was handed no GSO frame: is offload on? ($(cat "$work/tap.log"))"
+! grep -q 'offload: refused' "$work/tap.log" || fail "tap_driver refused frames from Linux: $(grep 'refused' "$work/tap.log")"
+say "offload: Linux handed tap_driver $gso_frames GSO frames, cut into $(grep -o 'gso_segments=[0-9]*' "$work/tap.log" | cut -d= -f2) wire frames, none refused"
 say "pollstackd --pcap: $captured frames captured ($capture_drops dropped), as many as its channel moved; ARP, ICMP, UDP, TCP and HTTP in it"
 
 # 9. TCP options with Linux, both ways, in that capture: every handshake agreed window scaling,
