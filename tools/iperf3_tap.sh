@@ -5,6 +5,8 @@
 # TAP path's. Runs `iperf3 -c` (Linux -> stack) and `iperf3 -c -R` (stack -> Linux), single
 # stream, MTU 1500, ROUNDS times each, interleaved, and prints one line per run and the range.
 #   tools/iperf3_tap.sh BIN_DIR [SECONDS [ROUNDS]]      (defaults: 5 s, 3 rounds)
+#   Environment: IPERF3_MODES="forward" or "reverse" runs one direction only; TAP_DRIVER_FLAGS
+#   are passed to tap_driver (e.g. "--offload off").
 #   (BIN_DIR: bazel-bin, holding tools/stack/pollstackd and tools/drivers/tap_driver)
 # Needs root and /dev/net/tun; otherwise it says why and exits 77.
 set -euo pipefail
@@ -35,7 +37,7 @@ sysctl -qw net.ipv6.conf.pstap2.disable_ipv6=1 2>/dev/null || true
 
 results="$work/results.txt"
 for round in $(seq "$rounds"); do
-  for mode in forward reverse; do
+  for mode in ${IPERF3_MODES:-forward reverse}; do
     flags=(); [[ "$mode" == reverse ]] && flags=(-R)
     iperf3 -c 10.79.0.2 -t "$seconds" -J "${flags[@]}" >"$work/run.json" 2>&1 ||
       { tail -c 2000 "$work/run.json"; echo "$name: FAIL: iperf3 ${flags[*]}"; exit 1; }
@@ -49,14 +51,14 @@ print(f'{sys.argv[2]} round {sys.argv[3]}: {direction}: {r["bits_per_second"] / 
 PY
   done
 done
-python3 - "$results" <<'PY'
+python3 - "$results" "${IPERF3_MODES:-forward reverse}" <<'PY'
 import re, sys
-for mode in ("forward", "reverse"):
+for mode in sys.argv[2].split():
     rates = [float(m.group(1)) for line in open(sys.argv[1]) if line.startswith(mode + " ")
              for m in [re.search(r"([0-9.]+) Gbit/s", line)]]
     print(f"iperf3_tap: {mode}: {min(rates):.2f}-{max(rates):.2f} Gbit/s over {len(rates)} runs")
 PY
 kill -INT "$stack_pid"
 wait "$stack_pid" || true
-grep -h "offload" "$work/tap.log" | sed "s/^/$name: /" || true
+grep -h "offload\|frames_to_linux" "$work/tap.log" | sed "s/^/$name: /" || true
 grep -A10 '^iperf3:' "$work/stack.log" | tr -d ' ' | tr '\n' ' ' | sed "s/^/$name: pollstackd's counters: /"; echo

@@ -599,7 +599,8 @@ class Tcp {
 
   // ---- The interface's side -------------------------------------------------------------------
 
-  /// The receive handler (registered under kIpProtocol). kAnswer when a segment is waiting to go.
+  /// The receive handler (registered under kIpProtocol). kAnswer when a listener's or an unknown
+  /// port's answer (SYN-ACK, RST) is waiting to go; a connection's output waits for the batch.
   RxVerdict on_packet(const typename Ip::Received& packet, std::optional<RxBuffer>& /*frame*/, Instant now) noexcept {
     const wire::Parsed<wire::TcpRepr, wire::TcpError> parsed = wire::parse_tcp(
         packet.payload, wire::ipv4_pseudo_header(packet.header.source, packet.header.destination, kIpProtocol));
@@ -619,8 +620,18 @@ class Tcp {
         // application that still holds the old one keeps reading what it had received).
         finish(*c, std::nullopt);
       } else {
+        // What this segment makes due (an ACK, data the window now lets out) is marked and the
+        // interface task woken; it goes out after the frames already waiting are processed (at
+        // most kRxFramesPerPoll), not before the next one. In-order segments that arrived
+        // together are then acknowledged together, as Linux acknowledges a GRO batch as one
+        // segment: RFC 5681 §4.2's "every second full-sized segment" counted per arrival, not per
+        // frame. Over a TAP device with TSO that is one ACK per ring batch (~30 frames) instead
+        // of one per two, each a system call that runs Linux's TCP. The ACKs RFC 5681 §4.2 wants
+        // at once (for an out-of-order segment, a filled gap; Linux's GRO does not merge those
+        // either) go before the next frame: the sender counts duplicate ACKs.
+        ack_at_once_ = false;
         segment_arrives(*c, in, now);
-        return has_transmit() ? RxVerdict::kAnswer : RxVerdict::kDone;
+        return ack_at_once_ && has_transmit() ? RxVerdict::kAnswer : RxVerdict::kDone;
       }
     }
     if (Listener* l = find_listener(in.header.destination_port)) {
@@ -834,6 +845,10 @@ class Tcp {
   /// A timestamp older than this is not trusted by PAWS (RFC 7323 §5.5: 24 days).
   static constexpr Duration kPawsIdle = std::chrono::hours(24 * 24);
   static constexpr std::uint32_t kPawsWindow = 1;  // ticks of tolerance (Linux's TCP_PAWS_WINDOW)
+  /// In-order ACKs sent at once (every second segment, not merged with the rest of a receive
+  /// batch) after an out-of-order segment or a filled gap: Linux's TCP_MAX_QUICKACKS. Merged ACKs
+  /// are few per flight; while the sender recovers, each one lost would cost it a timeout.
+  static constexpr std::uint8_t kQuickAcks = 16;
   static constexpr std::size_t kResetQueue = 4;
   // Past what the send buffer can have in flight, a larger window is of no use (and an
   // application-limited sender would grow it without bound).
@@ -901,6 +916,7 @@ class Tcp {
     bool fin_received = false;
     bool ack_due = false;        // an ACK goes out at once
     std::uint32_t unacked_bytes = 0;  // received since our last ACK
+    std::uint8_t quick_acks = 0;       // in-order ACKs still sent at once after a loss (Linux: quickack mode)
     Instant ack_at = kNever;          // a delayed ACK is due then
     // Round-trip estimation (RFC 6298), one segment timed at a time (Karn: never a retransmitted one).
     bool timing = false;
@@ -1498,13 +1514,19 @@ class Tcp {
         t.cwnd = (t.cwnd > newly ? t.cwnd - newly : 0) + t.mss;
       }
     } else if (t.cwnd < t.ssthresh) {
-      // Congestion window (RFC 5681 §3.1): slow start by at most one MSS per ACK, then about one
-      // MSS per round trip.
-      t.cwnd += std::min<std::uint32_t>(newly, t.mss);
+      // Congestion window: slow start by the bytes newly acknowledged, up to ssthresh (RFC 3465
+      // byte counting with no per-ACK limit, as Linux's tcp_slow_start), then about one MSS per
+      // round trip. RFC 5681 §3.1 limits an ACK to one MSS; with receivers that acknowledge a
+      // batch of segments at once (Linux with GRO, this stack per receive batch) that limit
+      // would make the window grow by one MSS per batch instead of per segment.
+      t.cwnd = std::min(t.cwnd + newly, std::max(t.ssthresh, t.cwnd + t.mss));
     } else if (t.congestion == CongestionControl::kCubic) {
       t.cwnd = t.cubic.on_ack(t.cwnd, newly, t.mss, now, t.srtt);
     } else {
-      t.cwnd += std::max<std::uint32_t>(1, static_cast<std::uint32_t>(t.mss) * t.mss / t.cwnd);
+      // NewReno's additive increase counted in bytes (RFC 3465 §2.1; Linux's tcp_cong_avoid_ai
+      // counts acknowledged segments): MSS·MSS/cwnd per MSS acknowledged, whatever the ACKs' size.
+      t.cwnd += std::max<std::uint32_t>(
+          1, static_cast<std::uint32_t>(std::uint64_t{t.mss} * std::min(newly, t.cwnd) / t.cwnd));
     }
     t.cwnd = std::min(t.cwnd, kMaxCongestionWindow);  // past any window the peer can offer: no use
     t.retries = 0;
@@ -1603,11 +1625,14 @@ class Tcp {
     const std::size_t room = c.rx.free();
     if (ahead >= room) {
       t.ack_due = true;
+      ack_at_once_ = true;
       return true;
     }
     const std::span<const std::byte> data = in.payload.subspan(skip).first(std::min<std::size_t>(in.payload.size() - skip, room - ahead));
     if (ahead > 0) {
       t.ack_due = true;
+      ack_at_once_ = true;
+      t.quick_acks = kQuickAcks;
       // After a gap (RFC 9293 §3.10.7.4 allows keeping it): held until the gap is filled. The
       // immediate duplicate ACK tells the sender where the gap is (RFC 5681 §4.2: fast retransmit).
       const auto left = static_cast<std::uint32_t>(first + skip);
@@ -1629,8 +1654,18 @@ class Tcp {
     // at once when a gap was filled or the segment did not fit, otherwise within kTcpDelayedAck
     // (Linux's TCP_DELACK_MIN), or sooner with data of ours going out.
     t.unacked_bytes += static_cast<std::uint32_t>(data.size());
-    if (filled_gap || data.size() < in.payload.size() - skip || t.unacked_bytes >= 2u * t.mss) {
+    // Each of the first two goes out before the next frame is taken (a duplicate ACK per
+    // out-of-order segment is what the sender counts); the third may wait for the frames in hand.
+    if (filled_gap || data.size() < in.payload.size() - skip) {
       t.ack_due = true;
+      ack_at_once_ = true;
+      if (filled_gap) t.quick_acks = kQuickAcks;
+    } else if (t.unacked_bytes >= 2u * t.mss) {
+      t.ack_due = true;
+      if (t.quick_acks > 0) {  // just after a loss: every second segment, as RFC 5681 has it
+        --t.quick_acks;
+        ack_at_once_ = true;
+      }
     } else if (t.ack_at == kNever) {
       t.ack_at = now + kTcpDelayedAck;
       note_deadline(t.ack_at);
@@ -2209,6 +2244,7 @@ class Tcp {
   std::size_t reset_head_ = 0;
   std::size_t resets_queued_ = 0;
   std::uint32_t output_ = 0;  // bit i: connection i may have something to send
+  bool ack_at_once_ = false;  // the segment on_packet is handling wants its ACK before the next frame
   std::uint32_t live_ = 0;    // bit i: connection i is not CLOSED (its timers run)
   std::size_t last_served_ = Config::kTcpConnections - 1;
   std::uint64_t accept_sequence_ = 0;

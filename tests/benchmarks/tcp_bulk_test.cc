@@ -84,10 +84,11 @@ TEST_CASE_TEMPLATE("a bulk stream arrives byte for byte with the heap forbidden,
   CHECK(after.mallocs == before.mallocs);
   CHECK(stream->verified() >= 4 << 20);
   CHECK(retransmissions(*world) == 0);
-  // The window B offers A is past 64 KiB exactly when its buffer is: window scaling is on.
+  // The window B offers A is past 64 KiB exactly when its buffer is: window scaling is on. (A
+  // 64 KiB buffer scales by 1 to offer its last byte: 65,536 when B has read everything.)
   const std::optional<typename TcpWorld<B::value>::Tcp::Info> a = world->a().tcp().info(world->client());
   REQUIRE(a.has_value());
-  CHECK((a->snd_wnd > 65535) == (B::value > 65536));
+  CHECK((a->snd_wnd > 65536) == (B::value > 65536));
   // Full-sized segments: the writer keeps the send buffer full.
   const std::uint64_t data_segments = world->a().tcp().counters().segments_sent;
   CHECK(data_segments < stream->verified() / 1400);

@@ -62,13 +62,18 @@ struct BasicTcpFixture : BasicInterfaceFixture<Stack> {
 
   /// The peer sends a segment at its next sequence number, acknowledging all it has seen.
   void send(std::uint8_t flags, const Bytes& payload = {}, std::uint16_t window = 65535) {
+    queue(flags, payload, window);
+    run();
+  }
+  /// send() without running the task: the segment waits in the receive ring with any others.
+  void queue(std::uint8_t flags, const Bytes& payload = {}, std::uint16_t window = 65535) {
     wire::TcpRepr h = header(flags, peer_next, our_next, window);
     if (peer_timestamp) {
       h.options.has_timestamps = true;
       h.options.timestamp_value = *peer_timestamp;
       h.options.timestamp_echo = peer_echo;
     }
-    receive(kPeer.tcp(kOurMac, kOurIp, h, payload));
+    channel.inject(kPeer.tcp(kOurMac, kOurIp, h, payload));
     peer_next += static_cast<std::uint32_t>(payload.size()) + ((flags & flag::kSyn) ? 1 : 0) +
                  ((flags & flag::kFin) ? 1 : 0);
   }

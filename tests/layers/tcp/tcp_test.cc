@@ -123,6 +123,51 @@ TEST_CASE("data both ways: delayed ACKs (40 ms, or every second full segment, or
   CHECK(f.poll(r).is_pending());
 }
 
+TEST_CASE("segments that arrive together are acknowledged together, after the last of them") {
+  // Six full-sized segments waiting in the receive ring when the task runs (a TAP driver's batch
+  // of a TSO frame): one ACK for all six, as Linux acknowledges a GRO batch; not one per two.
+  TcpFixture f;
+  const TcpSocket s = f.open_passive();
+  for (int i = 0; i < 6; ++i) f.queue(flag::kAck, testing::pattern(kTcpDefaultMss));
+  f.run();
+  const Sent ack = f.segment();
+  CHECK(ack.tcp->flags == flag::kAck);
+  CHECK(ack.tcp->acknowledgement == f.peer_next);
+  CHECK(ack.tcp->window == 16384 - 6 * kTcpDefaultMss);
+  f.nothing_sent();
+  // One at a time, every second full-sized segment is still acknowledged at once (RFC 5681 §4.2).
+  f.send(flag::kAck, testing::pattern(kTcpDefaultMss));
+  f.nothing_sent();
+  f.send(flag::kAck, testing::pattern(kTcpDefaultMss));
+  CHECK(f.segment().tcp->acknowledgement == f.peer_next);
+  f.nothing_sent();
+  std::array<std::byte, 8 * kTcpDefaultMss> all{};
+  auto drain = f.tcp().read(s, all);
+  REQUIRE(f.poll(drain).is_ready());
+
+  // After a loss (Linux's quickack mode): a segment past a gap and the one filling it are each
+  // acknowledged at once, and so is every second segment of the next batch.
+  CHECK(f.segment().tcp->window == 16384);  // the read above reopened the window: an update
+  f.nothing_sent();
+  const std::uint32_t gap = f.peer_next;
+  f.peer_next += kTcpDefaultMss;
+  f.queue(flag::kAck, testing::pattern(kTcpDefaultMss));
+  const std::uint32_t after_gap = f.peer_next;
+  f.peer_next = gap;
+  f.queue(flag::kAck, testing::pattern(kTcpDefaultMss));
+  f.peer_next = after_gap;
+  f.run();
+  CHECK(f.segment().tcp->acknowledgement == gap);  // the duplicate ACK, with the hole's SACK block
+  CHECK(f.segment().tcp->acknowledgement == after_gap);
+  f.nothing_sent();
+  for (int i = 0; i < 6; ++i) f.queue(flag::kAck, testing::pattern(kTcpDefaultMss));
+  f.run();
+  for (int i = 1; i <= 3; ++i) CHECK(f.segment().tcp->acknowledgement == after_gap + 2 * i * kTcpDefaultMss);
+  f.nothing_sent();
+  auto drain_more = f.tcp().read(s, all);
+  REQUIRE(f.poll(drain_more).is_ready());
+}
+
 TEST_CASE("passive close: FIN is acknowledged, the read ends, close sends our FIN, its ACK ends it") {
   TcpFixture f;
   const TcpSocket s = f.open_passive();
@@ -1246,18 +1291,21 @@ TEST_CASE("congestion control per connection: CUBIC by default cuts to 0.7 of th
     const std::uint32_t ssthresh = f.tcp().info(s)->ssthresh;
     CHECK(ssthresh == (cc == CongestionControl::kCubic ? cwnd * 7 / 10 : flight / 2));
     // All acknowledged: slow start from one segment back to ssthresh, then congestion avoidance,
-    // where NewReno adds MSS²/cwnd per ACK and CUBIC follows its curve (RFC 9438).
+    // where NewReno adds MSS²/cwnd per MSS acknowledged (RFC 3465 §2.1: counted in bytes, so an
+    // ACK of several segments counts them all) and CUBIC follows its curve (RFC 9438).
     f.send(flag::kAck);
     f.write_all(s, testing::pattern(12000));
     bool avoided = false;
     for (int round = 0; round < 20 && !avoided; ++round) {
-      while (f.channel.sent_count() > 0) (void)f.segment();
+      std::uint32_t acked = 0;  // what the ACK below acknowledges: every segment sent this round
+      while (f.channel.sent_count() > 0) acked += static_cast<std::uint32_t>(f.segment().payload.size());
       const std::uint32_t before = f.tcp().info(s)->cwnd;
       f.send(flag::kAck);
       const std::uint32_t after = f.tcp().info(s)->cwnd;
       if (before < ssthresh) continue;
       avoided = true;
-      const std::uint32_t reno_step = kTcpDefaultMss * kTcpDefaultMss / before;
+      REQUIRE(acked > kTcpDefaultMss);  // a stretch ACK: per-ACK counting would add MSS²/cwnd once
+      const std::uint32_t reno_step = kTcpDefaultMss * std::min(acked, before) / before;
       if (cc == CongestionControl::kNewReno) {
         CHECK(after - before == reno_step);
       } else {

@@ -137,7 +137,7 @@ TEST_CASE("a burst three queues long is not dropped when the reader runs between
   Bytes buffer(64);
   std::size_t read = 0;
   for (int turn = 0; turn < 10 && read < 3 * kUdpReceiveQueueDepth; ++turn) {
-    f.run();  // one turn of the receive task: it stops when the queue fills
+    f.run_once();  // one turn of the receive task: it stops when the queue fills
     CHECK(udp.queued(s) <= kUdpReceiveQueueDepth);
     while (auto r = udp.try_receive(s, buffer)) {
       CHECK(Bytes(buffer.begin(), buffer.begin() + r->value().length) == pattern(10, static_cast<unsigned>(read)));
